@@ -1,0 +1,29 @@
+#pragma once
+// Small string helpers shared by every module.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace labelrun {
+
+std::string_view Trim(std::string_view s);
+std::vector<std::string_view> Split(std::string_view s, char sep);
+std::string ToLower(std::string_view s);
+bool IEquals(std::string_view a, std::string_view b);
+
+// Lower-case hex of bytes.
+std::string HexEncode(std::string_view bytes);
+// Decodes hex (either case) into out; false on odd length or a non-hex digit.
+bool HexDecode(std::string_view hex, std::string& out);
+
+// application/x-www-form-urlencoded: the decoded value of `name`, or nullopt if
+// absent or badly escaped.
+std::optional<std::string> FormValue(std::string_view form, std::string_view name);
+
+// Levenshtein distance with adjacent transpositions (optimal string alignment).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+}  // namespace labelrun

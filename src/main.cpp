@@ -1,0 +1,3 @@
+#include "labelrun/app/cli.hpp"
+
+int main(int argc, char** argv) { return labelrun::app::RunCli(argc, argv); }
