@@ -1,0 +1,106 @@
+#pragma once
+// labelrun's configuration: YAML in, validated structs out. Every problem is
+// reported with its key path ("server.listen: port 99999 out of range"), all at
+// once, so that one run of `labelrun check-config` shows everything to fix.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "labelrun/core/result.hpp"
+
+namespace labelrun::config {
+
+// Where a secret comes from. Exactly one field is set.
+struct SecretSource {
+  std::string env;         // an environment variable's name
+  std::string file;        // a file whose whole content (trailing newline trimmed) is the secret
+  std::string credential;  // a systemd credential: $CREDENTIALS_DIRECTORY/<name>
+  std::string Describe() const;  // "env LABELRUN_WEBHOOK_SECRET", never the value
+};
+
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string webhook_path = "/webhook";
+  uint64_t max_body_bytes = 25ULL << 20;  // GitHub caps payloads at 25 MB
+  uint32_t max_header_bytes = 16 << 10;
+  uint32_t max_connections = 1024;
+  uint32_t threads = 1;  // I/O threads; the handler's work is a few microseconds
+  std::chrono::milliseconds read_timeout{15'000};   // one request, headers and body
+  std::chrono::milliseconds write_timeout{15'000};  // one response
+  std::chrono::milliseconds idle_timeout{75'000};   // between requests on a keep-alive connection
+  TlsConfig tls;
+};
+
+struct WebhookConfig {
+  std::vector<SecretSource> secrets;
+  std::string secrets_file;  // one secret per line; several lines = rotation
+};
+
+struct InboxConfig {
+  bool keep_bodies = false;  // store every raw body too (audit, debugging); costs disk
+  bool paused = false;       // accept and store, but do not process (maintenance)
+  std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  // GitHub redelivers up to 30 days
+  uint32_t max_batch = 512;  // deliveries per group commit
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "<embedded defaults>"
+  std::filesystem::path state_dir = "/var/lib/labelrun";
+  ServerConfig server;
+  WebhookConfig webhook;
+  InboxConfig inbox;
+  LogConfig log;
+};
+
+// One problem with its key path; `warning` problems do not fail a check.
+struct Problem {
+  std::string path;
+  std::string message;
+  bool warning = false;
+  std::string ToString() const;  // "server.listen: port 99999 out of range"
+};
+
+struct LoadOutcome {
+  std::optional<Config> config;  // set when there are no errors
+  std::vector<Problem> problems;
+  bool ok() const { return config.has_value(); }
+};
+
+// Parses and validates YAML text. `source` names it in messages.
+LoadOutcome ParseConfig(std::string_view yaml_text, std::string source);
+// Reads and parses a file.
+LoadOutcome LoadConfigFile(const std::filesystem::path& path);
+
+// The environment secrets and credentials are read from. Tests pass their own.
+struct SecretEnv {
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+  static SecretEnv Process();  // the real environment
+};
+
+// Resolves the webhook secrets: every configured source, then the lines of
+// `secrets_file`. With nothing configured it falls back to the systemd
+// credential `webhook-secret` and then $LABELRUN_WEBHOOK_SECRET. Empty secrets
+// are errors; the error never contains a secret.
+Result<std::vector<std::string>> ResolveWebhookSecrets(const WebhookConfig& cfg,
+                                                       const SecretEnv& env);
+
+// Checks that the TLS files (when configured) can be read and form a key pair.
+Status CheckTlsFiles(const TlsConfig& tls);
+
+}  // namespace labelrun::config

@@ -1,0 +1,139 @@
+#pragma once
+// The durable delivery inbox. InboxWriter owns one thread that group-commits
+// appends (one fsync for every delivery that arrived while the previous commit
+// was on its way to disk); InboxProcessor owns one thread that drains stored
+// deliveries in order. Neither blocks its callers.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "labelrun/core/clock.hpp"
+#include "labelrun/core/result.hpp"
+#include "labelrun/store/sqlite.hpp"
+
+namespace labelrun::store {
+
+struct InboxRecord {
+  std::string guid;
+  std::string event;
+  std::string action;
+  std::string repository;
+  int64_t installation_id = 0;
+  std::string sender;
+  int64_t received_at_ms = 0;
+  int64_t body_bytes = 0;
+  std::string digest;
+  std::optional<std::string> body;  // only with inbox.keep_bodies
+};
+
+enum class AppendOutcome { kStored, kDuplicate };
+
+// Counters shared by writer, processor and /metrics. All relaxed atomics.
+struct InboxStats {
+  std::atomic<int64_t> pending{0};  // stored, not yet processed
+  std::atomic<uint64_t> commits{0};
+  std::atomic<uint64_t> committed_rows{0};
+  std::atomic<uint64_t> commit_failures{0};
+  std::atomic<uint64_t> processed{0};
+  std::atomic<uint64_t> process_failures{0};
+};
+
+class InboxWriter {
+ public:
+  using AppendCallback = std::function<void(Result<AppendOutcome>)>;
+  using ProbeCallback = std::function<void(Status)>;
+
+  // Opens the database (migrating it) and starts the commit thread.
+  // `on_commit` runs on that thread after each commit that stored rows.
+  static Result<std::unique_ptr<InboxWriter>> Start(const std::filesystem::path& db_path,
+                                                    uint32_t max_batch, InboxStats& stats,
+                                                    std::function<void()> on_commit);
+  ~InboxWriter();  // Stop()s
+
+  // Queues a record. `done` runs on the commit thread once the record is durable
+  // (kStored), already there (kDuplicate), or could not be written. Thread-safe.
+  void Append(InboxRecord record, AppendCallback done);
+  // Checks the database takes writes; `done` runs on the commit thread.
+  void Probe(ProbeCallback done);
+  // Commits what is queued, then stops the thread. Later appends fail.
+  void Stop();
+
+ private:
+  struct Pending {
+    InboxRecord record;
+    AppendCallback done;
+  };
+  InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit);
+  void Run(Database db);
+
+  InboxStats& stats_;
+  const uint32_t max_batch_;
+  std::function<void()> on_commit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  std::vector<ProbeCallback> probes_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// A stored delivery, as the processor hands it over.
+struct InboxRow {
+  int64_t seq = 0;
+  std::string guid;
+  std::string event;
+  std::string action;
+  std::string repository;
+  std::string digest;
+  int64_t received_at_ms = 0;
+  int64_t attempts = 0;
+};
+
+class InboxProcessor {
+ public:
+  // Returns Ok to mark the row done; a transient error leaves it pending to be
+  // retried after a backoff; any other error marks it failed with the message.
+  using Handler = std::function<Status(const InboxRow&)>;
+
+  struct Options {
+    bool paused = false;
+    std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
+  };
+
+  static Result<std::unique_ptr<InboxProcessor>> Start(const std::filesystem::path& db_path,
+                                                       Options options, Handler handler,
+                                                       InboxStats& stats, const Clock& clock);
+  ~InboxProcessor();  // Stop()s
+
+  // Wakes the thread: new rows were committed. Cheap; thread-safe.
+  void Notify();
+  void SetPaused(bool paused);
+  // Finishes the row in hand, then stops.
+  void Stop();
+
+ private:
+  InboxProcessor(Options options, Handler handler, InboxStats& stats, const Clock& clock);
+  void Run(Database db);
+
+  Options options_;
+  Handler handler_;
+  InboxStats& stats_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool paused_ = false;
+  bool notified_ = false;
+  std::thread thread_;
+};
+
+}  // namespace labelrun::store

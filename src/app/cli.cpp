@@ -1,0 +1,62 @@
+#include "labelrun/app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "labelrun/app/serve.hpp"
+#include "labelrun/core/version.hpp"
+
+namespace labelrun::app {
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"labelrun: GitHub labels in, GPU training runs out", "labelrun"};
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  ServeOptions serve;
+  std::string config_path;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Receive webhooks and run jobs");
+  serve_cmd->add_option("--config", config_path, "Configuration file (YAML)")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_flag("--dev", serve.dev,
+                      "Embedded defaults for development: state in ./state, 127.0.0.1:8080, "
+                      "a generated webhook secret");
+  serve_cmd->add_option("--state-dir", serve.dev_state_dir, "State folder in --dev mode");
+  serve_cmd->add_option("--listen", serve.dev_listen, "HOST:PORT in --dev mode");
+
+  std::string check_path;
+  CLI::App* check_cmd =
+      app.add_subcommand("check-config", "Validate a configuration file and its secrets");
+  check_cmd->add_option("--config", check_path, "Configuration file (YAML)")->required();
+
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Help requests print and succeed; anything else is a usage error: the
+    // message, then the usage, and exit status 2.
+    int code = app.exit(e);
+    if (code == 0) return 0;
+    std::cerr << "\n" << app.help();
+    return 2;
+  }
+
+  if (*version_cmd) {
+    std::cout << "labelrun " << kVersion << "\n";
+    return 0;
+  }
+  if (*check_cmd) return RunCheckConfig(check_path);
+  if (*serve_cmd) {
+    if (config_path.empty() == !serve.dev) {
+      std::cerr << "labelrun serve: give either --config FILE or --dev\n\n" << serve_cmd->help();
+      return 2;
+    }
+    if (!config_path.empty()) serve.config_path = config_path;
+    return RunServe(serve);
+  }
+  return 2;
+}
+
+}  // namespace labelrun::app

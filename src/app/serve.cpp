@@ -1,0 +1,220 @@
+#include "labelrun/app/serve.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "labelrun/config/config.hpp"
+#include "labelrun/core/strings.hpp"
+#include "labelrun/core/version.hpp"
+#include "labelrun/server/server.hpp"
+#include "labelrun/store/inbox.hpp"
+#include "labelrun/webhook/digest.hpp"
+
+namespace labelrun::app {
+namespace {
+
+void PrintProblems(const std::vector<config::Problem>& problems) {
+  for (const config::Problem& p : problems) std::cerr << p.ToString() << "\n";
+}
+
+std::optional<config::Config> LoadOrReport(const std::filesystem::path& path) {
+  config::LoadOutcome outcome = config::LoadConfigFile(path);
+  PrintProblems(outcome.problems);
+  return outcome.config;
+}
+
+// A random secret kept in the dev state folder, so that it survives restarts.
+Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state_dir) {
+  std::filesystem::path path = state_dir / "dev-webhook-secret";
+  if (std::filesystem::exists(path)) return path;
+  std::random_device rd;
+  std::string bytes(24, '\0');
+  for (char& c : bytes) c = static_cast<char>(rd());
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) {
+    return Unexpected(ErrorCode::kFailedPrecondition, "cannot write " + path.string());
+  }
+  out << HexEncode(bytes) << "\n";
+  out.close();
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write);
+  return path;
+}
+
+Status PrepareStateDir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Unexpected(ErrorCode::kFailedPrecondition,
+                      "state_dir: cannot create " + dir.string() + ": " + ec.message());
+  }
+  ::chmod(dir.c_str(), 0700);
+  return Ok();
+}
+
+void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret_path,
+                  uint16_t port) {
+  std::string url = "http://" + cfg.server.host + ":" + std::to_string(port) + cfg.server.webhook_path;
+  std::cout << "labelrun " << kVersion << " (development mode)\n"
+            << "  webhook URL:    " << url << "\n"
+            << "  webhook secret: stored in " << secret_path.string()
+            << " (give the same value to GitHub, or sign test deliveries with it)\n"
+            << "  state:          " << cfg.state_dir.string() << "\n"
+            << "Send a signed test delivery:\n"
+            << "  body='{\"zen\":\"Keep it logically awesome.\",\"hook_id\":1}'\n"
+            << "  sig=$(printf %s \"$body\" | openssl dgst -sha256 -hmac \"$(cat "
+            << secret_path.string() << ")\" | sed 's/^.* //')\n"
+            << "  curl -i -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' \\\n"
+            << "       -H \"X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)\" \\\n"
+            << "       -H \"X-Hub-Signature-256: sha256=$sig\" -d \"$body\" " << url << "\n"
+            << "Health: curl http://" << cfg.server.host << ":" << port << "/readyz   "
+            << "Metrics: curl http://" << cfg.server.host << ":" << port << "/metrics\n"
+            << std::flush;
+}
+
+// For now processing logs each delivery; the rules, scheduler and reporting
+// modules hang off this handler.
+Status ProcessDelivery(const store::InboxRow& row) {
+  Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
+  if (!event) return event.error();
+  spdlog::info("processed delivery {} event={} action={} repo={}", row.guid, row.event,
+               row.action, row.repository.empty() ? "-" : row.repository);
+  return Ok();
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  config::Config cfg;
+  std::filesystem::path dev_secret;
+  if (options.config_path) {
+    std::optional<config::Config> loaded = LoadOrReport(*options.config_path);
+    if (!loaded) {
+      std::cerr << "labelrun: not starting: fix the configuration above\n";
+      return 1;
+    }
+    cfg = std::move(*loaded);
+  } else {
+    cfg.source = "<embedded defaults>";
+    cfg.state_dir = options.dev_state_dir;
+    if (!options.dev_listen.empty()) {
+      config::LoadOutcome o =
+          config::ParseConfig("server: {listen: \"" + options.dev_listen + "\"}", "--listen");
+      PrintProblems(o.problems);
+      if (!o.config) return 2;
+      cfg.server.host = o.config->server.host;
+      cfg.server.port = o.config->server.port;
+    }
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.log.level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  if (Status s = PrepareStateDir(cfg.state_dir); !s) {
+    std::cerr << "labelrun: " << s.error().message() << "\n";
+    return 1;
+  }
+  if (options.dev) {
+    Result<std::filesystem::path> path = EnsureDevSecret(cfg.state_dir);
+    if (!path) {
+      std::cerr << "labelrun: " << path.error().message() << "\n";
+      return 1;
+    }
+    dev_secret = *path;
+    cfg.webhook.secrets.push_back({.env = "", .file = dev_secret.string(), .credential = ""});
+  }
+  const config::SecretEnv env = config::SecretEnv::Process();
+  Result<std::vector<std::string>> secrets = config::ResolveWebhookSecrets(cfg.webhook, env);
+  if (!secrets) {
+    std::cerr << "labelrun: not starting: " << secrets.error().message() << "\n";
+    return 1;
+  }
+  if (Status tls = config::CheckTlsFiles(cfg.server.tls); !tls) {
+    std::cerr << "labelrun: not starting: " << tls.error().message() << "\n";
+    return 1;
+  }
+
+  const Clock& clock = SystemClock::Instance();
+  const std::filesystem::path db_path = cfg.state_dir / "labelrun.db";
+  store::InboxStats stats;
+  auto processor = store::InboxProcessor::Start(
+      db_path, {.paused = cfg.inbox.paused, .retention = cfg.inbox.retention}, ProcessDelivery,
+      stats, clock);
+  if (!processor) {
+    std::cerr << "labelrun: not starting: " << processor.error().message() << "\n";
+    return 1;
+  }
+  store::InboxProcessor* proc = processor->get();
+  auto writer = store::InboxWriter::Start(db_path, cfg.inbox.max_batch, stats,
+                                          [proc] { proc->Notify(); });
+  if (!writer) {
+    std::cerr << "labelrun: not starting: " << writer.error().message() << "\n";
+    return 1;
+  }
+  server::Metrics metrics;
+  auto server = server::Server::Create(
+      cfg.server, cfg.inbox.keep_bodies,
+      std::make_shared<const webhook::SignatureVerifier>(*secrets),
+      server::ServerDeps{**writer, stats, metrics, clock});
+  if (!server) {
+    std::cerr << "labelrun: not starting: " << server.error().message() << "\n";
+    return 1;
+  }
+  if (options.dev) PrintDevHelp(cfg, dev_secret, (*server)->port());
+  spdlog::info("labelrun {} starting: config {}, state {}, {} webhook secret(s){}", kVersion,
+               cfg.source, cfg.state_dir.string(), secrets->size(),
+               cfg.inbox.paused ? ", processing paused" : "");
+
+  server::Server* srv = server->get();
+  auto reload = [&] {
+    if (!options.config_path) return;
+    std::optional<config::Config> fresh = LoadOrReport(*options.config_path);
+    if (!fresh) {
+      spdlog::error("reload: configuration invalid; keeping the running one");
+      return;
+    }
+    Result<std::vector<std::string>> s = config::ResolveWebhookSecrets(fresh->webhook, env);
+    if (!s) {
+      spdlog::error("reload: {}; keeping the current secrets", s.error().message());
+      return;
+    }
+    srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
+    proc->SetPaused(fresh->inbox.paused);
+    spdlog::info("reload: {} webhook secret(s) active; processing {}", s->size(),
+                 fresh->inbox.paused ? "paused" : "running");
+  };
+  srv->Run(reload);
+
+  (*writer)->Stop();
+  proc->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int RunCheckConfig(const std::filesystem::path& config_path) {
+  config::LoadOutcome outcome = config::LoadConfigFile(config_path);
+  std::vector<config::Problem> problems = outcome.problems;
+  if (outcome.config) {
+    Result<std::vector<std::string>> secrets =
+        config::ResolveWebhookSecrets(outcome.config->webhook, config::SecretEnv::Process());
+    if (!secrets) problems.push_back({"webhook.secrets", secrets.error().message()});
+    if (Status tls = config::CheckTlsFiles(outcome.config->server.tls); !tls) {
+      problems.push_back({"", tls.error().message()});
+    }
+  }
+  PrintProblems(problems);
+  size_t errors = 0;
+  for (const config::Problem& p : problems) errors += p.warning ? 0 : 1;
+  if (errors > 0) {
+    std::cerr << config_path.string() << ": " << errors << " problem" << (errors == 1 ? "" : "s")
+              << "\n";
+    return 1;
+  }
+  std::cout << config_path.string() << ": ok\n";
+  return 0;
+}
+
+}  // namespace labelrun::app

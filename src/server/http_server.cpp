@@ -1,0 +1,496 @@
+// The Beast/Asio listener and sessions. The only translation unit that includes
+// Beast: it is slow to compile, and the logic it calls lives elsewhere
+// (webhook_handler.cpp, metrics.cpp) with its own tests.
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "labelrun/server/server.hpp"
+#include "server/webhook_handler.hpp"
+
+namespace labelrun::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// The inbox's answer, in a form Asio's completion machinery can default-construct.
+struct StoreResult {
+  bool ok = false;
+  store::AppendOutcome outcome = store::AppendOutcome::kStored;
+  std::string error;
+};
+
+// co_await AsyncAppend(...): hands the record to the commit thread and resumes
+// this coroutine on its own executor once the record is durable.
+template <typename Token>
+auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord record, Token&& token) {
+  return asio::async_initiate<Token, void(StoreResult)>(
+      [&inbox](auto handler, store::InboxRecord rec) {
+        using Handler = decltype(handler);
+        auto ex = asio::get_associated_executor(handler);
+        // The guard keeps io_context::run() alive while the commit is pending.
+        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
+            std::move(handler), asio::make_work_guard(ex));
+        inbox.Append(std::move(rec), [state](Result<store::AppendOutcome> r) {
+          StoreResult out;
+          if (r) {
+            out.ok = true;
+            out.outcome = *r;
+          } else {
+            out.error = r.error().message();
+          }
+          auto ex2 = state->second.get_executor();
+          asio::post(ex2, [state, out = std::move(out)]() mutable {
+            std::move(state->first)(std::move(out));
+            state->second.reset();
+          });
+        });
+      },
+      token, std::move(record));
+}
+
+template <typename Token>
+auto AsyncProbe(store::InboxWriter& inbox, Token&& token) {
+  return asio::async_initiate<Token, void(StoreResult)>(
+      [&inbox](auto handler) {
+        using Handler = decltype(handler);
+        auto ex = asio::get_associated_executor(handler);
+        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
+            std::move(handler), asio::make_work_guard(ex));
+        inbox.Probe([state](Status s) {
+          StoreResult out;
+          out.ok = s.has_value();
+          if (!s) out.error = s.error().message();
+          auto ex2 = state->second.get_executor();
+          asio::post(ex2, [state, out = std::move(out)]() mutable {
+            std::move(state->first)(std::move(out));
+            state->second.reset();
+          });
+        });
+      },
+      token);
+}
+
+// Printable, bounded text from an untrusted header, for log lines.
+std::string ForLog(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) out.push_back(c > 0x20 && c < 0x7f ? c : '?');
+  return out.empty() ? "-" : out;
+}
+
+struct Reply {
+  Outcome outcome = Outcome::kOk;
+  std::string body;
+  const char* content_type = "text/plain; charset=utf-8";
+  bool close = false;  // the request body was not read, or the server is stopping
+  bool abort = false;  // the client is gone: close without answering
+};
+
+// What Shutdown() needs to reach a session: its executor and a way to cancel its
+// socket while it waits for the next request.
+struct SessionControl {
+  asio::any_io_executor executor;
+  std::function<void()> cancel;  // run on `executor` only
+  bool busy = false;             // touched on `executor` only
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(const config::ServerConfig& config, bool keep_bodies,
+             std::shared_ptr<const webhook::SignatureVerifier> verifier, ServerDeps deps)
+      : config_(config),
+        keep_bodies_(keep_bodies),
+        deps_(deps),
+        verifier_(std::move(verifier)),
+        ioc_(static_cast<int>(config.threads)),
+        control_(asio::make_strand(ioc_)),
+        acceptor_(control_),
+        signals_(control_),
+        drain_timer_(control_) {}
+
+  Status Init() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(config_.host, ec);
+    if (ec) {
+      return Unexpected(ErrorCode::kInvalidArgument,
+                        "server.listen: '" + config_.host + "' is not an IP address");
+    }
+    tcp::endpoint endpoint(address, config_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Unexpected(ErrorCode::kUnavailable, "cannot listen on " + config_.host + ":" +
+                                                     std::to_string(config_.port) + ": " +
+                                                     ec.message());
+    }
+    if (config_.tls.enabled()) {
+      ssl_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+      ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
+      ssl_->use_certificate_chain_file(config_.tls.cert_file, ec);
+      if (ec) {
+        return Unexpected(ErrorCode::kInvalidArgument,
+                          "server.tls.cert_file: " + config_.tls.cert_file + ": " + ec.message());
+      }
+      ssl_->use_private_key_file(config_.tls.key_file, ssl::context::pem, ec);
+      if (ec) {
+        return Unexpected(ErrorCode::kInvalidArgument,
+                          "server.tls.key_file: " + config_.tls.key_file + ": " + ec.message());
+      }
+    }
+    return Ok();
+  }
+
+  uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+
+  void Run(std::function<void()> on_reload) override {
+    on_reload_ = std::move(on_reload);
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    WaitForSignal();
+    asio::co_spawn(control_, Accept(), asio::detached);
+    spdlog::info("listening on {}://{}:{}{} ({} I/O thread{})", ssl_ ? "https" : "http",
+                 config_.host, port(), config_.webhook_path, config_.threads,
+                 config_.threads == 1 ? "" : "s");
+    std::vector<std::thread> threads;
+    for (uint32_t i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (std::thread& t : threads) t.join();
+  }
+
+  void Shutdown() override {
+    asio::post(control_, [this] { BeginShutdown(); });
+  }
+
+  void SetVerifier(std::shared_ptr<const webhook::SignatureVerifier> verifier) override {
+    std::lock_guard lock(verifier_mu_);
+    verifier_ = std::move(verifier);
+  }
+
+ private:
+  std::shared_ptr<const webhook::SignatureVerifier> verifier() {
+    std::lock_guard lock(verifier_mu_);
+    return verifier_;
+  }
+
+  void WaitForSignal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        spdlog::info("SIGHUP: reloading");
+        if (on_reload_) on_reload_();
+        WaitForSignal();
+        return;
+      }
+      spdlog::info("{}: finishing requests in flight, then exiting",
+                   signo == SIGTERM ? "SIGTERM" : "SIGINT");
+      BeginShutdown();
+    });
+  }
+
+  // Runs on control_, like every use of signals_ and drain_timer_.
+  void BeginShutdown() {
+    if (stopping_.exchange(true)) return;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    signals_.cancel(ignored);
+    std::lock_guard lock(sessions_mu_);
+    for (const std::weak_ptr<SessionControl>& weak : sessions_) {
+      if (auto ctrl = weak.lock()) {
+        asio::post(ctrl->executor, [ctrl] {
+          if (!ctrl->busy && ctrl->cancel) ctrl->cancel();
+        });
+      }
+    }
+    if (!sessions_.empty()) {
+      // A request that never completes must not keep the process alive forever.
+      drain_timer_.expires_after(config_.read_timeout + config_.write_timeout);
+      drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+          spdlog::warn("shutdown: connections still open after the drain period; closing");
+          ioc_.stop();
+        }
+      });
+    }
+  }
+
+  std::list<std::weak_ptr<SessionControl>>::iterator Register(
+      const std::shared_ptr<SessionControl>& ctrl) {
+    std::lock_guard lock(sessions_mu_);
+    return sessions_.insert(sessions_.end(), ctrl);
+  }
+
+  void Unregister(std::list<std::weak_ptr<SessionControl>>::iterator it) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(it);
+    if (stopping_ && sessions_.empty()) asio::post(control_, [this] { drain_timer_.cancel(); });
+  }
+
+  asio::awaitable<void> Accept() {
+    while (!stopping_) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
+      if (ec) {
+        if (stopping_ || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("accept failed: {}", ec.message());
+        // Out of file descriptors and the like: do not spin.
+        asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+        co_await pause.async_wait(kNoThrow);
+        continue;
+      }
+      if (deps_.metrics.connections() >= static_cast<int64_t>(config_.max_connections)) {
+        deps_.metrics.ConnectionRejected();
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto ex = socket.get_executor();
+      if (ssl_) {
+        asio::co_spawn(ex, TlsSession(std::move(socket)), asio::detached);
+      } else {
+        asio::co_spawn(ex, PlainSession(std::move(socket)), asio::detached);
+      }
+    }
+  }
+
+  asio::awaitable<void> PlainSession(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await Session(stream);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> TlsSession(tcp::socket socket) {
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ssl_);
+    beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
+    auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, kNoThrow);
+    if (ec) {
+      spdlog::debug("TLS handshake failed: {}", ec.message());
+      co_return;
+    }
+    co_await Session(stream);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(kNoThrow);
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> Session(Stream& stream) {
+    auto ctrl = std::make_shared<SessionControl>();
+    ctrl->executor = co_await asio::this_coro::executor;
+    ctrl->cancel = [&stream] { beast::get_lowest_layer(stream).cancel(); };
+    auto registration = Register(ctrl);
+    deps_.metrics.ConnectionOpened();
+    try {
+      co_await ServeRequests(stream, *ctrl);
+    } catch (const std::exception& e) {
+      // The one backstop per connection: a bug must not take the server down.
+      spdlog::error("connection closed after an unexpected error: {}", e.what());
+    }
+    deps_.metrics.ConnectionClosed();
+    ctrl->cancel = nullptr;
+    Unregister(registration);
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> ServeRequests(Stream& stream, SessionControl& ctrl) {
+    beast::flat_buffer buffer;
+    bool first = true;
+    while (!stopping_) {
+      ctrl.busy = false;
+      std::optional<http::request_parser<http::string_body>> parser(std::in_place);
+      parser->header_limit(config_.max_header_bytes);
+      parser->body_limit(config_.max_body_bytes);
+      beast::get_lowest_layer(stream).expires_after(first ? config_.read_timeout
+                                                          : config_.idle_timeout);
+      first = false;
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, kNoThrow);
+      ctrl.busy = true;
+      if (ec == http::error::header_limit) {
+        co_await Write(stream, 11, Reply{Outcome::kHeaderTooLarge, "request header too large\n",
+                                         "text/plain; charset=utf-8", true});
+        co_return;
+      }
+      if (ec == http::error::body_limit) {
+        co_await Write(stream, 11, TooLarge());
+        co_return;
+      }
+      if (ec) co_return;  // closed, timed out, cancelled at shutdown, or not HTTP
+      auto started = std::chrono::steady_clock::now();
+      Reply reply = co_await Route(stream, buffer, *parser, started);
+      if (reply.abort) co_return;
+      bool keep_alive = parser->get().keep_alive() && !reply.close && !stopping_;
+      reply.close = !keep_alive;
+      if (!co_await Write(stream, parser->get().version(), reply) || !keep_alive) co_return;
+    }
+  }
+
+  Reply TooLarge() const {
+    return Reply{Outcome::kTooLarge,
+                 "body larger than server.max_body_bytes (" +
+                     std::to_string(config_.max_body_bytes) + " bytes)\n",
+                 "text/plain; charset=utf-8", true};
+  }
+
+  template <typename Stream>
+  asio::awaitable<Reply> Route(Stream& stream, beast::flat_buffer& buffer,
+                               http::request_parser<http::string_body>& parser,
+                               std::chrono::steady_clock::time_point started) {
+    const auto& req = parser.get();
+    std::string_view target = req.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    const bool has_body = !parser.is_done();
+
+    if (path == config_.webhook_path) {
+      if (req.method() != http::verb::post) {
+        co_return Reply{Outcome::kMethodNotAllowed, "use POST\n", "text/plain; charset=utf-8",
+                        has_body};
+      }
+      co_return co_await HandleWebhook(stream, buffer, parser, started);
+    }
+    Reply reply;
+    reply.close = has_body;  // a body we will not read
+    if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
+      reply.outcome = Outcome::kNotFound;
+      reply.body = "not found\n";
+      co_return reply;
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      reply.outcome = Outcome::kMethodNotAllowed;
+      reply.body = "use GET\n";
+      co_return reply;
+    }
+    if (path == "/healthz") {
+      reply.body = "ok\n";
+    } else if (path == "/readyz") {
+      StoreResult probe = co_await AsyncProbe(deps_.inbox, asio::use_awaitable);
+      reply.outcome = probe.ok ? Outcome::kOk : Outcome::kUnavailable;
+      reply.body = probe.ok ? "ready\n" : "database not writable: " + probe.error + "\n";
+    } else {
+      reply.body = deps_.metrics.Render(deps_.inbox_stats);
+      reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    }
+    co_return reply;
+  }
+
+  template <typename Stream>
+  asio::awaitable<Reply> HandleWebhook(Stream& stream, beast::flat_buffer& buffer,
+                                       http::request_parser<http::string_body>& parser,
+                                       std::chrono::steady_clock::time_point started) {
+    const auto& req = parser.get();
+    std::string_view event = req["X-GitHub-Event"];
+    std::string_view guid = req["X-GitHub-Delivery"];
+    auto finish = [&](Reply reply, std::string_view action, std::string_view repo) {
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      deps_.metrics.RecordDelivery(event, reply.outcome, seconds);
+      spdlog::info("delivery {} event={} action={} repo={} outcome={} status={} latency={}us",
+                   ForLog(guid), ForLog(event), ForLog(action), ForLog(repo),
+                   OutcomeName(reply.outcome), StatusFor(reply.outcome),
+                   static_cast<int64_t>(seconds * 1e6));
+      return reply;
+    };
+
+    if (!parser.is_done()) {
+      beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+      if (ec == http::error::body_limit) co_return finish(TooLarge(), "", "");
+      if (ec) {
+        // The client went away or was too slow; there is nobody to answer.
+        Reply gone{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
+        co_return finish(gone, "", "");
+      }
+    }
+
+    const std::string& body = req.body();
+    WebhookRequest request{req[http::field::content_type], event, guid,
+                           req["X-Hub-Signature-256"], body, body.capacity()};
+    WebhookDecision decision =
+        DecideWebhook(request, *verifier(), deps_.clock.NowUnixMillis(), keep_bodies_);
+    Reply reply;
+    reply.outcome = decision.outcome;
+    if (decision.record) {
+      StoreResult stored =
+          co_await AsyncAppend(deps_.inbox, std::move(*decision.record), asio::use_awaitable);
+      if (!stored.ok) {
+        reply.outcome = Outcome::kUnavailable;
+        reply.body = "could not store the delivery; redeliver it later\n";
+      } else if (stored.outcome == store::AppendOutcome::kDuplicate) {
+        reply.outcome = Outcome::kDuplicate;
+        reply.body = "already received\n";
+      } else {
+        reply.body = "accepted\n";
+      }
+    } else if (decision.outcome == Outcome::kPing) {
+      reply.body = "pong\n";
+    } else if (decision.outcome == Outcome::kIgnored) {
+      reply.body = "ignored\n";
+    } else {
+      reply.body = decision.reason + "\n";
+    }
+    co_return finish(std::move(reply), decision.action, decision.repository);
+  }
+
+  template <typename Stream>
+  asio::awaitable<bool> Write(Stream& stream, unsigned version, const Reply& reply) {
+    http::response<http::string_body> res{static_cast<http::status>(StatusFor(reply.outcome)),
+                                          version};
+    res.set(http::field::server, "labelrun");
+    res.set(http::field::content_type, reply.content_type);
+    if (reply.outcome == Outcome::kMethodNotAllowed) {
+      res.set(http::field::allow, reply.body == "use POST\n" ? "POST" : "GET, HEAD");
+    }
+    res.keep_alive(!reply.close);
+    res.body() = reply.body;
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
+    co_return !ec;
+  }
+
+  const config::ServerConfig config_;
+  const bool keep_bodies_;
+  ServerDeps deps_;
+  std::mutex verifier_mu_;
+  std::shared_ptr<const webhook::SignatureVerifier> verifier_;
+  asio::io_context ioc_;
+  asio::strand<asio::io_context::executor_type> control_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  std::unique_ptr<ssl::context> ssl_;
+  std::function<void()> on_reload_;
+  std::atomic<bool> stopping_{false};
+  std::mutex sessions_mu_;
+  std::list<std::weak_ptr<SessionControl>> sessions_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Create(
+    const config::ServerConfig& config, bool keep_bodies,
+    std::shared_ptr<const webhook::SignatureVerifier> verifier, ServerDeps deps) {
+  auto server = std::make_unique<ServerImpl>(config, keep_bodies, std::move(verifier), deps);
+  if (Status s = server->Init(); !s) return s.error();
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace labelrun::server

@@ -1,0 +1,318 @@
+#include "labelrun/store/inbox.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace labelrun::store {
+namespace {
+
+constexpr std::string_view kInsertSql =
+    "INSERT INTO inbox (guid, event, action, repository, installation_id, sender, received_at, "
+    "body_bytes, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (guid) DO NOTHING";
+
+Result<Database> OpenMigrated(const std::filesystem::path& path) {
+  Result<Database> db = Database::Open(path);
+  if (!db) return db.error();
+  if (Status s = Migrate(*db); !s) return s.error();
+  return db;
+}
+
+}  // namespace
+
+// ---- InboxWriter -------------------------------------------------------------
+
+InboxWriter::InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit)
+    : stats_(stats), max_batch_(max_batch), on_commit_(std::move(on_commit)) {}
+
+Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::path& db_path,
+                                                        uint32_t max_batch, InboxStats& stats,
+                                                        std::function<void()> on_commit) {
+  Result<Database> db = OpenMigrated(db_path);
+  if (!db) return db.error();
+  std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
+  writer->thread_ = std::thread([w = writer.get(), d = std::move(*db)]() mutable { w->Run(std::move(d)); });
+  return writer;
+}
+
+InboxWriter::~InboxWriter() { Stop(); }
+
+void InboxWriter::Append(InboxRecord record, AppendCallback done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(record), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Unexpected(ErrorCode::kUnavailable, "the inbox is shutting down"));
+}
+
+void InboxWriter::Probe(ProbeCallback done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      probes_.push_back(std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Unexpected(ErrorCode::kUnavailable, "the inbox is shutting down"));
+}
+
+void InboxWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void InboxWriter::Run(Database db) {
+  Result<Statement> insert = db.Prepare(kInsertSql);
+  Result<Statement> probe =
+      db.Prepare("INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%s','now')) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!insert || !probe) {
+    spdlog::critical("inbox: cannot prepare statements: {}", db.LastError());
+    std::abort();  // the schema was just migrated; this is a bug, not an input
+  }
+  std::vector<Pending> batch;
+  std::vector<ProbeCallback> probes;
+  std::vector<Result<AppendOutcome>> outcomes;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !probes_.empty(); });
+      if (queue_.empty() && probes_.empty()) return;  // stopping, all committed
+      // Everything that queued while the last commit was on its way to disk
+      // goes into this one: the group commit.
+      size_t n = std::min<size_t>(queue_.size(), max_batch_);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      probes.swap(probes_);
+    }
+
+    outcomes.clear();
+    Status status = db.Exec("BEGIN IMMEDIATE");
+    uint64_t stored = 0;
+    if (status) {
+      for (Pending& p : batch) {
+        const InboxRecord& r = p.record;
+        insert->Bind(1, r.guid).Bind(2, r.event).Bind(3, r.action).Bind(4, r.repository);
+        insert->Bind(5, r.installation_id).Bind(6, r.sender).Bind(7, r.received_at_ms);
+        insert->Bind(8, r.body_bytes).Bind(9, r.digest);
+        if (r.body) insert->BindBlob(10, *r.body);
+        Status s = insert->Run();
+        insert->Reset();
+        if (!s) {
+          outcomes.push_back(s.error());
+          continue;
+        }
+        bool inserted = db.Changes() > 0;
+        stored += inserted ? 1 : 0;
+        outcomes.push_back(inserted ? AppendOutcome::kStored : AppendOutcome::kDuplicate);
+      }
+      if (!probes.empty()) {
+        status = probe->Run();
+        probe->Reset();
+      }
+      if (status) status = db.Exec("COMMIT");
+      if (!status) (void)db.Exec("ROLLBACK");
+    }
+
+    if (status) {
+      stats_.commits.fetch_add(1, std::memory_order_relaxed);
+      stats_.committed_rows.fetch_add(stored, std::memory_order_relaxed);
+      stats_.pending.fetch_add(static_cast<int64_t>(stored), std::memory_order_relaxed);
+    } else {
+      stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("inbox: commit of {} deliveries failed: {}", batch.size(),
+                    status.error().message());
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // A failed commit fails every delivery in it, even those whose insert ran.
+      batch[i].done(status ? std::move(outcomes[i]) : Result<AppendOutcome>(status.error()));
+    }
+    for (ProbeCallback& cb : probes) cb(status);
+    if (status && stored > 0 && on_commit_) on_commit_();
+    batch.clear();
+    probes.clear();
+  }
+}
+
+// ---- InboxProcessor ------------------------------------------------------------
+
+InboxProcessor::InboxProcessor(Options options, Handler handler, InboxStats& stats,
+                               const Clock& clock)
+    : options_(options), handler_(std::move(handler)), stats_(stats), clock_(clock),
+      paused_(options.paused),
+      notified_(true) {}  // drain what an earlier run left at once
+
+Result<std::unique_ptr<InboxProcessor>> InboxProcessor::Start(const std::filesystem::path& db_path,
+                                                              Options options, Handler handler,
+                                                              InboxStats& stats,
+                                                              const Clock& clock) {
+  Result<Database> db = OpenMigrated(db_path);
+  if (!db) return db.error();
+  Result<Statement> count = db->Prepare("SELECT count(*) FROM inbox WHERE state = 'pending'");
+  if (!count) return count.error();
+  if (Result<bool> row = count->Step(); !row) return row.error();
+  stats.pending.store(count->ColumnInt(0), std::memory_order_relaxed);
+  count = Statement();
+
+  std::unique_ptr<InboxProcessor> p(
+      new InboxProcessor(options, std::move(handler), stats, clock));
+  p->thread_ = std::thread([self = p.get(), d = std::move(*db)]() mutable { self->Run(std::move(d)); });
+  return p;
+}
+
+InboxProcessor::~InboxProcessor() { Stop(); }
+
+void InboxProcessor::Notify() {
+  std::lock_guard lock(mu_);
+  notified_ = true;
+  cv_.notify_one();
+}
+
+void InboxProcessor::SetPaused(bool paused) {
+  std::lock_guard lock(mu_);
+  paused_ = paused;
+  notified_ = true;
+  cv_.notify_one();
+}
+
+void InboxProcessor::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void InboxProcessor::Run(Database db) {
+  constexpr int kBatch = 256;
+  Result<Statement> select = db.Prepare(
+      "SELECT seq, guid, event, action, repository, digest, received_at, attempts FROM inbox "
+      "WHERE state = 'pending' ORDER BY seq LIMIT ?1");
+  Result<Statement> finish = db.Prepare(
+      "UPDATE inbox SET state = ?2, processed_at = ?3, attempts = attempts + 1, error = ?4 "
+      "WHERE seq = ?1");
+  Result<Statement> retry =
+      db.Prepare("UPDATE inbox SET attempts = attempts + 1, error = ?2 WHERE seq = ?1");
+  Result<Statement> prune = db.Prepare(
+      "DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
+  if (!select || !finish || !retry || !prune) {
+    spdlog::critical("inbox processor: cannot prepare statements: {}", db.LastError());
+    std::abort();
+  }
+
+  std::chrono::milliseconds backoff{0};
+  auto last_prune = clock_.Steady() - std::chrono::hours(2);
+  std::vector<InboxRow> rows;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      auto wake = [&] { return stopping_ || (notified_ && !paused_); };
+      // Without a notification, look again now and then: rows may have been
+      // written by a previous run, or a retry may be due.
+      auto wait = backoff.count() > 0 ? backoff : std::chrono::milliseconds(1000);
+      cv_.wait_for(lock, wait, wake);
+      if (stopping_) return;
+      notified_ = false;
+      if (paused_) continue;
+    }
+
+    if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
+      last_prune = clock_.Steady();
+      prune->Bind(1, clock_.NowUnixMillis() - options_.retention.count());
+      if (Status s = prune->Run(); !s) spdlog::warn("inbox: pruning failed: {}", s.error().message());
+      else if (db.Changes() > 0) spdlog::info("inbox: pruned {} old deliveries", db.Changes());
+      prune->Reset();
+    }
+
+    bool more = true;
+    backoff = std::chrono::milliseconds(0);
+    while (more) {
+      rows.clear();
+      select->Bind(1, kBatch);
+      while (true) {
+        Result<bool> step = select->Step();
+        if (!step) {
+          spdlog::error("inbox: cannot read pending deliveries: {}", step.error().message());
+          break;
+        }
+        if (!*step) break;
+        rows.push_back({select->ColumnInt(0), select->ColumnText(1), select->ColumnText(2),
+                        select->ColumnText(3), select->ColumnText(4), select->ColumnText(5),
+                        select->ColumnInt(6), select->ColumnInt(7)});
+      }
+      select->Reset();
+      more = rows.size() == static_cast<size_t>(kBatch);
+
+      // Handlers run outside any transaction, so that a slow one never holds
+      // the write lock the commit thread needs; their outcomes are recorded
+      // together afterwards. A crash in between processes those rows again,
+      // so handlers must be idempotent (they are keyed by delivery and issue).
+      struct Outcome {
+        const InboxRow* row;
+        Status status;
+      };
+      std::vector<Outcome> outcomes;
+      for (const InboxRow& row : rows) {
+        {
+          std::lock_guard lock(mu_);
+          if (stopping_ || paused_) {
+            more = false;
+            break;
+          }
+        }
+        Status s = handler_(row);
+        if (!s && s.error().transient()) {
+          // Keep order: later rows wait for this one.
+          retry->Bind(1, row.seq).Bind(2, s.error().ToString());
+          (void)retry->Run();
+          retry->Reset();
+          backoff = std::chrono::milliseconds(
+              std::min<int64_t>(60'000, 1000LL << std::min<int64_t>(row.attempts, 6)));
+          more = false;
+          break;
+        }
+        outcomes.push_back({&row, std::move(s)});
+      }
+      if (outcomes.empty()) continue;
+      if (Status b = db.Exec("BEGIN IMMEDIATE"); !b) {
+        spdlog::error("inbox: cannot record processed deliveries: {}", b.error().message());
+        backoff = std::chrono::milliseconds(1000);
+        break;
+      }
+      int64_t now = clock_.NowUnixMillis();
+      for (const Outcome& o : outcomes) {
+        finish->Bind(1, o.row->seq).Bind(2, o.status ? "done" : "failed").Bind(3, now);
+        if (o.status) finish->BindNull(4);
+        else finish->Bind(4, o.status.error().ToString());
+        if (Status u = finish->Run(); !u) {
+          spdlog::error("inbox: cannot mark {} processed: {}", o.row->guid, u.error().message());
+        }
+        finish->Reset();
+      }
+      if (Status c = db.Exec("COMMIT"); !c) {
+        spdlog::error("inbox: cannot commit processed marks: {}", c.error().message());
+        (void)db.Exec("ROLLBACK");
+        backoff = std::chrono::milliseconds(1000);
+        break;
+      }
+      for (const Outcome& o : outcomes) {
+        stats_.pending.fetch_sub(1, std::memory_order_relaxed);
+        (o.status ? stats_.processed : stats_.process_failures)
+            .fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+}
+
+}  // namespace labelrun::store
