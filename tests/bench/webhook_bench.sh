@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# Webhook throughput benchmark (issue 2, "Benchmark"). Not a test: it prints
+# figures and exits non-zero only when something failed to run.
+#
+# Measures signed issues.labeled deliveries per second (wrk, 32 connections,
+# loopback), p50/p99 latency and peak RSS of labelrun, then the same for a
+# minimal Node server on @octokit/webhooks (createNodeMiddleware) handling the
+# same 11,842-byte payload, and prints the ratio. The server runs on core 0,
+# wrk on core 1.
+#
+# Environment:
+#   LABELRUN_BIN   labelrun binary (default build/release/labelrun; built with
+#                  `cmake --preset release && ninja -C build/release labelrun`
+#                  when missing)
+#   DURATION       measured seconds per server (default 10)
+#   WARMUP         warm-up seconds per server, not measured (default 2)
+#   CONNECTIONS    wrk connections (default 32)
+#   SERVER_CPU     core for the server under test (default 0)
+#   WRK_CPU        core for wrk (default 1)
+#   SKIP_OCTOKIT=1 measure labelrun only
+#   TMPDIR         parent of the temp dir holding labelrun's state_dir (its
+#                  disk's fsync latency bounds labelrun's latency)
+#
+# Exit status: 0 the benchmark ran (whether or not targets were met);
+#              1 something failed to run (build, start, wrk, server died);
+#              3 it ran, but a server answered non-2xx or had socket errors,
+#                so its figures are not a valid measurement.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+DURATION="${DURATION:-10}"
+WARMUP="${WARMUP:-2}"
+CONNECTIONS="${CONNECTIONS:-32}"
+SERVER_CPU="${SERVER_CPU:-0}"
+WRK_CPU="${WRK_CPU:-1}"
+SKIP_OCTOKIT="${SKIP_OCTOKIT:-0}"
+LABELRUN_BIN="${LABELRUN_BIN:-$root/build/release/labelrun}"
+
+# Targets from issue 2.
+TARGET_RATIO=5
+TARGET_P99_MS=2
+TARGET_RSS_MB=30
+
+die() { echo "webhook_bench: $*" >&2; exit 1; }
+
+for tool in wrk taskset openssl curl node npm; do
+  command -v "$tool" >/dev/null || die "needs '$tool' on PATH"
+done
+ncpu="$(nproc)"
+if (( SERVER_CPU >= ncpu || WRK_CPU >= ncpu )); then
+  die "needs cores $SERVER_CPU and $WRK_CPU; this machine has $ncpu"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/labelrun-bench.XXXXXX")"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- inputs -----------------------------------------------------------------
+
+if [[ ! -x "$LABELRUN_BIN" ]]; then
+  echo "== building labelrun (release)"
+  (cd "$root" && cmake --preset release >/dev/null && ninja -C build/release labelrun) \
+    || die "build failed"
+  [[ -x "$LABELRUN_BIN" ]] || die "no binary at $LABELRUN_BIN after the build"
+fi
+
+if [[ ! -d "$here/node_modules/@octokit/webhooks" || ! -d "$here/node_modules/@octokit/webhooks-examples" ]]; then
+  echo "== installing @octokit/webhooks and @octokit/webhooks-examples (npm ci)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+fi
+
+payload="$work/payload.json"
+payload_bytes="$(cd "$here" && node extract_payload.mjs "$payload")" || die "cannot extract the payload"
+secret="$(openssl rand -hex 32)"
+printf '%s' "$secret" >"$work/secret"
+chmod 600 "$work/secret"
+signature="$(openssl dgst -sha256 -hmac "$secret" -r "$payload" | cut -d' ' -f1)"
+[[ "$signature" =~ ^[0-9a-f]{64}$ ]] || die "cannot compute the HMAC"
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# Waits until URL answers with any HTTP status (or 200 when $2 is "200").
+wait_http() {
+  local url="$1" want="${2:-any}" pid="$3" code
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)"
+    if [[ "$want" == any && "$code" != 000 ]] || [[ "$code" == "$want" ]]; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# One signed delivery with curl; prints the status code.
+probe() {
+  curl -s -o "$work/probe.out" -w '%{http_code}' --max-time 5 -X POST "$1" \
+    -H 'Content-Type: application/json' -H 'X-GitHub-Event: issues' \
+    -H "X-GitHub-Delivery: 00000000-0000-4000-8000-$(openssl rand -hex 6)" \
+    -H "X-Hub-Signature-256: sha256=$signature" --data-binary "@$payload" || true
+}
+
+# wrk latency like "812.00us", "1.53ms", "1.00s" -> milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+    printf "%.3f", n }'
+}
+
+# Busy jiffies (all but idle and iowait) and total jiffies of one core.
+cpu_jiffies() {
+  awk -v c="cpu$1" '$1 == c { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
+}
+busy_pct() {  # busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1"
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+# CPU seconds (user + system) a process has used so far.
+proc_cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# "TID NAME CPU_SECONDS" for each thread of a process.
+thread_cpu() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v hz="$(getconf CLK_TCK)" -v tid="${t##*/}" -v name="$(cat "$t/comm" 2>/dev/null)" \
+      '{ sub(/^.*\) /, ""); printf "%s %s %.2f\n", tid, name, ($12 + $13) / hz }' "$t/stat" 2>/dev/null || true
+  done
+}
+# Per-thread CPU seconds between two thread_cpu snapshots, busiest first.
+thread_cpu_diff() {
+  awk 'NR == FNR { before[$1] = $3; next }
+       { d = $3 - before[$1]; if (d >= 0.01) printf "%s(%s) %.2f\n", $2, $1, d }' "$1" "$2" \
+    | sort -k2 -nr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { if (NR) print "" }'
+}
+
+rss_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# run_wrk NAME URL PID: warm-up, then the measured run; sets R_* variables.
+run_wrk() {
+  local name="$1" url="$2" pid="$3" out="$work/wrk-$1.txt"
+  local tag
+  tag="$(openssl rand -hex 4)"
+  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 5s \
+    -s "$here/webhook_req.lua" "$url" -- "$payload" "$signature" "$tag" >"$work/warmup-$name.txt" \
+    || die "$name: wrk warm-up failed: $(cat "$work/warmup-$name.txt")"
+  kill -0 "$pid" 2>/dev/null || die "$name: server exited during the warm-up"
+  tag="$(openssl rand -hex 4)"
+  local s0 w0 p0 s1 w1 p1
+  s0="$(cpu_jiffies "$SERVER_CPU")" w0="$(cpu_jiffies "$WRK_CPU")" p0="$(proc_cpu_s "$pid")"
+  thread_cpu "$pid" >"$work/threads0-$name.txt"
+  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s --latency \
+    -s "$here/webhook_req.lua" "$url" -- "$payload" "$signature" "$tag" >"$out" \
+    || die "$name: wrk failed: $(cat "$out")"
+  kill -0 "$pid" 2>/dev/null || die "$name: server exited during the run (wrk output: $(cat "$out"))"
+  s1="$(cpu_jiffies "$SERVER_CPU")" w1="$(cpu_jiffies "$WRK_CPU")" p1="$(proc_cpu_s "$pid")"
+  thread_cpu "$pid" >"$work/threads1-$name.txt"
+  R_SRV_CORE="$(busy_pct "$s0" "$s1")"
+  R_WRK_CORE="$(busy_pct "$w0" "$w1")"
+  R_SRV_CPU="$(awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.2f", b - a }')"
+  sed 's/^/    /' "$out"
+  echo "    core $SERVER_CPU (server) busy ${R_SRV_CORE}%, core $WRK_CPU (wrk) busy ${R_WRK_CORE}%;" \
+       "server process used ${R_SRV_CPU} CPU-s in the ${DURATION}s run" \
+       "($(awk -v c="$R_SRV_CPU" -v n="$(awk '/requests in/ { print $1 }' "$out")" \
+            'BEGIN { printf "%.0f", (n > 0 ? c * 1e6 / n : 0) }') us per request)"
+  echo "    CPU-s by thread: $(thread_cpu_diff "$work/threads0-$name.txt" "$work/threads1-$name.txt")"
+
+  R_RPS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
+  R_P50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
+  R_P99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
+  R_REQS="$(awk '/requests in/ { print $1 }' "$out")"
+  R_NON2XX="$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")"
+  R_NON2XX="${R_NON2XX:-0}"
+  R_SOCKERR="$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$out")"
+  R_SOCKERR="${R_SOCKERR:-0}"
+  R_RSS="$(rss_mb "$pid")"
+  [[ -n "$R_RPS" && -n "$R_P50" && -n "$R_P99" ]] || die "$name: cannot parse wrk output"
+  if (( R_NON2XX > 0 || R_SOCKERR > 0 )); then invalid=1; fi
+}
+
+invalid=0
+cpu_model="$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+rev="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+dirty="$(git -C "$root" status --porcelain --untracked-files=no -- src include CMakeLists.txt 2>/dev/null | wc -l)"
+octokit_version="$(node -p 'require(process.argv[1]).version' "$here/node_modules/@octokit/webhooks/package.json")"
+
+# The durable inbox answers 202 only after a commit's fsync, so the disk under
+# state_dir bounds latency; measure a synchronous 4 KiB write there for context.
+fsync_ms="$(LC_ALL=C dd if=/dev/zero of="$work/fsync-probe" bs=4k count=100 oflag=dsync 2>&1 \
+  | sed -n 's/.*copied, \([0-9.e-]*\) s.*/\1/p' | awk '{ printf "%.2f", $1 * 1000 / 100 }')"
+rm -f "$work/fsync-probe"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# Other work on the two cores skews everything; look for it for a second.
+q0="$(cpu_jiffies "$SERVER_CPU")" q1="$(cpu_jiffies "$WRK_CPU")"
+sleep 1
+idle_busy="$(busy_pct "$q0" "$(cpu_jiffies "$SERVER_CPU")")/$(busy_pct "$q1" "$(cpu_jiffies "$WRK_CPU")")"
+
+echo "== webhook_bench: issues.labeled, $payload_bytes-byte body, wrk -t1 -c$CONNECTIONS," \
+     "${WARMUP}s warm-up + ${DURATION}s measured"
+echo "   server on core $SERVER_CPU, wrk on core $WRK_CPU ($ncpu cores: $cpu_model)"
+echo "   synchronous 4 KiB write under $work: ${fsync_ms:-?} ms; load average before: $load_before"
+echo "   cores busy before starting (server/wrk): ${idle_busy//\//% \/ }%"
+if (( ${idle_busy%/*} > 10 || ${idle_busy#*/} > 10 )); then
+  echo "   WARNING: other processes are using the benchmark cores; figures will be low and noisy"
+fi
+
+# --- labelrun ---------------------------------------------------------------
+
+lr_port="$(free_port)"
+mkdir -p "$work/state"
+cat >"$work/labelrun.yaml" <<EOF
+state_dir: $work/state
+server:
+  listen: "127.0.0.1:$lr_port"
+  threads: 1
+webhook:
+  secrets:
+    - file: $work/secret
+log:
+  level: warn
+EOF
+"$LABELRUN_BIN" check-config --config "$work/labelrun.yaml" >"$work/check-config.txt" 2>&1 \
+  || die "labelrun check-config failed: $(cat "$work/check-config.txt")"
+
+echo
+echo "== labelrun $("$LABELRUN_BIN" version 2>/dev/null | awk '{print $NF}') (git $rev$( ((dirty)) && echo ", sources modified")," \
+     "$LABELRUN_BIN), durable inbox on, log.level warn"
+taskset -c "$SERVER_CPU" "$LABELRUN_BIN" serve --config "$work/labelrun.yaml" >"$work/labelrun.log" 2>&1 &
+lr_pid=$!
+pids+=("$lr_pid")
+wait_http "http://127.0.0.1:$lr_port/readyz" 200 "$lr_pid" \
+  || die "labelrun did not become ready: $(tail -20 "$work/labelrun.log")"
+code="$(probe "http://127.0.0.1:$lr_port/webhook")"
+[[ "$code" == 202 ]] || die "labelrun answered a signed probe delivery with $code: $(cat "$work/probe.out")"
+
+run_wrk labelrun "http://127.0.0.1:$lr_port/webhook" "$lr_pid"
+lr_rps="$R_RPS" lr_p50="$R_P50" lr_p99="$R_P99" lr_rss="$R_RSS" lr_reqs="$R_REQS"
+lr_non2xx="$R_NON2XX" lr_sockerr="$R_SOCKERR" lr_core="$R_SRV_CORE" lr_wrkcore="$R_WRK_CORE"
+metrics="$(curl -s --max-time 5 "http://127.0.0.1:$lr_port/metrics" || true)"
+lr_stored="$(awk '/^labelrun_inbox_stored_total/ { printf "%.0f", $2 }' <<<"$metrics")"
+lr_commits="$(awk '/^labelrun_inbox_commits_total/ { printf "%.0f", $2 }' <<<"$metrics")"
+lr_commit_fail="$(awk '/^labelrun_inbox_commit_failures_total/ { printf "%.0f", $2 }' <<<"$metrics")"
+echo "    deliveries by outcome (/metrics):"
+grep '^labelrun_webhook_deliveries_total' <<<"$metrics" | sed 's/^/      /' || true
+echo "    inbox: stored ${lr_stored:-?} in ${lr_commits:-?} commits (${lr_commit_fail:-?} failed);" \
+     "state dir $(du -sh "$work/state" | cut -f1)"
+if grep -qiE '\[(warn|warning|error|critical)\]' "$work/labelrun.log"; then
+  echo "    labelrun logged warnings/errors (first 10):"
+  grep -iE '\[(warn|warning|error|critical)\]' "$work/labelrun.log" | head -10 | sed 's/^/      /'
+fi
+kill -TERM "$lr_pid"
+lr_exit=0
+wait "$lr_pid" || lr_exit=$?
+pids=()
+echo "    SIGTERM -> labelrun exited with status $lr_exit"
+
+# --- @octokit/webhooks ------------------------------------------------------
+
+if [[ "$SKIP_OCTOKIT" != 1 ]]; then
+  ok_port="$(free_port)"
+  echo
+  echo "== @octokit/webhooks $octokit_version (createNodeMiddleware), node $(node --version)"
+  WEBHOOK_SECRET="$secret" PORT="$ok_port" taskset -c "$SERVER_CPU" \
+    node "$here/octokit_server.mjs" >"$work/octokit.log" 2>&1 &
+  ok_pid=$!
+  pids+=("$ok_pid")
+  wait_http "http://127.0.0.1:$ok_port/readyz" any "$ok_pid" \
+    || die "octokit server did not start: $(tail -20 "$work/octokit.log")"
+  code="$(probe "http://127.0.0.1:$ok_port/webhook")"
+  [[ "$code" == 200 ]] || die "octokit server answered a signed probe delivery with $code: $(cat "$work/probe.out")"
+
+  run_wrk octokit "http://127.0.0.1:$ok_port/webhook" "$ok_pid"
+  ok_rps="$R_RPS" ok_p50="$R_P50" ok_p99="$R_P99" ok_rss="$R_RSS" ok_reqs="$R_REQS"
+  ok_non2xx="$R_NON2XX" ok_sockerr="$R_SOCKERR" ok_core="$R_SRV_CORE" ok_wrkcore="$R_WRK_CORE"
+  if grep -q 'octokit_server: [^l]' "$work/octokit.log"; then
+    echo "    octokit server logged errors (first 5):"
+    grep 'octokit_server: [^l]' "$work/octokit.log" | head -5 | sed 's/^/      /'
+  fi
+  kill -TERM "$ok_pid" 2>/dev/null || true
+  wait "$ok_pid" 2>/dev/null || true
+  pids=()
+fi
+
+# --- summary ----------------------------------------------------------------
+
+verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == ">=" ? a >= b : a < b) }'; then echo met; else echo MISSED; fi; }
+
+summary="$work/summary.txt"
+{
+  echo "webhook_bench $(date -u +%Y-%m-%dT%H:%M:%SZ)  labelrun git $rev$( ((dirty)) && echo "+modified")  host $(uname -n)"
+  echo "issues.labeled ${payload_bytes} B, signed, unique X-GitHub-Delivery per request;" \
+       "wrk -t1 -c$CONNECTIONS ${DURATION}s (+${WARMUP}s warm-up), loopback;" \
+       "server on core $SERVER_CPU, wrk on core $WRK_CPU; $cpu_model"
+  echo "labelrun: durable inbox on, server.threads 1, log.level warn (per-delivery info lines off)"
+  echo "disk: synchronous 4 KiB write ${fsync_ms:-?} ms (a 202 waits for at least one commit fsync);" \
+       "load average before ${load_before}, after $(cut -d' ' -f1-3 /proc/loadavg);" \
+       "cores busy before start ${idle_busy}%"
+  printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' server "req/s" "p50 ms" "p99 ms" "peak RSS MB" requests errors "busy srv/wrk"
+  printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' labelrun "$lr_rps" "$lr_p50" "$lr_p99" "$lr_rss" "$lr_reqs" \
+    "$((lr_non2xx + lr_sockerr))" "${lr_core}%/${lr_wrkcore}%"
+  if [[ "$SKIP_OCTOKIT" != 1 ]]; then
+    printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "@octokit/webhooks" "$ok_rps" "$ok_p50" "$ok_p99" "$ok_rss" \
+      "$ok_reqs" "$((ok_non2xx + ok_sockerr))" "${ok_core}%/${ok_wrkcore}%"
+    ratio="$(awk -v a="$lr_rps" -v b="$ok_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    echo "ratio: labelrun ${ratio}x the @octokit/webhooks req/s" \
+         "(target >= ${TARGET_RATIO}x: $(verdict "$ratio" ">=" "$TARGET_RATIO"))"
+  fi
+  echo "labelrun p99 ${lr_p99} ms (target < ${TARGET_P99_MS} ms: $(verdict "$lr_p99" "<" "$TARGET_P99_MS"));" \
+       "peak RSS ${lr_rss} MB (target < ${TARGET_RSS_MB} MB: $(verdict "$lr_rss" "<" "$TARGET_RSS_MB"))"
+  echo "errors = wrk 'Non-2xx or 3xx responses' + socket errors" \
+       "(labelrun ${lr_non2xx} + ${lr_sockerr}$([[ "$SKIP_OCTOKIT" != 1 ]] && echo "; octokit ${ok_non2xx} + ${ok_sockerr}"))"
+  if ((invalid)); then
+    echo "INVALID: a server answered non-2xx or had socket errors; these figures do not measure deliveries"
+  fi
+} >"$summary"
+
+echo
+echo "== summary"
+cat "$summary"
+mkdir -p "$here/results"
+result_file="$here/results/webhook-$(date -u +%Y%m%dT%H%M%SZ).txt"
+{
+  cat "$summary"
+  echo
+  echo "--- wrk output"
+  for f in "$work"/wrk-*.txt; do echo "[$(basename "$f" .txt)]"; cat "$f"; done
+} >"$result_file"
+echo "(saved to ${result_file#"$root"/})"
+
+if ((invalid)); then exit 3; fi
