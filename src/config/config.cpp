@@ -58,6 +58,7 @@ void ParseListen(YamlReader& r, const YAML::Node& node, const std::string& path,
 
 void ParseSecretSources(YamlReader& r, const YAML::Node& node, const std::string& path,
                         WebhookConfig& out) {
+  if (node.IsNull()) return;  // "secrets:" with nothing under it
   if (!node.IsSequence()) {
     r.Error(path, "expected a list of secret sources ({env: NAME}, {file: PATH} or "
                   "{credential: NAME})");

@@ -35,16 +35,17 @@ struct StoreResult {
 
 // co_await AsyncAppend(...): hands the record to the commit thread and resumes
 // this coroutine on its own executor once the record is durable.
+// REQUIRES: `record` outlives the operation (it is moved from at initiation).
 template <typename Token>
-auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord record, Token&& token) {
+auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord& record, Token&& token) {
   return asio::async_initiate<Token, void(StoreResult)>(
-      [&inbox](auto handler, store::InboxRecord rec) {
+      [&inbox](auto handler, store::InboxRecord* rec) {
         using Handler = decltype(handler);
         auto ex = asio::get_associated_executor(handler);
         // The guard keeps io_context::run() alive while the commit is pending.
         auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
             std::move(handler), asio::make_work_guard(ex));
-        inbox.Append(std::move(rec), [state](Result<store::AppendOutcome> r) {
+        inbox.Append(std::move(*rec), [state](Result<store::AppendOutcome> r) {
           StoreResult out;
           if (r) {
             out.ok = true;
@@ -59,7 +60,7 @@ auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord record, Token&& t
           });
         });
       },
-      token, std::move(record));
+      token, &record);
 }
 
 template <typename Token>
@@ -324,13 +325,14 @@ class ServerImpl final : public Server {
       first = false;
       auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, kNoThrow);
       ctrl.busy = true;
-      if (ec == http::error::header_limit) {
-        co_await Write(stream, 11, Reply{Outcome::kHeaderTooLarge, "request header too large\n",
-                                         "text/plain; charset=utf-8", true});
-        co_return;
-      }
-      if (ec == http::error::body_limit) {
-        co_await Write(stream, 11, TooLarge());
+      if (ec == http::error::header_limit || ec == http::error::body_limit) {
+        // Named, not a temporary: GCC 12 destroys temporaries in a co_await
+        // expression twice.
+        Reply reply = ec == http::error::body_limit
+                          ? TooLarge()
+                          : Reply{Outcome::kHeaderTooLarge, "request header too large\n",
+                                  "text/plain; charset=utf-8", true};
+        co_await Write(stream, 11, reply);
         co_return;
       }
       if (ec) co_return;  // closed, timed out, cancelled at shutdown, or not HTTP
@@ -428,8 +430,7 @@ class ServerImpl final : public Server {
     Reply reply;
     reply.outcome = decision.outcome;
     if (decision.record) {
-      StoreResult stored =
-          co_await AsyncAppend(deps_.inbox, std::move(*decision.record), asio::use_awaitable);
+      StoreResult stored = co_await AsyncAppend(deps_.inbox, *decision.record, asio::use_awaitable);
       if (!stored.ok) {
         reply.outcome = Outcome::kUnavailable;
         reply.body = "could not store the delivery; redeliver it later\n";

@@ -1,0 +1,324 @@
+// The real labelrun binary on loopback: signed deliveries in, statuses and
+// durable state out.
+
+#include <curl/curl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "labelrun/store/sqlite.hpp"
+#include "labelrun/webhook/signature.hpp"
+#include "support/labelrun_process.hpp"
+
+namespace labelrun::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+std::string InboxState(const std::filesystem::path& db, const std::string& guid) {
+  Result<store::Database> d = store::Database::Open(db);
+  if (!d) return "error: " + d.error().message();
+  Result<store::Statement> st = d->Prepare("SELECT state FROM inbox WHERE guid = ?1");
+  st->Bind(1, guid);
+  Result<bool> row = st->Step();
+  return row && *row ? st->ColumnText(0) : "absent";
+}
+
+constexpr const char* kLabeled =
+    R"({"action":"labeled","label":{"name":"gpu:required"},"issue":{"number":7,"state":"open",)"
+    R"("title":"t","body":null,"labels":[{"name":"task:training"},{"name":"gpu:required"}]},)"
+    R"("repository":{"id":1,"full_name":"acme/vision"},"sender":{"login":"alice","type":"User"},)"
+    R"("installation":{"id":5}})";
+
+class ServerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LabelrunProcess> Start(LabelrunProcess::Options options = {}) {
+    auto p = std::make_unique<LabelrunProcess>(dir_, std::move(options));
+    EXPECT_TRUE(p->WaitReady()) << p->Log();
+    return p;
+  }
+  TempDir dir_;
+};
+
+TEST_F(ServerTest, AcceptsEveryOctokitExamplePayload) {
+  std::vector<ExamplePayload> examples = LoadWebhookExamples();
+  ASSERT_GT(examples.size(), 300u);
+  auto server = Start();
+  size_t stored = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const ExamplePayload& ex = examples[i];
+    HttpResponse r = server->Deliver(ex.event, "example-" + std::to_string(i), ex.json);
+    EXPECT_TRUE(r.status == 200 || r.status == 202)
+        << ex.event << "." << ex.action << " got " << r.status << ": " << r.body << r.error;
+    stored += r.status == 202 ? 1 : 0;
+  }
+  // Exactly the events labelrun acts on were stored, and all are processed.
+  size_t actionable = 0;
+  for (const ExamplePayload& ex : examples) {
+    const std::string& e = ex.event;
+    const std::string& a = ex.action;
+    actionable += (e == "issues" && (a == "labeled" || a == "unlabeled" || a == "closed" ||
+                                     a == "reopened")) ||
+                  (e == "issue_comment" && a == "created") ||
+                  (e == "pull_request" && (a == "labeled" || a == "unlabeled" || a == "closed")) ||
+                  e == "installation" || e == "installation_repositories";
+  }
+  EXPECT_EQ(stored, actionable);
+  EXPECT_TRUE(WaitUntil([&] { return server->CountInLog("processed delivery example-") == stored; },
+                        std::chrono::seconds(20)))
+      << server->CountInLog("processed delivery example-") << " of " << stored;
+  HttpResponse metrics = HttpRequest("GET", server->Url("/metrics"), {}, "");
+  EXPECT_THAT(metrics.body, HasSubstr("labelrun_inbox_depth 0\n"));
+  EXPECT_THAT(metrics.body, HasSubstr("labelrun_inbox_process_failures_total 0\n"));
+}
+
+TEST_F(ServerTest, BadInputGetsItsStatusAndNever5xx) {
+  LabelrunProcess::Options options;
+  options.max_body = "64KiB";
+  auto server = Start(options);
+  const std::string url = server->Url("/webhook");
+  const std::string sig = "X-Hub-Signature-256: " + webhook::SignBody(kTestSecret, kLabeled);
+  auto post = [&](std::vector<std::string> headers, const std::string& body) {
+    headers.push_back("Expect:");
+    return HttpRequest("POST", url, headers, body).status;
+  };
+  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues",
+                  "X-GitHub-Delivery: b1"},
+                 kLabeled),
+            401);
+  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues",
+                  "X-GitHub-Delivery: b2",
+                  "X-Hub-Signature-256: " + webhook::SignBody("wrong", kLabeled)},
+                 kLabeled),
+            401);
+  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Delivery: b3", sig}, kLabeled), 400);
+  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues", sig}, kLabeled), 400);
+  EXPECT_EQ(server->Deliver("issues", "b4", "{\"action\": \"labeled\"").status, 400);
+  EXPECT_EQ(server->Deliver("issues", "b5", kLabeled, kTestSecret, "text/plain").status, 415);
+  EXPECT_EQ(HttpRequest("GET", url, {}, "").status, 405);
+  EXPECT_EQ(HttpRequest("PUT", url, {}, "x").status, 405);
+  EXPECT_EQ(HttpRequest("GET", server->Url("/nope"), {}, "").status, 404);
+  EXPECT_EQ(HttpRequest("POST", server->Url("/healthz"), {}, "x").status, 405);
+
+  // Over the body limit: answered from the headers, without reading the body.
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  std::string reply = RawExchange(server->port(),
+                                  "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: 100000000\r\n\r\n{",
+                                  std::chrono::seconds(5), &closed);
+  EXPECT_THAT(reply, HasSubstr("HTTP/1.1 413"));
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  // Chunked bodies are cut off at the limit too.
+  std::string chunk(40 * 1024, 'x');
+  char size_line[32];
+  std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+  std::string chunked = "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) chunked += size_line + chunk + "\r\n";
+  EXPECT_THAT(RawExchange(server->port(), chunked, std::chrono::seconds(5)),
+              HasSubstr("HTTP/1.1 413"));
+  // Header size is bounded.
+  std::string huge_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                            std::string(64 * 1024, 'a') + "\r\n\r\n";
+  EXPECT_THAT(RawExchange(server->port(), huge_header, std::chrono::seconds(5)),
+              HasSubstr("HTTP/1.1 431"));
+  // Not HTTP at all.
+  EXPECT_THAT(RawExchange(server->port(), "\x16\x03\x01garbage\r\n\r\n", std::chrono::seconds(2)),
+              ::testing::Not(HasSubstr("HTTP/1.1 5")));
+
+  EXPECT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 200);
+  EXPECT_EQ(HttpRequest("GET", server->Url("/readyz"), {}, "").status, 200);
+  EXPECT_EQ(server->Deliver("issues", "good", kLabeled).status, 202);
+  std::string log = server->Log();
+  EXPECT_THAT(log, ::testing::Not(HasSubstr("status=5")));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr(kTestSecret)));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr(webhook::SignBody(kTestSecret, kLabeled).substr(7))));
+  HttpResponse metrics = HttpRequest("GET", server->Url("/metrics"), {}, "");
+  EXPECT_THAT(metrics.body, HasSubstr("labelrun_webhook_signature_failures_total 2\n"));
+}
+
+TEST_F(ServerTest, SlowClientsAreCutOff) {
+  LabelrunProcess::Options options;
+  options.read_timeout = "1s";
+  options.idle_timeout = "1s";
+  auto server = Start(options);
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  RawExchange(server->port(), "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Le",
+              std::chrono::seconds(8), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  // A body that never arrives in full.
+  start = std::chrono::steady_clock::now();
+  RawExchange(server->port(),
+              "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"a\":",
+              std::chrono::seconds(8), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  EXPECT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 200);
+}
+
+TEST_F(ServerTest, RedeliveredGuidIsProcessedOnce) {
+  auto server = Start();
+  EXPECT_EQ(server->Deliver("issues", "redelivered-1", kLabeled).status, 202);
+  HttpResponse again = server->Deliver("issues", "redelivered-1", kLabeled);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_THAT(again.body, HasSubstr("already received"));
+  EXPECT_TRUE(WaitUntil([&] { return server->CountInLog("processed delivery redelivered-1 ") > 0; },
+                        std::chrono::seconds(5)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(server->CountInLog("processed delivery redelivered-1 "), 1u);
+  EXPECT_EQ(InboxState(server->db_path(), "redelivered-1"), "done");
+}
+
+TEST_F(ServerTest, DeliveryAcknowledgedBeforeSigkillIsProcessedAfterRestart) {
+  LabelrunProcess::Options options;
+  options.paused = true;  // hold processing so the kill lands before it
+  auto server = Start(options);
+  ASSERT_EQ(server->Deliver("issues", "durable-1", kLabeled).status, 202);
+  server->process().Signal(SIGKILL);
+  ASSERT_EQ(server->process().Wait(std::chrono::seconds(5)), 128 + SIGKILL);
+  EXPECT_EQ(InboxState(server->db_path(), "durable-1"), "pending");
+  EXPECT_EQ(server->CountInLog("processed delivery durable-1 "), 0u);
+
+  options.paused = false;
+  server->Rewrite(options);
+  server->Restart();
+  ASSERT_TRUE(server->WaitReady()) << server->Log();
+  EXPECT_TRUE(WaitUntil([&] { return InboxState(server->db_path(), "durable-1") == "done"; },
+                        std::chrono::seconds(10)));
+  EXPECT_EQ(server->CountInLog("processed delivery durable-1 "), 1u);
+  // A redelivery after the restart is still recognised.
+  EXPECT_EQ(server->Deliver("issues", "durable-1", kLabeled).status, 200);
+}
+
+TEST_F(ServerTest, SighupRotatesSecretsAndSigtermExitsCleanly) {
+  LabelrunProcess::Options options;
+  options.secrets = {"first-secret"};
+  auto server = Start(options);
+  EXPECT_EQ(server->Deliver("issues", "rot-1", kLabeled, "first-secret").status, 202);
+  options.secrets = {"second-secret", "third-secret"};
+  server->Rewrite(options);
+  server->process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return server->Log().find("reload: 2 webhook secret(s)") != std::string::npos; },
+                        std::chrono::seconds(5)))
+      << server->Log();
+  EXPECT_EQ(server->Deliver("issues", "rot-2", kLabeled, "first-secret").status, 401);
+  EXPECT_EQ(server->Deliver("issues", "rot-3", kLabeled, "second-secret").status, 202);
+  EXPECT_EQ(server->Deliver("issues", "rot-4", kLabeled, "third-secret").status, 202);
+  // A broken config on reload keeps the running secrets.
+  LabelrunProcess::Options broken = options;
+  broken.secrets.clear();
+  server->Rewrite(broken);
+  server->process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return server->Log().find("keeping the current secrets") != std::string::npos; },
+                        std::chrono::seconds(5)))
+      << server->Log();
+  EXPECT_EQ(server->Deliver("issues", "rot-5", kLabeled, "second-secret").status, 202);
+
+  server->process().Signal(SIGTERM);
+  EXPECT_EQ(server->process().Wait(std::chrono::seconds(10)), 0);
+  EXPECT_THAT(server->Log(), HasSubstr("stopped"));
+}
+
+TEST_F(ServerTest, HttpsWithTls12OrNewerOnly) {
+  std::string out;
+  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", (dir_ / "key.pem").string(), "-out",
+                        (dir_ / "cert.pem").string(), "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"},
+                       &out),
+            0)
+      << out;
+  LabelrunProcess::Options options;
+  options.tls_cert = (dir_ / "cert.pem").string();
+  options.tls_key = (dir_ / "key.pem").string();
+  auto server = Start(options);
+  const std::vector<std::string> headers = {
+      "Content-Type: application/json", "X-GitHub-Event: issues", "X-GitHub-Delivery: tls-1",
+      "X-Hub-Signature-256: " + webhook::SignBody(kTestSecret, kLabeled)};
+  HttpOptions trust;
+  trust.ca_file = options.tls_cert;
+  HttpResponse ok = HttpRequest("POST", server->Url("/webhook"), headers, kLabeled, trust);
+  EXPECT_EQ(ok.status, 202) << ok.error;
+  HttpOptions old = trust;
+  old.tls_min = CURL_SSLVERSION_TLSv1_0;
+  old.tls_max = CURL_SSLVERSION_MAX_TLSv1_1;
+  HttpResponse refused = HttpRequest("GET", server->Url("/healthz"), {}, "", old);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_FALSE(refused.error.empty());
+  // Plain HTTP on the TLS port gets no HTTP answer.
+  std::string plain = server->Url("/healthz").replace(0, 5, "http");
+  EXPECT_NE(HttpRequest("GET", plain, {}, "").status, 200);
+}
+
+TEST_F(ServerTest, RefusesToStartWithoutSecretOrWithUnreadableKey) {
+  unsetenv("LABELRUN_WEBHOOK_SECRET");
+  unsetenv("CREDENTIALS_DIRECTORY");
+  LabelrunProcess::Options no_secrets;
+  no_secrets.secrets.clear();
+  LabelrunProcess no_secret(dir_, no_secrets);
+  EXPECT_FALSE(no_secret.WaitReady());
+  EXPECT_EQ(no_secret.process().Wait(std::chrono::seconds(5)), 1);
+  EXPECT_THAT(no_secret.Log(), HasSubstr("no webhook secret"));
+
+  TempDir other;
+  other.Write("cert.pem", "not a certificate");
+  LabelrunProcess::Options tls;
+  tls.tls_cert = (other / "cert.pem").string();
+  tls.tls_key = (other / "missing-key.pem").string();
+  LabelrunProcess bad_tls(other, tls);
+  EXPECT_FALSE(bad_tls.WaitReady());
+  EXPECT_EQ(bad_tls.process().Wait(std::chrono::seconds(5)), 1);
+  EXPECT_THAT(bad_tls.Log(), HasSubstr("server.tls.cert_file"));
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  std::string out;
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "frobnicate"}, &out), 2);
+  EXPECT_THAT(out, HasSubstr("Usage"));
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "serve", "--dev", "--bogus"}, &out), 2);
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY}, &out), 2);
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "serve"}, &out), 2);
+  EXPECT_THAT(out, HasSubstr("--config FILE or --dev"));
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "version"}, &out), 0);
+  EXPECT_THAT(out, ::testing::StartsWith("labelrun "));
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "--help"}, &out), 0);
+}
+
+TEST(Cli, CheckConfigPrintsEveryProblemWithItsKeyPath) {
+  TempDir dir;
+  dir.Write("secret", "s\n");
+  auto bad = dir.Write("bad.yaml", "server:\n  listen: 127.0.0.1:99999\n  treads: 2\n");
+  std::string out;
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", bad.string()}, &out,
+                       {{"LABELRUN_WEBHOOK_SECRET", ""}}),
+            1);
+  EXPECT_THAT(out, HasSubstr("server.listen: port 99999 out of range"));
+  EXPECT_THAT(out, HasSubstr("server.treads: unknown key (did you mean server.threads?)"));
+  auto good = dir.Write("good.yaml", "webhook:\n  secrets: [{file: " + (dir / "secret").string() +
+                                         "}]\n");
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", good.string()}, &out), 0)
+      << out;
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config",
+                        (LABELRUN_SOURCE_DIR + std::string("/config/labelrun.example.yaml"))},
+                       &out, {{"LABELRUN_WEBHOOK_SECRET", "example"}}),
+            0)
+      << out;
+}
+
+}  // namespace
+}  // namespace labelrun::testing
