@@ -40,8 +40,8 @@ Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state
   }
   out << HexEncode(bytes) << "\n";
   out.close();
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
 
@@ -58,7 +58,8 @@ Status PrepareStateDir(const std::filesystem::path& dir) {
 
 void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret_path,
                   uint16_t port) {
-  std::string url = "http://" + cfg.server.host + ":" + std::to_string(port) + cfg.server.webhook_path;
+  std::string url =
+      "http://" + cfg.server.host + ":" + std::to_string(port) + cfg.server.webhook_path;
   std::cout << "labelrun " << kVersion << " (development mode)\n"
             << "  webhook URL:    " << url << "\n"
             << "  webhook secret: stored in " << secret_path.string()
@@ -81,8 +82,8 @@ void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret
 Status ProcessDelivery(const store::InboxRow& row) {
   Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
   if (!event) return event.error();
-  spdlog::info("processed delivery {} event={} action={} repo={}", row.guid, row.event,
-               row.action, row.repository.empty() ? "-" : row.repository);
+  spdlog::info("processed delivery {} event={} action={} repo={}", row.guid, row.event, row.action,
+               row.repository.empty() ? "-" : row.repository);
   return Ok();
 }
 
@@ -148,17 +149,16 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   store::InboxProcessor* proc = processor->get();
-  auto writer = store::InboxWriter::Start(db_path, cfg.inbox.max_batch, stats,
-                                          [proc] { proc->Notify(); });
+  auto writer =
+      store::InboxWriter::Start(db_path, cfg.inbox.max_batch, stats, [proc] { proc->Notify(); });
   if (!writer) {
     std::cerr << "labelrun: not starting: " << writer.error().message() << "\n";
     return 1;
   }
   server::Metrics metrics;
-  auto server = server::Server::Create(
-      cfg.server, cfg.inbox.keep_bodies,
-      std::make_shared<const webhook::SignatureVerifier>(*secrets),
-      server::ServerDeps{**writer, stats, metrics, clock});
+  auto server = server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
+                                       std::make_shared<const webhook::SignatureVerifier>(*secrets),
+                                       server::ServerDeps{**writer, stats, metrics, clock});
   if (!server) {
     std::cerr << "labelrun: not starting: " << server.error().message() << "\n";
     return 1;

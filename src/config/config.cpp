@@ -60,16 +60,18 @@ void ParseSecretSources(YamlReader& r, const YAML::Node& node, const std::string
                         WebhookConfig& out) {
   if (node.IsNull()) return;  // "secrets:" with nothing under it
   if (!node.IsSequence()) {
-    r.Error(path, "expected a list of secret sources ({env: NAME}, {file: PATH} or "
-                  "{credential: NAME})");
+    r.Error(path,
+            "expected a list of secret sources ({env: NAME}, {file: PATH} or "
+            "{credential: NAME})");
     return;
   }
   for (size_t i = 0; i < node.size(); ++i) {
     std::string item_path = path + "[" + std::to_string(i) + "]";
     const YAML::Node item = node[i];
     if (item.IsScalar()) {
-      r.Error(item_path, "inline secrets are not accepted; use {env: NAME}, {file: PATH} or "
-                         "{credential: NAME}");
+      r.Error(item_path,
+              "inline secrets are not accepted; use {env: NAME}, {file: PATH} or "
+              "{credential: NAME}");
       continue;
     }
     if (!r.CheckKeys(item, item_path, {"env", "file", "credential"})) continue;
@@ -96,10 +98,10 @@ void ParseSecretSources(YamlReader& r, const YAML::Node& node, const std::string
 }
 
 void ParseServer(YamlReader& r, const YAML::Node& node, ServerConfig& out) {
-  if (!r.CheckKeys(node, "server",
-                   {"listen", "webhook_path", "max_body_bytes", "max_header_bytes",
-                    "max_connections", "threads", "read_timeout", "write_timeout",
-                    "idle_timeout", "tls"})) {
+  if (!r.CheckKeys(
+          node, "server",
+          {"listen", "webhook_path", "max_body_bytes", "max_header_bytes", "max_connections",
+           "threads", "read_timeout", "write_timeout", "idle_timeout", "tls"})) {
     return;
   }
   if (node["listen"]) ParseListen(r, node["listen"], "server.listen", out);
@@ -124,17 +126,21 @@ void ParseServer(YamlReader& r, const YAML::Node& node, ServerConfig& out) {
     }
   }
   if (node["max_connections"]) {
-    r.ReadUint(node["max_connections"], "server.max_connections", out.max_connections, 1, 1'000'000);
+    r.ReadUint(node["max_connections"], "server.max_connections", out.max_connections, 1,
+               1'000'000);
   }
   if (node["threads"]) r.ReadUint(node["threads"], "server.threads", out.threads, 1, 256);
-  if (node["read_timeout"]) r.ReadDuration(node["read_timeout"], "server.read_timeout", out.read_timeout);
+  if (node["read_timeout"])
+    r.ReadDuration(node["read_timeout"], "server.read_timeout", out.read_timeout);
   if (node["write_timeout"]) {
     r.ReadDuration(node["write_timeout"], "server.write_timeout", out.write_timeout);
   }
-  if (node["idle_timeout"]) r.ReadDuration(node["idle_timeout"], "server.idle_timeout", out.idle_timeout);
+  if (node["idle_timeout"])
+    r.ReadDuration(node["idle_timeout"], "server.idle_timeout", out.idle_timeout);
   if (const YAML::Node tls = node["tls"]) {
     if (r.CheckKeys(tls, "server.tls", {"cert_file", "key_file"})) {
-      if (tls["cert_file"]) r.ReadString(tls["cert_file"], "server.tls.cert_file", out.tls.cert_file);
+      if (tls["cert_file"])
+        r.ReadString(tls["cert_file"], "server.tls.cert_file", out.tls.cert_file);
       if (tls["key_file"]) r.ReadString(tls["key_file"], "server.tls.key_file", out.tls.key_file);
       if (out.tls.cert_file.empty() != out.tls.key_file.empty()) {
         r.Error("server.tls", "set both cert_file and key_file, or neither");
@@ -146,7 +152,8 @@ void ParseServer(YamlReader& r, const YAML::Node& node, ServerConfig& out) {
 void ParseWebhook(YamlReader& r, const YAML::Node& node, WebhookConfig& out) {
   if (!r.CheckKeys(node, "webhook", {"secrets", "secrets_file"})) return;
   if (node["secrets"]) ParseSecretSources(r, node["secrets"], "webhook.secrets", out);
-  if (node["secrets_file"]) r.ReadString(node["secrets_file"], "webhook.secrets_file", out.secrets_file);
+  if (node["secrets_file"])
+    r.ReadString(node["secrets_file"], "webhook.secrets_file", out.secrets_file);
 }
 
 void ParseInbox(YamlReader& r, const YAML::Node& node, InboxConfig& out) {
@@ -154,7 +161,8 @@ void ParseInbox(YamlReader& r, const YAML::Node& node, InboxConfig& out) {
   if (node["keep_bodies"]) r.ReadBool(node["keep_bodies"], "inbox.keep_bodies", out.keep_bodies);
   if (node["paused"]) r.ReadBool(node["paused"], "inbox.paused", out.paused);
   if (node["retention"]) r.ReadDuration(node["retention"], "inbox.retention", out.retention);
-  if (node["max_batch"]) r.ReadUint(node["max_batch"], "inbox.max_batch", out.max_batch, 1, 100'000);
+  if (node["max_batch"])
+    r.ReadUint(node["max_batch"], "inbox.max_batch", out.max_batch, 1, 100'000);
 }
 
 void ParseLog(YamlReader& r, const YAML::Node& node, LogConfig& out) {
@@ -218,8 +226,10 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     if (root["state_dir"]) {
       std::string dir;
       if (r.ReadString(root["state_dir"], "state_dir", dir)) {
-        if (dir.empty()) r.Error("state_dir", "must not be empty");
-        else cfg.state_dir = dir;
+        if (dir.empty())
+          r.Error("state_dir", "must not be empty");
+        else
+          cfg.state_dir = dir;
       }
     }
     if (root["server"]) ParseServer(r, root["server"], cfg.server);
@@ -260,8 +270,8 @@ Result<std::vector<std::string>> ResolveWebhookSecrets(const WebhookConfig& cfg,
     if (!src.env.empty()) {
       std::optional<std::string> v = env.getenv(src.env);
       if (!v) {
-        return Unexpected(ErrorCode::kNotFound, "webhook secret: environment variable " +
-                                                    src.env + " is not set");
+        return Unexpected(ErrorCode::kNotFound,
+                          "webhook secret: environment variable " + src.env + " is not set");
       }
       value = *v;
     } else {

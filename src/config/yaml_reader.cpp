@@ -106,8 +106,8 @@ bool YamlReader::ReadSize(const YAML::Node& node, const std::string& path, uint6
     return false;
   }
   if (*v < min || *v > max) {
-    Error(path, FormatBytes(*v) + " out of range (" + FormatBytes(min) + " to " + FormatBytes(max) +
-                    ")");
+    Error(path,
+          FormatBytes(*v) + " out of range (" + FormatBytes(min) + " to " + FormatBytes(max) + ")");
     return false;
   }
   out = *v;

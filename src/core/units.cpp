@@ -38,9 +38,9 @@ bool MulNoOverflow(uint64_t a, uint64_t b, uint64_t& out) {
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return Unexpected(ErrorCode::kInvalidArgument,
-                      "invalid duration '" + std::string(text) + "': " + std::string(why) +
-                          " (examples: 30s, 10m, 1h30m, 500ms)");
+    return Unexpected(ErrorCode::kInvalidArgument, "invalid duration '" + std::string(text) +
+                                                       "': " + std::string(why) +
+                                                       " (examples: 30s, 10m, 1h30m, 500ms)");
   };
   std::string_view s = text;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -56,12 +56,18 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     std::string unit = Lower(s.substr(0, u));
     s.remove_prefix(u);
     uint64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s" || (unit.empty() && first && s.empty())) scale = 1000;
-    else if (unit == "m" || unit == "min") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
-    else return bad(unit.empty() ? "missing unit" : "unknown unit '" + unit + "'");
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s" || (unit.empty() && first && s.empty()))
+      scale = 1000;
+    else if (unit == "m" || unit == "min")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "d")
+      scale = 86'400'000;
+    else
+      return bad(unit.empty() ? "missing unit" : "unknown unit '" + unit + "'");
     uint64_t part = 0;
     if (!MulNoOverflow(n, scale, part) || total_ms > std::numeric_limits<int64_t>::max() - part) {
       return bad("too large");
@@ -86,12 +92,18 @@ Result<uint64_t> ParseSize(std::string_view text) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   std::string unit = Lower(s);
   uint64_t scale = 0;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") scale = 1ULL << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib") scale = 1ULL << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib") scale = 1ULL << 30;
-  else if (unit == "t" || unit == "tb" || unit == "tib") scale = 1ULL << 40;
-  else return bad("unknown unit '" + unit + "'");
+  if (unit.empty() || unit == "b")
+    scale = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    scale = 1ULL << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    scale = 1ULL << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    scale = 1ULL << 30;
+  else if (unit == "t" || unit == "tb" || unit == "tib")
+    scale = 1ULL << 40;
+  else
+    return bad("unknown unit '" + unit + "'");
   uint64_t out = 0;
   if (!MulNoOverflow(n, scale, out)) return bad("too large");
   return out;

@@ -25,6 +25,7 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kReadBufferBytes = 16 * 1024;
 
 // The inbox's answer, in a form Asio's completion machinery can default-construct.
 struct StoreResult {
@@ -142,8 +143,8 @@ class ServerImpl final : public Server {
     if (config_.tls.enabled()) {
       ssl_ = std::make_unique<ssl::context>(ssl::context::tls_server);
       ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                        ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::single_dh_use);
       SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
       ssl_->use_certificate_chain_file(config_.tls.cert_file, ec);
       if (ec) {
@@ -314,6 +315,9 @@ class ServerImpl final : public Server {
   template <typename Stream>
   asio::awaitable<void> ServeRequests(Stream& stream, SessionControl& ctrl) {
     beast::flat_buffer buffer;
+    // Beast reads at most the buffer's free space per call (512 bytes when
+    // empty); room for a typical 12 KB delivery saves twenty-odd recv calls.
+    buffer.reserve(kReadBufferBytes);
     bool first = true;
     while (!stopping_) {
       ctrl.busy = false;
@@ -424,7 +428,7 @@ class ServerImpl final : public Server {
 
     const std::string& body = req.body();
     WebhookRequest request{req[http::field::content_type], event, guid,
-                           req["X-Hub-Signature-256"], body, body.capacity()};
+                           req["X-Hub-Signature-256"],     body,  body.capacity()};
     WebhookDecision decision =
         DecideWebhook(request, *verifier(), deps_.clock.NowUnixMillis(), keep_bodies_);
     Reply reply;

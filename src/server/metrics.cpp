@@ -6,20 +6,34 @@ namespace labelrun::server {
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kAccepted: return "accepted";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kPing: return "ping";
-    case Outcome::kIgnored: return "ignored";
-    case Outcome::kBadSignature: return "bad_signature";
-    case Outcome::kBadRequest: return "bad_request";
-    case Outcome::kTooLarge: return "too_large";
-    case Outcome::kUnsupportedMedia: return "unsupported_media_type";
-    case Outcome::kUnavailable: return "unavailable";
-    case Outcome::kOk: return "ok";
-    case Outcome::kNotFound: return "not_found";
-    case Outcome::kMethodNotAllowed: return "method_not_allowed";
-    case Outcome::kHeaderTooLarge: return "header_too_large";
-    case Outcome::kCount: break;
+    case Outcome::kAccepted:
+      return "accepted";
+    case Outcome::kDuplicate:
+      return "duplicate";
+    case Outcome::kPing:
+      return "ping";
+    case Outcome::kIgnored:
+      return "ignored";
+    case Outcome::kBadSignature:
+      return "bad_signature";
+    case Outcome::kBadRequest:
+      return "bad_request";
+    case Outcome::kTooLarge:
+      return "too_large";
+    case Outcome::kUnsupportedMedia:
+      return "unsupported_media_type";
+    case Outcome::kUnavailable:
+      return "unavailable";
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kNotFound:
+      return "not_found";
+    case Outcome::kMethodNotAllowed:
+      return "method_not_allowed";
+    case Outcome::kHeaderTooLarge:
+      return "header_too_large";
+    case Outcome::kCount:
+      break;
   }
   return "unknown";
 }
@@ -33,8 +47,8 @@ size_t Metrics::EventIndex(std::string_view event) {
 }
 
 void Metrics::RecordDelivery(std::string_view event, Outcome outcome, double seconds) {
-  deliveries_[EventIndex(event)][static_cast<size_t>(outcome)].fetch_add(
-      1, std::memory_order_relaxed);
+  deliveries_[EventIndex(event)][static_cast<size_t>(outcome)].fetch_add(1,
+                                                                         std::memory_order_relaxed);
   size_t b = 0;
   while (b < kBuckets.size() && seconds > kBuckets[b]) ++b;
   latency_buckets_[b].fetch_add(1, std::memory_order_relaxed);
@@ -62,12 +76,14 @@ std::string Metrics::Render(const store::InboxStats& inbox) const {
   for (size_t e = 0; e < kEvents.size(); ++e) {
     bad_signatures += load(deliveries_[e][static_cast<size_t>(Outcome::kBadSignature)]);
   }
-  out += "# HELP labelrun_webhook_signature_failures_total Requests with a missing or wrong "
-         "X-Hub-Signature-256.\n# TYPE labelrun_webhook_signature_failures_total counter\n";
+  out +=
+      "# HELP labelrun_webhook_signature_failures_total Requests with a missing or wrong "
+      "X-Hub-Signature-256.\n# TYPE labelrun_webhook_signature_failures_total counter\n";
   fmt::format_to(it, "labelrun_webhook_signature_failures_total {}\n", bad_signatures);
 
-  out += "# HELP labelrun_webhook_request_duration_seconds Time from request headers to "
-         "response.\n# TYPE labelrun_webhook_request_duration_seconds histogram\n";
+  out +=
+      "# HELP labelrun_webhook_request_duration_seconds Time from request headers to "
+      "response.\n# TYPE labelrun_webhook_request_duration_seconds histogram\n";
   uint64_t cumulative = 0;
   for (size_t b = 0; b < kBuckets.size(); ++b) {
     cumulative += load(latency_buckets_[b]);

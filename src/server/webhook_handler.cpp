@@ -87,20 +87,31 @@ WebhookDecision DecideWebhook(const WebhookRequest& request,
 
 unsigned StatusFor(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kAccepted: return 202;
+    case Outcome::kAccepted:
+      return 202;
     case Outcome::kDuplicate:
     case Outcome::kPing:
     case Outcome::kIgnored:
-    case Outcome::kOk: return 200;
-    case Outcome::kBadSignature: return 401;
-    case Outcome::kBadRequest: return 400;
-    case Outcome::kTooLarge: return 413;
-    case Outcome::kUnsupportedMedia: return 415;
-    case Outcome::kUnavailable: return 503;
-    case Outcome::kNotFound: return 404;
-    case Outcome::kMethodNotAllowed: return 405;
-    case Outcome::kHeaderTooLarge: return 431;
-    case Outcome::kCount: break;
+    case Outcome::kOk:
+      return 200;
+    case Outcome::kBadSignature:
+      return 401;
+    case Outcome::kBadRequest:
+      return 400;
+    case Outcome::kTooLarge:
+      return 413;
+    case Outcome::kUnsupportedMedia:
+      return 415;
+    case Outcome::kUnavailable:
+      return 503;
+    case Outcome::kNotFound:
+      return 404;
+    case Outcome::kMethodNotAllowed:
+      return 405;
+    case Outcome::kHeaderTooLarge:
+      return 431;
+    case Outcome::kCount:
+      break;
   }
   return 500;
 }

@@ -29,8 +29,12 @@ Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::p
                                                         std::function<void()> on_commit) {
   Result<Database> db = OpenMigrated(db_path);
   if (!db) return db.error();
+  // Checkpoints copy the WAL into the database file and fsync it: that work
+  // belongs to the processor thread, not to the commits a webhook reply waits on.
+  if (Status s = db->Exec("PRAGMA wal_autocheckpoint=0"); !s) return s.error();
   std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
-  writer->thread_ = std::thread([w = writer.get(), d = std::move(*db)]() mutable { w->Run(std::move(d)); });
+  writer->thread_ =
+      std::thread([w = writer.get(), d = std::move(*db)]() mutable { w->Run(std::move(d)); });
   return writer;
 }
 
@@ -71,9 +75,9 @@ void InboxWriter::Stop() {
 
 void InboxWriter::Run(Database db) {
   Result<Statement> insert = db.Prepare(kInsertSql);
-  Result<Statement> probe =
-      db.Prepare("INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%s','now')) "
-                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  Result<Statement> probe = db.Prepare(
+      "INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%s','now')) "
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   if (!insert || !probe) {
     spdlog::critical("inbox: cannot prepare statements: {}", db.LastError());
     std::abort();  // the schema was just migrated; this is a bug, not an input
@@ -148,7 +152,10 @@ void InboxWriter::Run(Database db) {
 
 InboxProcessor::InboxProcessor(Options options, Handler handler, InboxStats& stats,
                                const Clock& clock)
-    : options_(options), handler_(std::move(handler)), stats_(stats), clock_(clock),
+    : options_(options),
+      handler_(std::move(handler)),
+      stats_(stats),
+      clock_(clock),
       paused_(options.paused),
       notified_(true) {}  // drain what an earlier run left at once
 
@@ -164,9 +171,9 @@ Result<std::unique_ptr<InboxProcessor>> InboxProcessor::Start(const std::filesys
   stats.pending.store(count->ColumnInt(0), std::memory_order_relaxed);
   count = Statement();
 
-  std::unique_ptr<InboxProcessor> p(
-      new InboxProcessor(options, std::move(handler), stats, clock));
-  p->thread_ = std::thread([self = p.get(), d = std::move(*db)]() mutable { self->Run(std::move(d)); });
+  std::unique_ptr<InboxProcessor> p(new InboxProcessor(options, std::move(handler), stats, clock));
+  p->thread_ =
+      std::thread([self = p.get(), d = std::move(*db)]() mutable { self->Run(std::move(d)); });
   return p;
 }
 
@@ -204,8 +211,8 @@ void InboxProcessor::Run(Database db) {
       "WHERE seq = ?1");
   Result<Statement> retry =
       db.Prepare("UPDATE inbox SET attempts = attempts + 1, error = ?2 WHERE seq = ?1");
-  Result<Statement> prune = db.Prepare(
-      "DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
+  Result<Statement> prune =
+      db.Prepare("DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
   if (!select || !finish || !retry || !prune) {
     spdlog::critical("inbox processor: cannot prepare statements: {}", db.LastError());
     std::abort();
@@ -213,6 +220,7 @@ void InboxProcessor::Run(Database db) {
 
   std::chrono::milliseconds backoff{0};
   auto last_prune = clock_.Steady() - std::chrono::hours(2);
+  auto last_checkpoint = clock_.Steady();
   std::vector<InboxRow> rows;
   while (true) {
     {
@@ -224,14 +232,25 @@ void InboxProcessor::Run(Database db) {
       cv_.wait_for(lock, wait, wake);
       if (stopping_) return;
       notified_ = false;
+    }
+    // The commit thread never checkpoints; keep the WAL short from here, paused
+    // or not.
+    if (clock_.Steady() - last_checkpoint > std::chrono::seconds(1)) {
+      last_checkpoint = clock_.Steady();
+      (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+    {
+      std::lock_guard lock(mu_);
       if (paused_) continue;
     }
 
     if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
       last_prune = clock_.Steady();
       prune->Bind(1, clock_.NowUnixMillis() - options_.retention.count());
-      if (Status s = prune->Run(); !s) spdlog::warn("inbox: pruning failed: {}", s.error().message());
-      else if (db.Changes() > 0) spdlog::info("inbox: pruned {} old deliveries", db.Changes());
+      if (Status s = prune->Run(); !s)
+        spdlog::warn("inbox: pruning failed: {}", s.error().message());
+      else if (db.Changes() > 0)
+        spdlog::info("inbox: pruned {} old deliveries", db.Changes());
       prune->Reset();
     }
 
@@ -293,8 +312,10 @@ void InboxProcessor::Run(Database db) {
       int64_t now = clock_.NowUnixMillis();
       for (const Outcome& o : outcomes) {
         finish->Bind(1, o.row->seq).Bind(2, o.status ? "done" : "failed").Bind(3, now);
-        if (o.status) finish->BindNull(4);
-        else finish->Bind(4, o.status.error().ToString());
+        if (o.status)
+          finish->BindNull(4);
+        else
+          finish->Bind(4, o.status.error().ToString());
         if (Status u = finish->Run(); !u) {
           spdlog::error("inbox: cannot mark {} processed: {}", o.row->guid, u.error().message());
         }

@@ -30,7 +30,6 @@ CREATE TABLE inbox (
   error           TEXT
 );
 CREATE INDEX inbox_pending ON inbox (seq) WHERE state = 'pending';
-CREATE INDEX inbox_received ON inbox (received_at);
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql",
 };

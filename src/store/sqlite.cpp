@@ -11,10 +11,14 @@ Unexpected SqlError(sqlite3* db, std::string_view what) {
   int code = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
   ErrorCode ec = ErrorCode::kInternal;
   int primary = code & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) ec = ErrorCode::kUnavailable;
-  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR) ec = ErrorCode::kUnavailable;
-  else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) ec = ErrorCode::kFailedPrecondition;
-  else if (primary == SQLITE_CONSTRAINT) ec = ErrorCode::kAlreadyExists;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    ec = ErrorCode::kUnavailable;
+  else if (primary == SQLITE_FULL || primary == SQLITE_IOERR)
+    ec = ErrorCode::kUnavailable;
+  else if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)
+    ec = ErrorCode::kFailedPrecondition;
+  else if (primary == SQLITE_CONSTRAINT)
+    ec = ErrorCode::kAlreadyExists;
   return Unexpected(ec, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
@@ -89,9 +93,9 @@ bool Statement::ColumnIsNull(int index) const {
 Result<Database> Database::Open(const std::filesystem::path& path,
                                 std::chrono::milliseconds busy_timeout) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database db(raw);
   if (rc != SQLITE_OK) return SqlError(raw, "cannot open " + path.string());
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout.count()));

@@ -32,9 +32,7 @@ error_code ForEachField(od::value v, Fn&& fn) {
 }
 
 // True when the whole document was consumed (simdjson 3.0 has no at_end()).
-bool AtEnd(od::document& doc) {
-  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
-}
+bool AtEnd(od::document& doc) { return doc.current_location().error() == simdjson::OUT_OF_BOUNDS; }
 
 bool IsNull(od::value& v) {
   od::json_type t;
@@ -108,9 +106,12 @@ error_code ReadLabels(od::value v, std::vector<std::string>& out) {
 
 // Fields common to every repository event; false if `key` is not one of them.
 bool EnvelopeField(std::string_view key, od::value& v, Envelope& out, error_code& err) {
-  if (key == "action") err = ReadString(v, out.action);
-  else if (key == "repository") err = ReadRepository(v, out.repository);
-  else if (key == "sender") err = ReadActor(v, out.sender);
+  if (key == "action")
+    err = ReadString(v, out.action);
+  else if (key == "repository")
+    err = ReadRepository(v, out.repository);
+  else if (key == "sender")
+    err = ReadActor(v, out.sender);
   else if (key == "installation") {
     err = IsNull(v) ? simdjson::SUCCESS : ForEachField(v, [&](std::string_view k, od::value f) {
       return k == "id" ? ReadInt(f, out.installation_id) : simdjson::SUCCESS;
@@ -340,8 +341,7 @@ Result<std::string_view> ExtractJson(BodyFormat format, std::string_view body,
   if (format == BodyFormat::kJson) return body;
   std::optional<std::string> payload = FormValue(body, "payload");
   if (!payload) {
-    return Unexpected(ErrorCode::kInvalidArgument,
-                      "form body has no valid payload= field");
+    return Unexpected(ErrorCode::kInvalidArgument, "form body has no valid payload= field");
   }
   scratch = std::move(*payload);
   return std::string_view(scratch);
@@ -366,8 +366,10 @@ std::string_view ActionOf(const Event& event) {
   return std::visit(
       [](const auto& e) -> std::string_view {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, PingEvent>) return "";
-        else return e.action;
+        if constexpr (std::is_same_v<T, PingEvent>)
+          return "";
+        else
+          return e.action;
       },
       event);
 }
@@ -376,8 +378,10 @@ std::string_view RepositoryOf(const Event& event) {
   return std::visit(
       [](const auto& e) -> std::string_view {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_base_of_v<Envelope, T>) return e.repository.full_name;
-        else return "";
+        if constexpr (std::is_base_of_v<Envelope, T>)
+          return e.repository.full_name;
+        else
+          return "";
       },
       event);
 }

@@ -27,9 +27,8 @@ class KeyedMac {
  public:
   KeyedMac(EVP_MAC* mac, std::string_view secret) : ctx_(EVP_MAC_CTX_new(mac)) {
     char digest_name[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-        OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                           OSSL_PARAM_construct_end()};
     if (!ctx_ || EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(secret.data()),
                               secret.size(), params) != 1) {
       throw std::runtime_error("cannot initialise HMAC-SHA256");
@@ -68,7 +67,8 @@ SignatureVerifier::~SignatureVerifier() = default;
 size_t SignatureVerifier::secret_count() const { return impl_->keys.size(); }
 
 bool SignatureVerifier::Verify(std::string_view body, std::string_view header) const {
-  if (header.size() != kPrefix.size() + 2 * kDigestSize || header.substr(0, kPrefix.size()) != kPrefix) {
+  if (header.size() != kPrefix.size() + 2 * kDigestSize ||
+      header.substr(0, kPrefix.size()) != kPrefix) {
     return false;
   }
   std::string expected;

@@ -11,8 +11,8 @@
 namespace labelrun::config {
 namespace {
 
-using ::testing::HasSubstr;
 using labelrun::testing::TempDir;
+using ::testing::HasSubstr;
 
 std::vector<std::string> Errors(const LoadOutcome& o) {
   std::vector<std::string> out;
@@ -142,9 +142,9 @@ TEST(Secrets, FromEnvFileCredentialAndRotationFile) {
 TEST(Secrets, FallsBackToSystemdCredentialThenEnvironment) {
   TempDir dir;
   dir.Write("webhook-secret", "cred\n");
-  auto from_cred = ResolveWebhookSecrets(
-      {}, FakeEnv({{"CREDENTIALS_DIRECTORY", dir.path().string()},
-                   {"LABELRUN_WEBHOOK_SECRET", "env"}}));
+  auto from_cred =
+      ResolveWebhookSecrets({}, FakeEnv({{"CREDENTIALS_DIRECTORY", dir.path().string()},
+                                         {"LABELRUN_WEBHOOK_SECRET", "env"}}));
   ASSERT_TRUE(from_cred);
   EXPECT_EQ(*from_cred, std::vector<std::string>{"cred"});
   auto from_env = ResolveWebhookSecrets({}, FakeEnv({{"LABELRUN_WEBHOOK_SECRET", "env"}}));

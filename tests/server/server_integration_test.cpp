@@ -68,8 +68,8 @@ TEST_F(ServerTest, AcceptsEveryOctokitExamplePayload) {
   for (const ExamplePayload& ex : examples) {
     const std::string& e = ex.event;
     const std::string& a = ex.action;
-    actionable += (e == "issues" && (a == "labeled" || a == "unlabeled" || a == "closed" ||
-                                     a == "reopened")) ||
+    actionable += (e == "issues" &&
+                   (a == "labeled" || a == "unlabeled" || a == "closed" || a == "reopened")) ||
                   (e == "issue_comment" && a == "created") ||
                   (e == "pull_request" && (a == "labeled" || a == "unlabeled" || a == "closed")) ||
                   e == "installation" || e == "installation_repositories";
@@ -93,15 +93,15 @@ TEST_F(ServerTest, BadInputGetsItsStatusAndNever5xx) {
     headers.push_back("Expect:");
     return HttpRequest("POST", url, headers, body).status;
   };
-  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues",
-                  "X-GitHub-Delivery: b1"},
-                 kLabeled),
-            401);
-  EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues",
-                  "X-GitHub-Delivery: b2",
-                  "X-Hub-Signature-256: " + webhook::SignBody("wrong", kLabeled)},
-                 kLabeled),
-            401);
+  EXPECT_EQ(
+      post({"Content-Type: application/json", "X-GitHub-Event: issues", "X-GitHub-Delivery: b1"},
+           kLabeled),
+      401);
+  EXPECT_EQ(
+      post({"Content-Type: application/json", "X-GitHub-Event: issues", "X-GitHub-Delivery: b2",
+            "X-Hub-Signature-256: " + webhook::SignBody("wrong", kLabeled)},
+           kLabeled),
+      401);
   EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Delivery: b3", sig}, kLabeled), 400);
   EXPECT_EQ(post({"Content-Type: application/json", "X-GitHub-Event: issues", sig}, kLabeled), 400);
   EXPECT_EQ(server->Deliver("issues", "b4", "{\"action\": \"labeled\"").status, 400);
@@ -125,14 +125,15 @@ TEST_F(ServerTest, BadInputGetsItsStatusAndNever5xx) {
   std::string chunk(40 * 1024, 'x');
   char size_line[32];
   std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
-  std::string chunked = "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        "Transfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 3; ++i) chunked += size_line + chunk + "\r\n";
   EXPECT_THAT(RawExchange(server->port(), chunked, std::chrono::seconds(5)),
               HasSubstr("HTTP/1.1 413"));
   // Header size is bounded.
-  std::string huge_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                            std::string(64 * 1024, 'a') + "\r\n\r\n";
+  std::string huge_header =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
   EXPECT_THAT(RawExchange(server->port(), huge_header, std::chrono::seconds(5)),
               HasSubstr("HTTP/1.1 431"));
   // Not HTTP at all.
@@ -213,8 +214,9 @@ TEST_F(ServerTest, SighupRotatesSecretsAndSigtermExitsCleanly) {
   options.secrets = {"second-secret", "third-secret"};
   server->Rewrite(options);
   server->process().Signal(SIGHUP);
-  ASSERT_TRUE(WaitUntil([&] { return server->Log().find("reload: 2 webhook secret(s)") != std::string::npos; },
-                        std::chrono::seconds(5)))
+  ASSERT_TRUE(WaitUntil(
+      [&] { return server->Log().find("reload: 2 webhook secret(s)") != std::string::npos; },
+      std::chrono::seconds(5)))
       << server->Log();
   EXPECT_EQ(server->Deliver("issues", "rot-2", kLabeled, "first-secret").status, 401);
   EXPECT_EQ(server->Deliver("issues", "rot-3", kLabeled, "second-secret").status, 202);
@@ -224,8 +226,9 @@ TEST_F(ServerTest, SighupRotatesSecretsAndSigtermExitsCleanly) {
   broken.secrets.clear();
   server->Rewrite(broken);
   server->process().Signal(SIGHUP);
-  ASSERT_TRUE(WaitUntil([&] { return server->Log().find("keeping the current secrets") != std::string::npos; },
-                        std::chrono::seconds(5)))
+  ASSERT_TRUE(WaitUntil(
+      [&] { return server->Log().find("keeping the current secrets") != std::string::npos; },
+      std::chrono::seconds(5)))
       << server->Log();
   EXPECT_EQ(server->Deliver("issues", "rot-5", kLabeled, "second-secret").status, 202);
 
@@ -236,12 +239,12 @@ TEST_F(ServerTest, SighupRotatesSecretsAndSigtermExitsCleanly) {
 
 TEST_F(ServerTest, HttpsWithTls12OrNewerOnly) {
   std::string out;
-  ASSERT_EQ(RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", (dir_ / "key.pem").string(), "-out",
-                        (dir_ / "cert.pem").string(), "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"},
-                       &out),
-            0)
+  ASSERT_EQ(
+      RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                  (dir_ / "key.pem").string(), "-out", (dir_ / "cert.pem").string(), "-days", "1",
+                  "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"},
+                 &out),
+      0)
       << out;
   LabelrunProcess::Options options;
   options.tls_cert = (dir_ / "cert.pem").string();
@@ -309,8 +312,8 @@ TEST(Cli, CheckConfigPrintsEveryProblemWithItsKeyPath) {
             1);
   EXPECT_THAT(out, HasSubstr("server.listen: port 99999 out of range"));
   EXPECT_THAT(out, HasSubstr("server.treads: unknown key (did you mean server.threads?)"));
-  auto good = dir.Write("good.yaml", "webhook:\n  secrets: [{file: " + (dir / "secret").string() +
-                                         "}]\n");
+  auto good =
+      dir.Write("good.yaml", "webhook:\n  secrets: [{file: " + (dir / "secret").string() + "}]\n");
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", good.string()}, &out), 0)
       << out;
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config",

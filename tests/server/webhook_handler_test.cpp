@@ -22,13 +22,15 @@ TEST(DecideWebhook, OutcomesTable) {
   auto sign = [](const std::string& body) { return webhook::SignBody(kSecret, body); };
   std::string form = "payload=" + std::string("%7B%22zen%22%3A%22z%22%7D");
   std::vector<Case> cases = {
-      {"accepted", "application/json", "issues", "g1", sign(kLabeled), kLabeled, Outcome::kAccepted},
+      {"accepted", "application/json", "issues", "g1", sign(kLabeled), kLabeled,
+       Outcome::kAccepted},
       {"no signature", "application/json", "issues", "g1", "", kLabeled, Outcome::kBadSignature},
       {"wrong secret", "application/json", "issues", "g1", webhook::SignBody("other", kLabeled),
        kLabeled, Outcome::kBadSignature},
       {"no event", "application/json", "", "g1", sign(kLabeled), kLabeled, Outcome::kBadRequest},
       {"no guid", "application/json", "issues", "", sign(kLabeled), kLabeled, Outcome::kBadRequest},
-      {"bad json", "application/json", "issues", "g1", sign("{oops"), "{oops", Outcome::kBadRequest},
+      {"bad json", "application/json", "issues", "g1", sign("{oops"), "{oops",
+       Outcome::kBadRequest},
       {"text/plain", "text/plain", "issues", "g1", sign(kLabeled), kLabeled,
        Outcome::kUnsupportedMedia},
       {"form ping", "application/x-www-form-urlencoded", "ping", "g2", sign(form), form,

@@ -16,9 +16,9 @@ struct HttpResponse {
 };
 
 struct HttpOptions {
-  std::string ca_file;   // trust this CA (HTTPS)
-  long tls_max = 0;      // CURL_SSLVERSION_MAX_* to cap the client's TLS version
-  long tls_min = 0;      // CURL_SSLVERSION_* minimum
+  std::string ca_file;  // trust this CA (HTTPS)
+  long tls_max = 0;     // CURL_SSLVERSION_MAX_* to cap the client's TLS version
+  long tls_min = 0;     // CURL_SSLVERSION_* minimum
   long timeout_ms = 10'000;
 };
 

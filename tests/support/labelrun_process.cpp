@@ -32,11 +32,12 @@ void LabelrunProcess::Rewrite(Options options) {
                      "\n"
                      "server:\n"
                      "  listen: 127.0.0.1:0\n"
-                     "  read_timeout: " + options_.read_timeout + "\n" +
-                     "  idle_timeout: " + options_.idle_timeout + "\n" +
-                     "  max_body_bytes: " + options_.max_body + "\n";
+                     "  read_timeout: " +
+                     options_.read_timeout + "\n" + "  idle_timeout: " + options_.idle_timeout +
+                     "\n" + "  max_body_bytes: " + options_.max_body + "\n";
   if (!options_.tls_cert.empty()) {
-    yaml += "  tls:\n    cert_file: " + options_.tls_cert + "\n    key_file: " + options_.tls_key + "\n";
+    yaml += "  tls:\n    cert_file: " + options_.tls_cert + "\n    key_file: " + options_.tls_key +
+            "\n";
   }
   if (!secrets.empty()) yaml += "webhook:\n  secrets:\n" + secrets;
   yaml += std::string("inbox:\n  paused: ") + (options_.paused ? "true" : "false") + "\n";
@@ -91,23 +92,19 @@ HttpResponse LabelrunProcess::Deliver(const std::string& event, const std::strin
                                       const std::string& body, const std::string& secret,
                                       const std::string& content_type) {
   std::vector<std::string> headers = {
-      "Content-Type: " + content_type,
-      "X-GitHub-Event: " + event,
-      "X-GitHub-Delivery: " + guid,
-      "X-Hub-Signature-256: " + webhook::SignBody(secret, body),
-      "User-Agent: GitHub-Hookshot/test",
-      "Expect:",
+      "Content-Type: " + content_type,    "X-GitHub-Event: " + event,
+      "X-GitHub-Delivery: " + guid,       "X-Hub-Signature-256: " + webhook::SignBody(secret, body),
+      "User-Agent: GitHub-Hookshot/test", "Expect:",
   };
   return HttpRequest("POST", Url("/webhook"), headers, body);
 }
 
 std::vector<ExamplePayload> LoadWebhookExamples() {
   const char* env = std::getenv("LABELRUN_WEBHOOK_EXAMPLES");
-  std::string path = env != nullptr
-                         ? env
-                         : std::string(LABELRUN_SOURCE_DIR) +
-                               "/tests/support/node_modules/@octokit/webhooks-examples/"
-                               "api.github.com/index.json";
+  std::string path = env != nullptr ? env
+                                    : std::string(LABELRUN_SOURCE_DIR) +
+                                          "/tests/support/node_modules/@octokit/webhooks-examples/"
+                                          "api.github.com/index.json";
   std::ifstream in(path);
   if (!in) {
     throw std::runtime_error("cannot read " + path +
@@ -117,8 +114,8 @@ std::vector<ExamplePayload> LoadWebhookExamples() {
   std::vector<ExamplePayload> out;
   for (const auto& group : all) {
     for (const auto& example : group.at("examples")) {
-      out.push_back({group.at("name").get<std::string>(), example.value("action", ""),
-                     example.dump()});
+      out.push_back(
+          {group.at("name").get<std::string>(), example.value("action", ""), example.dump()});
     }
   }
   return out;

@@ -45,8 +45,8 @@ class LabelrunProcess {
   const std::filesystem::path& db_path() const { return db_path_; }
 
   // POSTs a signed delivery.
-  HttpResponse Deliver(const std::string& event, const std::string& guid,
-                       const std::string& body, const std::string& secret = kTestSecret,
+  HttpResponse Deliver(const std::string& event, const std::string& guid, const std::string& body,
+                       const std::string& secret = kTestSecret,
                        const std::string& content_type = "application/json");
 
  private:

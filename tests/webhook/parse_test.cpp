@@ -79,8 +79,10 @@ TEST(ParseEvent, CommentCreated) {
   json p = LabeledPayload();
   p["action"] = "created";
   p.erase("label");
-  p["comment"] = {{"id", 77}, {"body", "/labelrun retry\r\nplease"},
-                  {"author_association", "MEMBER"}, {"user", {{"login", "bob"}}}};
+  p["comment"] = {{"id", 77},
+                  {"body", "/labelrun retry\r\nplease"},
+                  {"author_association", "MEMBER"},
+                  {"user", {{"login", "bob"}}}};
   Result<Event> e = ParseEvent("issue_comment", p.dump());
   ASSERT_TRUE(e) << e.error().message();
   const auto& ev = std::get<IssueCommentEvent>(*e);
@@ -124,7 +126,8 @@ TEST(ParseEvent, InstallationRepositories) {
 }
 
 TEST(ParseEvent, Ping) {
-  Result<Event> e = ParseEvent("ping", R"({"zen":"Design for failure.","hook_id":3,"hook":{"app_id":17}})");
+  Result<Event> e =
+      ParseEvent("ping", R"({"zen":"Design for failure.","hook_id":3,"hook":{"app_id":17}})");
   ASSERT_TRUE(e);
   EXPECT_EQ(std::get<PingEvent>(*e), (PingEvent{"Design for failure.", 3, 17}));
   EXPECT_FALSE(IsActionable(*e));

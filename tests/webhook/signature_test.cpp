@@ -27,10 +27,13 @@ TEST(Signature, RejectsTamperingAndMalformedHeaders) {
   SignatureVerifier verifier({kSecret});
   EXPECT_FALSE(verifier.Verify("Hello, World?", kSignature));
   EXPECT_FALSE(verifier.Verify(kBody, ""));
-  EXPECT_FALSE(verifier.Verify(kBody, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
-  EXPECT_FALSE(verifier.Verify(kBody, "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
+  EXPECT_FALSE(
+      verifier.Verify(kBody, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
+  EXPECT_FALSE(verifier.Verify(
+      kBody, "sha1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
   EXPECT_FALSE(verifier.Verify(kBody, "sha256=757107ea"));
-  EXPECT_FALSE(verifier.Verify(kBody, "sha256=zz7107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
+  EXPECT_FALSE(verifier.Verify(
+      kBody, "sha256=zz7107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"));
   EXPECT_FALSE(verifier.Verify(kBody, std::string(kSignature) + "00"));
 }
 

@@ -52,7 +52,7 @@ struct InboxConfig {
   bool keep_bodies = false;  // store every raw body too (audit, debugging); costs disk
   bool paused = false;       // accept and store, but do not process (maintenance)
   std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  // GitHub redelivers up to 30 days
-  uint32_t max_batch = 512;  // deliveries per group commit
+  uint32_t max_batch = 512;                                      // deliveries per group commit
 };
 
 struct LogConfig {

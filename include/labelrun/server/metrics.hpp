@@ -38,7 +38,7 @@ class Metrics {
  public:
   static constexpr std::array<std::string_view, 8> kEvents = {
       "issues", "issue_comment", "pull_request", "installation", "installation_repositories",
-      "ping", "other", "none"};
+      "ping",   "other",         "none"};
 
   // `event` is the X-GitHub-Event header value, possibly unverified or empty.
   void RecordDelivery(std::string_view event, Outcome outcome, double seconds);

@@ -25,10 +25,9 @@ class Server {
  public:
   // Binds the listener (port 0 picks a free one) and loads TLS files if set.
   // Errors: the address is taken, a TLS file is unreadable, ...
-  static Result<std::unique_ptr<Server>> Create(const config::ServerConfig& config,
-                                                bool keep_bodies,
-                                                std::shared_ptr<const webhook::SignatureVerifier> verifier,
-                                                ServerDeps deps);
+  static Result<std::unique_ptr<Server>> Create(
+      const config::ServerConfig& config, bool keep_bodies,
+      std::shared_ptr<const webhook::SignatureVerifier> verifier, ServerDeps deps);
   virtual ~Server() = default;
 
   // The bound port.

@@ -39,8 +39,8 @@ struct Envelope {
 struct IssuesEvent : Envelope {
   int64_t number = 0;
   std::string title;
-  std::string state;                // "open", "closed"
-  std::vector<std::string> labels;  // the issue's labels after the change
+  std::string state;                 // "open", "closed"
+  std::vector<std::string> labels;   // the issue's labels after the change
   std::optional<std::string> label;  // the label added or removed; absent in some payloads
   bool is_pull_request = false;
   bool operator==(const IssuesEvent&) const = default;
