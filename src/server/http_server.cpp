@@ -99,6 +99,7 @@ struct Reply {
   const char* content_type = "text/plain; charset=utf-8";
   bool close = false;  // the request body was not read, or the server is stopping
   bool abort = false;  // the client is gone: close without answering
+  bool head = false;   // answer a HEAD request: headers only
 };
 
 // What Shutdown() needs to reach a session: its executor and a way to cancel its
@@ -213,7 +214,8 @@ class ServerImpl final : public Server {
     if (stopping_.exchange(true)) return;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    signals_.cancel(ignored);
+    // Default dispositions again: a second SIGTERM ends the process at once.
+    signals_.clear(ignored);
     std::lock_guard lock(sessions_mu_);
     for (const std::weak_ptr<SessionControl>& weak : sessions_) {
       if (auto ctrl = weak.lock()) {
@@ -384,6 +386,7 @@ class ServerImpl final : public Server {
       reply.body = "use GET\n";
       co_return reply;
     }
+    reply.head = req.method() == http::verb::head;
     if (path == "/healthz") {
       reply.body = "ok\n";
     } else if (path == "/readyz") {
@@ -464,8 +467,12 @@ class ServerImpl final : public Server {
       res.set(http::field::allow, reply.body == "use POST\n" ? "POST" : "GET, HEAD");
     }
     res.keep_alive(!reply.close);
-    res.body() = reply.body;
-    res.prepare_payload();
+    if (reply.head) {
+      res.content_length(reply.body.size());
+    } else {
+      res.body() = reply.body;
+      res.prepare_payload();
+    }
     beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
     co_return !ec;

@@ -237,6 +237,34 @@ TEST_F(ServerTest, SighupRotatesSecretsAndSigtermExitsCleanly) {
   EXPECT_THAT(server->Log(), HasSubstr("stopped"));
 }
 
+TEST_F(ServerTest, SigtermLetsRequestsInFlightFinish) {
+  auto server = Start();
+  std::string body = kLabeled;
+  std::string head =
+      "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "X-GitHub-Event: issues\r\nX-GitHub-Delivery: inflight-1\r\n"
+      "X-Hub-Signature-256: " +
+      webhook::SignBody(kTestSecret, body) + "\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n";
+  RawConnection in_flight(server->port());
+  RawConnection idle(server->port());  // connected, never sends: closed at shutdown
+  ASSERT_TRUE(in_flight.connected() && idle.connected());
+  ASSERT_TRUE(in_flight.Send(head + body.substr(0, 10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  server->process().Signal(SIGTERM);
+  ASSERT_TRUE(WaitUntil([&] { return server->Log().find("SIGTERM") != std::string::npos; },
+                        std::chrono::seconds(5)));
+  // New connections are refused once shutdown has begun.
+  EXPECT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 0);
+  ASSERT_TRUE(in_flight.Send(body.substr(10)));
+  EXPECT_THAT(in_flight.ReadAll(std::chrono::seconds(5)), HasSubstr("HTTP/1.1 202"));
+  bool idle_closed = false;
+  idle.ReadAll(std::chrono::seconds(5), &idle_closed);
+  EXPECT_TRUE(idle_closed);
+  EXPECT_EQ(server->process().Wait(std::chrono::seconds(10)), 0);
+  EXPECT_NE(InboxState(server->db_path(), "inflight-1"), "absent");
+}
+
 TEST_F(ServerTest, HttpsWithTls12OrNewerOnly) {
   std::string out;
   ASSERT_EQ(

@@ -54,42 +54,60 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
   return res;
 }
 
-std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
-                        bool* closed) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+RawConnection::RawConnection(uint16_t port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (closed) *closed = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return out;
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd_);
+    fd_ = -1;
   }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool RawConnection::Send(const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {
-    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may close early (413); read what it said
+    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;  // the server may close early (413)
     sent += static_cast<size_t>(n);
   }
+  return true;
+}
+
+std::string RawConnection::ReadAll(std::chrono::milliseconds timeout, bool* closed) {
+  std::string out;
+  if (closed) *closed = false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
-  while (true) {
+  while (fd_ >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    pollfd pfd{fd, POLLIN, 0};
+    pollfd pfd{fd_, POLLIN, 0};
     if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
     if (n <= 0) {
       if (closed) *closed = true;
       break;
     }
     out.append(buf, static_cast<size_t>(n));
   }
-  close(fd);
   return out;
+}
+
+std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
+                        bool* closed) {
+  RawConnection conn(port);
+  if (closed) *closed = false;
+  if (!conn.connected()) return {};
+  conn.Send(bytes);
+  return conn.ReadAll(timeout, closed);
 }
 
 }  // namespace labelrun::testing

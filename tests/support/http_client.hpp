@@ -32,4 +32,21 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
 std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout,
                         bool* closed = nullptr);
 
+// A client socket for requests sent in pieces.
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port);  // connects to 127.0.0.1:port
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool Send(const std::string& bytes);
+  // Reads until the server closes or `timeout` passes.
+  std::string ReadAll(std::chrono::milliseconds timeout, bool* closed = nullptr);
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace labelrun::testing
