@@ -250,7 +250,12 @@ class ServerImpl final : public Server {
 
   asio::awaitable<void> Accept() {
     while (!stopping_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), kNoThrow);
+      // With one I/O thread a session needs no strand, and skipping it saves an
+      // executor indirection on every completion.
+      asio::any_io_executor session_executor =
+          config_.threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
+                              : asio::any_io_executor(ioc_.get_executor());
+      auto [ec, socket] = co_await acceptor_.async_accept(session_executor, kNoThrow);
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
         spdlog::warn("accept failed: {}", ec.message());
@@ -411,6 +416,7 @@ class ServerImpl final : public Server {
       double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       deps_.metrics.RecordDelivery(event, reply.outcome, seconds);
+      if (!spdlog::should_log(spdlog::level::info)) return reply;
       spdlog::info("delivery {} event={} action={} repo={} outcome={} status={} latency={}us",
                    ForLog(guid), ForLog(event), ForLog(action), ForLog(repo),
                    OutcomeName(reply.outcome), StatusFor(reply.outcome),
