@@ -252,9 +252,9 @@ class ServerImpl final : public Server {
     while (!stopping_) {
       // With one I/O thread a session needs no strand, and skipping it saves an
       // executor indirection on every completion.
-      asio::any_io_executor session_executor =
-          config_.threads > 1 ? asio::any_io_executor(asio::make_strand(ioc_))
-                              : asio::any_io_executor(ioc_.get_executor());
+      asio::any_io_executor session_executor = config_.threads > 1
+                                                   ? asio::any_io_executor(asio::make_strand(ioc_))
+                                                   : asio::any_io_executor(ioc_.get_executor());
       auto [ec, socket] = co_await acceptor_.async_accept(session_executor, kNoThrow);
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
