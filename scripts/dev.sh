@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake --preset release -DLABELRUN_TESTS=OFF >/dev/null
+cmake --preset release >/dev/null
 cmake --build --preset release --target labelrun
 exec build/release/labelrun serve --dev "$@"
