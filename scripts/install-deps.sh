@@ -8,8 +8,12 @@ packages=(
   libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
-  nodejs npm curl
+  curl
 )
+# Node.js and npm fetch the test payloads; any install of them will do (a
+# machine may carry Node from elsewhere, whose npm conflicts with Debian's).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk util-linux)
 fi
