@@ -17,7 +17,6 @@ std::string PartProblem(std::string_view part, std::string_view which) {
     return std::string(which) + " must start with a lower-case letter or digit";
   }
   for (char c : part) {
-    if (c >= 'A' && c <= 'Z') return std::string(which) + " has upper-case letters";
     if (!IsNameChar(c)) {
       return std::string(which) + " has a character other than a-z, 0-9, '-' or '.'";
     }
@@ -37,6 +36,9 @@ std::string NameProblem(std::string_view name) {
   if (name.empty()) return "the name is empty";
   if (name.size() > kMaxLabelLength) {
     return "the name is longer than " + std::to_string(kMaxLabelLength) + " characters";
+  }
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') return "the name has upper-case letters; labels are all lower case";
   }
   size_t colon = name.find(':');
   if (colon == std::string_view::npos) {
