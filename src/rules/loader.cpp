@@ -149,10 +149,12 @@ class Loader {
   void ReadWhen(const YAML::Node& node, const std::string& path, When& when) {
     if (!r_.ExpectMap(node, path)) return;
     r_.CheckKeys(node, path, {"all", "any", "none"});
+    const size_t errors_before = errors_.size();
     ReadPatterns(node["all"], YamlReader::Key(path, "all"), when.all);
     ReadPatterns(node["any"], YamlReader::Key(path, "any"), when.any);
     ReadPatterns(node["none"], YamlReader::Key(path, "none"), when.none);
-    if (when.all.empty() && when.any.empty()) {
+    // A pattern dropped for an error above would make this a confusing second error.
+    if (when.all.empty() && when.any.empty() && errors_.size() == errors_before) {
       r_.Error(path, "needs at least one label in 'all' or 'any'");
     }
     for (const Pattern& forbidden : when.none) {
