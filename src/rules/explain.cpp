@@ -73,9 +73,11 @@ std::string RenderExplainText(const Decision& d) {
   if (!d.hold_label.empty()) out += fmt::format("held by: {}\n", d.hold_label);
   out += "reasons:\n";
   for (const std::string& r : d.reasons) out += fmt::format("  - {}\n", r);
-  for (const Suggestion& s : d.suggestions) {
-    out += fmt::format("  - label `{}` is not in LABELS.md; did you mean `{}`?\n", s.label,
-                       s.suggestion);
+  if (!d.suggestions.empty()) {
+    out += "suggestions:\n";
+    for (const Suggestion& s : d.suggestions) {
+      out += fmt::format("  - {} -> {}\n", s.label, s.suggestion);
+    }
   }
   if (d.job) {
     const JobSpec& j = *d.job;
