@@ -42,7 +42,8 @@ int Print(std::ostream& out, const rules::Decision& decision, bool json) {
 std::optional<rules::Permission> PermissionArg(const std::string& text, std::ostream& err) {
   auto permission = rules::ParsePermission(text);
   if (!permission) {
-    err << "--permission '" << text << "' is not one of none, read, triage, write, maintain, admin\n";
+    err << "--permission '" << text
+        << "' is not one of none, read, triage, write, maintain, admin\n";
   }
   return permission;
 }
@@ -82,12 +83,13 @@ Result<ConfigRules> LoadConfigRules(const std::string& path) {
     }
     auto labels_text = ReadFile(labels_path.string());
     if (!labels_text) {
-      return Unexpected(ErrorCode::kInvalidArgument, "labels_file: " + labels_text.error().message());
+      return Unexpected(ErrorCode::kInvalidArgument,
+                        "labels_file: " + labels_text.error().message());
     }
     auto dictionary = labels::ParseDictionary(*labels_text);
     if (!dictionary) {
-      return Unexpected(ErrorCode::kInvalidArgument,
-                        "labels_file: " + labels_path.string() + ": " + dictionary.error().message());
+      return Unexpected(ErrorCode::kInvalidArgument, "labels_file: " + labels_path.string() + ": " +
+                                                         dictionary.error().message());
     }
     out.dictionary = std::make_shared<const labels::Dictionary>(std::move(*dictionary));
   }
@@ -127,7 +129,8 @@ int RunExplain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
     event.kind = rules::EventKind::kCommand;
     event.command = rules::Command::kRetry;
   }
-  rules::Decision decision = rules::Evaluate(config->rule_set, event, {.explain_other_rules = true});
+  rules::Decision decision =
+      rules::Evaluate(config->rule_set, event, {.explain_other_rules = true});
   return Print(out, decision, args.json);
 }
 
@@ -154,7 +157,8 @@ int RunSimulate(const SimulateArgs& args, std::ostream& out, std::ostream& err) 
     err << args.payload_file << ": " << event.error().message() << '\n';
     return 1;
   }
-  rules::Decision decision = rules::Evaluate(config->rule_set, *event, {.explain_other_rules = true});
+  rules::Decision decision =
+      rules::Evaluate(config->rule_set, *event, {.explain_other_rules = true});
   return Print(out, decision, args.json);
 }
 

@@ -170,11 +170,16 @@ class Parser {
 
   std::string* FieldSlot(Field f) {
     switch (f) {
-      case Field::kMeaning: return &current_.meaning;
-      case Field::kTriggers: return &current_.triggers;
-      case Field::kTypicalUses: return &current_.typical_uses;
-      case Field::kNotFor: return &current_.not_for;
-      case Field::kColour: return &current_.colour;
+      case Field::kMeaning:
+        return &current_.meaning;
+      case Field::kTriggers:
+        return &current_.triggers;
+      case Field::kTypicalUses:
+        return &current_.typical_uses;
+      case Field::kNotFor:
+        return &current_.not_for;
+      case Field::kColour:
+        return &current_.colour;
     }
     return &current_.meaning;
   }
@@ -211,16 +216,16 @@ class Parser {
     const std::string& name = current_.name;
     for (Field f : {Field::kMeaning, Field::kColour}) {
       if (seen_[static_cast<int>(f)] == 0) {
-        Error(current_.line, name,
-              "`" + name + "` has no '" + std::string(kFieldNames[static_cast<int>(f)]) +
-                  "' field");
+        Error(
+            current_.line, name,
+            "`" + name + "` has no '" + std::string(kFieldNames[static_cast<int>(f)]) + "' field");
       }
     }
     for (Field f : {Field::kTriggers, Field::kTypicalUses, Field::kNotFor}) {
       if (seen_[static_cast<int>(f)] == 0) {
-        Warning(current_.line, name,
-                "`" + name + "` has no '" + std::string(kFieldNames[static_cast<int>(f)]) +
-                    "' field");
+        Warning(
+            current_.line, name,
+            "`" + name + "` has no '" + std::string(kFieldNames[static_cast<int>(f)]) + "' field");
       }
     }
     for (int i = 0; i < kFieldCount; ++i) {
@@ -253,8 +258,8 @@ class Parser {
       auto [it, inserted] = first.emplace(NormalizeName(label.name), i);
       if (inserted) continue;
       const LabelInfo& earlier = report_.sections[it->second];
-      std::string what = earlier.name == label.name ? "is defined twice"
-                                                    : "duplicates `" + earlier.name + "`";
+      std::string what =
+          earlier.name == label.name ? "is defined twice" : "duplicates `" + earlier.name + "`";
       Error(label.line, label.name,
             "`" + label.name + "` " + what + " (line " + std::to_string(earlier.line) +
                 ") once case and separators are ignored");

@@ -20,13 +20,19 @@ class Evaluator {
     set_.MatchPatterns(labels_, hits_);
     selected_ = FirstHolding(hits_);
     switch (event_.kind) {
-      case EventKind::kLabeled: OnLabeled(); break;
-      case EventKind::kUnlabeled: OnUnlabeled(); break;
+      case EventKind::kLabeled:
+        OnLabeled();
+        break;
+      case EventKind::kUnlabeled:
+        OnUnlabeled();
+        break;
       case EventKind::kClosed:
         decision_.kind = DecisionKind::kCancel;
         decision_.reasons.push_back("the issue was closed; any running job on it is cancelled");
         break;
-      case EventKind::kCommand: OnCommand(); break;
+      case EventKind::kCommand:
+        OnCommand();
+        break;
       case EventKind::kReopened:
         Reason("the issue was reopened; comment `/labelrun retry` to run its rule again");
         break;
@@ -44,13 +50,18 @@ class Evaluator {
   void Reason(std::string text) { decision_.reasons.push_back(std::move(text)); }
 
   // GitHub sends the labels after the change, but be robust to a payload that does not.
+  // Copies the label list only when it needs fixing.
   void NormalizeLabels() {
     const std::string& changed = event_.changed_label;
-    if (event_.kind == EventKind::kLabeled &&
-        std::find(labels_.begin(), labels_.end(), changed) == labels_.end()) {
-      labels_.push_back(changed);
-    } else if (event_.kind == EventKind::kUnlabeled) {
-      labels_.erase(std::remove(labels_.begin(), labels_.end(), changed), labels_.end());
+    const bool present = std::find(labels_.begin(), labels_.end(), changed) != labels_.end();
+    if (event_.kind == EventKind::kLabeled && !present) {
+      owned_.assign(labels_.begin(), labels_.end());
+      owned_.push_back(changed);
+      labels_ = owned_;
+    } else if (event_.kind == EventKind::kUnlabeled && present) {
+      owned_.assign(labels_.begin(), labels_.end());
+      owned_.erase(std::remove(owned_.begin(), owned_.end(), changed), owned_.end());
+      labels_ = owned_;
     }
   }
 
@@ -79,7 +90,7 @@ class Evaluator {
   }
 
   std::string LabelList() const {
-    std::vector<std::string> sorted = labels_;
+    std::vector<std::string> sorted(labels_.begin(), labels_.end());
     std::sort(sorted.begin(), sorted.end());
     std::string out = "[";
     for (size_t i = 0; i < sorted.size(); ++i) out += (i ? ", " : "") + sorted[i];
@@ -245,7 +256,8 @@ class Evaluator {
   const RuleSet& set_;
   const Event& event_;
   const EvaluateOptions& options_;
-  std::vector<std::string> labels_;
+  std::span<const std::string> labels_;  // event_.labels, or owned_ when fixed up
+  std::vector<std::string> owned_;
   std::vector<uint8_t> hits_;
   size_t selected_ = kNoRule;
   Decision decision_;

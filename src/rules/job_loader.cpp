@@ -12,16 +12,15 @@ constexpr std::chrono::milliseconds kMaxTimeout = std::chrono::hours(24 * 30);
 bool IsEnvName(std::string_view name) {
   if (name.empty() || name.size() > 128 || (name[0] >= '0' && name[0] <= '9')) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
 }
 
 bool IsMetricName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '/' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '/' || c == '-';
   });
 }
 
@@ -153,7 +152,10 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
     const std::string base = key("env_from_labels");
     auto mapping = r.StringMap(node["env_from_labels"], base);
     ok &= mapping.has_value();
-    for (const auto& [pattern_text, variable] : mapping.value_or(KeyValues{})) {
+    for (const auto& entry : mapping.value_or(KeyValues{})) {
+      // Not a structured binding: clang before 16 cannot capture those in lambdas.
+      const std::string& pattern_text = entry.first;
+      const std::string& variable = entry.second;
       const std::string at = YamlReader::Key(base, pattern_text);
       auto pattern = Pattern::Compile(pattern_text);
       if (!pattern) {

@@ -23,34 +23,50 @@ std::string List(const std::vector<Pattern>& patterns) {
 
 std::string_view EventKindName(EventKind kind) {
   switch (kind) {
-    case EventKind::kLabeled: return "labeled";
-    case EventKind::kUnlabeled: return "unlabeled";
-    case EventKind::kClosed: return "closed";
-    case EventKind::kReopened: return "reopened";
-    case EventKind::kOpened: return "opened";
-    case EventKind::kCommand: return "command";
-    case EventKind::kOther: return "other";
+    case EventKind::kLabeled:
+      return "labeled";
+    case EventKind::kUnlabeled:
+      return "unlabeled";
+    case EventKind::kClosed:
+      return "closed";
+    case EventKind::kReopened:
+      return "reopened";
+    case EventKind::kOpened:
+      return "opened";
+    case EventKind::kCommand:
+      return "command";
+    case EventKind::kOther:
+      return "other";
   }
   return "other";
 }
 
 std::string_view CommandName(Command command) {
   switch (command) {
-    case Command::kRetry: return "retry";
-    case Command::kCancel: return "cancel";
-    case Command::kExplain: return "explain";
+    case Command::kRetry:
+      return "retry";
+    case Command::kCancel:
+      return "cancel";
+    case Command::kExplain:
+      return "explain";
   }
   return "retry";
 }
 
 std::string_view DecisionKindName(DecisionKind kind) {
   switch (kind) {
-    case DecisionKind::kDispatch: return "dispatch";
-    case DecisionKind::kHold: return "hold";
-    case DecisionKind::kCancel: return "cancel";
-    case DecisionKind::kDeny: return "deny";
-    case DecisionKind::kUnknownLabels: return "unknown_labels";
-    case DecisionKind::kNone: return "none";
+    case DecisionKind::kDispatch:
+      return "dispatch";
+    case DecisionKind::kHold:
+      return "hold";
+    case DecisionKind::kCancel:
+      return "cancel";
+    case DecisionKind::kDeny:
+      return "deny";
+    case DecisionKind::kUnknownLabels:
+      return "unknown_labels";
+    case DecisionKind::kNone:
+      return "none";
   }
   return "none";
 }

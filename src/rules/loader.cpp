@@ -104,9 +104,9 @@ class Loader {
 
   std::optional<Rule> ReadRule(const YAML::Node& node, const std::string& path) {
     if (!r_.ExpectMap(node, path)) return std::nullopt;
-    r_.CheckKeys(node, path,
-                 {"name", "when", "job", "priority", "min_permission", "allowed_users",
-                  "max_concurrent"});
+    r_.CheckKeys(
+        node, path,
+        {"name", "when", "job", "priority", "min_permission", "allowed_users", "max_concurrent"});
     const size_t errors_before = errors_.size();
     Rule rule;
     auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -135,8 +135,8 @@ class Loader {
       }
     }
     if (node["allowed_users"]) {
-      rule.allowed_users =
-          r_.StringList(node["allowed_users"], key("allowed_users")).value_or(std::vector<std::string>{});
+      rule.allowed_users = r_.StringList(node["allowed_users"], key("allowed_users"))
+                               .value_or(std::vector<std::string>{});
     }
     if (node["max_concurrent"]) {
       rule.max_concurrent = static_cast<int>(
@@ -160,7 +160,8 @@ class Loader {
     for (const Pattern& forbidden : when.none) {
       for (const Pattern& needed : when.all) {
         if (forbidden.is_exact() && needed.is_exact() && forbidden.text() == needed.text()) {
-          r_.Error(path, "'" + needed.text() + "' is in both 'all' and 'none'; the rule can never hold");
+          r_.Error(path,
+                   "'" + needed.text() + "' is in both 'all' and 'none'; the rule can never hold");
         }
       }
     }
@@ -184,8 +185,9 @@ class Loader {
         }
         if (!CheckKnown(pattern->text(), at)) continue;
       } else if (dictionary_ != nullptr &&
-                 std::none_of(dictionary_->labels().begin(), dictionary_->labels().end(),
-                              [&](const labels::LabelInfo& l) { return pattern->Matches(l.name); })) {
+                 std::none_of(
+                     dictionary_->labels().begin(), dictionary_->labels().end(),
+                     [&](const labels::LabelInfo& l) { return pattern->Matches(l.name); })) {
         r_.Error(at, "pattern '" + pattern->text() + "' matches no label in LABELS.md");
         continue;
       }
@@ -197,8 +199,9 @@ class Loader {
   void CheckHeld(const Rule& rule, const std::vector<std::string>& hold) {
     for (const Pattern& p : rule.when.all) {
       if (p.is_exact() && std::find(hold.begin(), hold.end(), p.text()) != hold.end()) {
-        r_.Error("rules[" + std::to_string(rule.position) + "].when.all",
-                 "'" + p.text() + "' is a hold label, so rule '" + rule.name + "' could never fire");
+        r_.Error(
+            "rules[" + std::to_string(rule.position) + "].when.all",
+            "'" + p.text() + "' is a hold label, so rule '" + rule.name + "' could never fire");
       }
     }
   }

@@ -66,11 +66,16 @@ Result<Pattern> Pattern::Compile(std::string_view text) {
 
 bool Pattern::Matches(std::string_view label) const {
   switch (kind_) {
-    case Kind::kExact: return label == fixed_;
-    case Kind::kPrefix: return label.starts_with(fixed_);
-    case Kind::kSuffix: return label.ends_with(fixed_);
-    case Kind::kAny: return true;
-    case Kind::kGlob: return GlobMatch(text_, label);
+    case Kind::kExact:
+      return label == fixed_;
+    case Kind::kPrefix:
+      return label.starts_with(fixed_);
+    case Kind::kSuffix:
+      return label.ends_with(fixed_);
+    case Kind::kAny:
+      return true;
+    case Kind::kGlob:
+      return GlobMatch(text_, label);
   }
   return false;
 }

@@ -22,12 +22,18 @@ Unexpected BadImage(std::string_view image, std::string_view why) {
 
 std::string_view PermissionName(Permission p) {
   switch (p) {
-    case Permission::kNone: return "none";
-    case Permission::kRead: return "read";
-    case Permission::kTriage: return "triage";
-    case Permission::kWrite: return "write";
-    case Permission::kMaintain: return "maintain";
-    case Permission::kAdmin: return "admin";
+    case Permission::kNone:
+      return "none";
+    case Permission::kRead:
+      return "read";
+    case Permission::kTriage:
+      return "triage";
+    case Permission::kWrite:
+      return "write";
+    case Permission::kMaintain:
+      return "maintain";
+    case Permission::kAdmin:
+      return "admin";
   }
   return "none";
 }
@@ -45,9 +51,12 @@ std::optional<Permission> ParsePermission(std::string_view text) {
 
 std::string_view JobPriorityName(JobPriority p) {
   switch (p) {
-    case JobPriority::kLow: return "low";
-    case JobPriority::kNormal: return "normal";
-    case JobPriority::kHigh: return "high";
+    case JobPriority::kLow:
+      return "low";
+    case JobPriority::kNormal:
+      return "normal";
+    case JobPriority::kHigh:
+      return "high";
   }
   return "normal";
 }

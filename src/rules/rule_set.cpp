@@ -50,8 +50,7 @@ const Rule* RuleSet::Find(std::string_view name) const {
   return nullptr;
 }
 
-void RuleSet::MatchPatterns(std::span<const std::string> labels,
-                            std::vector<uint8_t>& hits) const {
+void RuleSet::MatchPatterns(std::span<const std::string> labels, std::vector<uint8_t>& hits) const {
   hits.assign(patterns_.size(), 0);
   for (const std::string& label : labels) AddHits(label, hits);
 }
@@ -109,7 +108,7 @@ bool Intersects(const Bits& a, const Bits& b) {
 
 struct RuleBits {
   std::vector<Bits> all;
-  Bits any;       // union of the `any` patterns' matches
+  Bits any;  // union of the `any` patterns' matches
   bool has_any = false;
   Bits forbidden;  // union of the `none` patterns' matches
 };
@@ -167,7 +166,8 @@ std::vector<ConfigError> FindOverlaps(const RuleSet& rule_set) {
   for (size_t b = 0; b < rules.size(); ++b) {
     // Rules are sorted by priority, so b's group is the run of equal priorities before it.
     for (size_t a = b; a-- > 0 && rules[a].priority == rules[b].priority;) {
-      for (size_t w = 0; w < words; ++w) allowed[w] = ~(bits[a].forbidden[w] | bits[b].forbidden[w]);
+      for (size_t w = 0; w < words; ++w)
+        allowed[w] = ~(bits[a].forbidden[w] | bits[b].forbidden[w]);
       bool both = true;
       std::vector<std::string> example;
       for (const RuleBits* rb : {&bits[a], &bits[b]}) {

@@ -67,8 +67,8 @@ std::optional<std::string> YamlReader::String(const YAML::Node& node, const std:
   return node.Scalar();
 }
 
-std::optional<int64_t> YamlReader::Int(const YAML::Node& node, const std::string& path,
-                                       int64_t min, int64_t max) {
+std::optional<int64_t> YamlReader::Int(const YAML::Node& node, const std::string& path, int64_t min,
+                                       int64_t max) {
   auto text = String(node, path);
   if (!text) return std::nullopt;
   int64_t value = 0;

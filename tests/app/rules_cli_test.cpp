@@ -57,9 +57,10 @@ rules:
 )");
   auto loaded = LoadConfigRules(config);
   ASSERT_FALSE(loaded);
-  EXPECT_EQ(loaded.error().message(),
-            "rules[0].when.all[0]: label 'task:trainng' is not in LABELS.md; did you mean "
-            "'task:training'?\nrules[0].job.image: image 'pytorch' has no tag; pin a tag or digest");
+  EXPECT_EQ(
+      loaded.error().message(),
+      "rules[0].when.all[0]: label 'task:trainng' is not in LABELS.md; did you mean "
+      "'task:training'?\nrules[0].job.image: image 'pytorch' has no tag; pin a tag or digest");
   ExplainArgs args;
   args.config_file = config;
   std::ostringstream out, err;

@@ -10,12 +10,12 @@ TEST(NameTest, Grammar) {
     const char* name;
     bool valid;
   };
-  for (const Case& c : {Case{"task:training", true}, Case{"status:in-progress", true},
-                        Case{"python:3.12", true}, Case{"a:b", true}, Case{"bug", false},
-                        Case{"GPU:required", false}, Case{"gpu:", false}, Case{":gpu", false},
-                        Case{"gpu:required:x", false}, Case{"gpu:-x", false},
-                        Case{"gpu:re quired", false}, Case{"gpu_x:y", false}, Case{"", false},
-                        Case{"x:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false}}) {
+  for (const Case& c :
+       {Case{"task:training", true}, Case{"status:in-progress", true}, Case{"python:3.12", true},
+        Case{"a:b", true}, Case{"bug", false}, Case{"GPU:required", false}, Case{"gpu:", false},
+        Case{":gpu", false}, Case{"gpu:required:x", false}, Case{"gpu:-x", false},
+        Case{"gpu:re quired", false}, Case{"gpu_x:y", false}, Case{"", false},
+        Case{"x:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false}}) {
     EXPECT_EQ(IsValidName(c.name), c.valid) << c.name << ": " << NameProblem(c.name);
   }
 }

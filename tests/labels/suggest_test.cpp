@@ -9,7 +9,11 @@ Dictionary MakeDictionary() {
   std::vector<LabelInfo> labels;
   for (const char* name : {"task:training", "task:inference", "gpu:required", "env:gpu", "env:cpu",
                            "module:vit", "module:resnet", "status:done", "priority:high"}) {
-    labels.push_back(LabelInfo{.name = name, .meaning = "m", .colour = "000000"});
+    LabelInfo info;
+    info.name = name;
+    info.meaning = "m";
+    info.colour = "000000";
+    labels.push_back(std::move(info));
   }
   return Dictionary(std::move(labels));
 }

@@ -57,13 +57,22 @@ struct Case {
 
 Event Command_(Command command, std::vector<std::string> labels,
                Permission permission = Permission::kWrite) {
-  Event e{.kind = EventKind::kCommand, .labels = std::move(labels), .permission = permission,
-          .sender = "octocat", .command = command};
+  Event e = Labeled("", std::move(labels), permission);
+  e.kind = EventKind::kCommand;
+  e.command = command;
   return e;
 }
 
 Event Closed(std::vector<std::string> labels) {
-  return Event{.kind = EventKind::kClosed, .labels = std::move(labels), .sender = "octocat"};
+  Event e = Labeled("", std::move(labels));
+  e.kind = EventKind::kClosed;
+  return e;
+}
+
+Event Reopened() {
+  Event e;
+  e.kind = EventKind::kReopened;
+  return e;
 }
 
 const std::vector<Case>& Cases() {
@@ -76,13 +85,16 @@ const std::vector<Case>& Cases() {
        D::kDispatch, "train-on-gpu", "completes"},
       {"label_missing_from_payload_list", Labeled("gpu:required", {"task:training"}), D::kDispatch,
        "train-on-gpu", "completes"},
-      {"non_completing_label", Labeled("module:vit", {"task:training", "gpu:required", "module:vit"}),
-       D::kNone, "train-on-gpu", "is not one of its labels"},
+      {"non_completing_label",
+       Labeled("module:vit", {"task:training", "gpu:required", "module:vit"}), D::kNone,
+       "train-on-gpu", "is not one of its labels"},
       {"incomplete", Labeled("task:training", {"task:training"}), D::kNone, "", "no rule matches"},
       {"none_pattern_excludes", Labeled("env:cpu", {"task:training", "env:cpu", "gpu:required"}),
        D::kNone, "train-on-gpu", "not one of its labels"},
-      {"cpu_rule", Labeled("env:cpu", {"task:training", "env:cpu"}), D::kDispatch, "train-on-cpu", ""},
-      {"glob", Labeled("task:benchmarking", {"task:benchmarking"}, P::kAdmin), D::kDispatch, "bench", ""},
+      {"cpu_rule", Labeled("env:cpu", {"task:training", "env:cpu"}), D::kDispatch, "train-on-cpu",
+       ""},
+      {"glob", Labeled("task:benchmarking", {"task:benchmarking"}, P::kAdmin), D::kDispatch,
+       "bench", ""},
       {"any_list", Labeled("env:gpu", {"task:inference", "env:gpu"}), D::kDeny, "infer",
        "@octocat is not in rule `infer`'s allowed_users"},
       {"deny_permission", Labeled("gpu:required", {"task:training", "gpu:required"}, P::kTriage),
@@ -91,12 +103,14 @@ const std::vector<Case>& Cases() {
        "bench", "needs maintain or above"},
       {"hold", Labeled("gpu:required", {"task:training", "gpu:required", "status:blocked"}),
        D::kHold, "train-on-gpu", "`status:blocked` holds every rule"},
-      {"hold_label_added", Labeled("status:blocked", {"task:training", "gpu:required", "status:blocked"}),
-       D::kNone, "train-on-gpu", ""},
+      {"hold_label_added",
+       Labeled("status:blocked", {"task:training", "gpu:required", "status:blocked"}), D::kNone,
+       "train-on-gpu", ""},
       {"hold_removed_dispatches", Unlabeled("status:blocked", {"task:training", "gpu:required"}),
        D::kDispatch, "train-on-gpu", "hold label `status:blocked` was removed"},
-      {"hold_removed_other_hold", Unlabeled("status:blocked", {"task:training", "gpu:required", "status:on-hold"}),
-       D::kHold, "train-on-gpu", "`status:on-hold` still holds"},
+      {"hold_removed_other_hold",
+       Unlabeled("status:blocked", {"task:training", "gpu:required", "status:on-hold"}), D::kHold,
+       "train-on-gpu", "`status:on-hold` still holds"},
       {"hold_removed_nothing_matches", Unlabeled("status:blocked", {"task:training"}), D::kNone, "",
        "no rule matches"},
       {"cancel_on_trigger_removed", Unlabeled("gpu:required", {"task:training"}), D::kCancel,
@@ -108,12 +122,13 @@ const std::vector<Case>& Cases() {
       {"closed", Closed({"task:training"}), D::kCancel, "", "closed"},
       {"unknown_with_suggestion", Labeled("gpu-required", {"task:training", "gpu-required"}),
        D::kUnknownLabels, "", "`gpu-required` is not in LABELS.md; did you mean `gpu:required`?"},
-      {"unknown_case", Labeled("GPU:Required", {"task:training", "GPU:Required"}), D::kUnknownLabels,
-       "", "did you mean `gpu:required`"},
+      {"unknown_case", Labeled("GPU:Required", {"task:training", "GPU:Required"}),
+       D::kUnknownLabels, "", "did you mean `gpu:required`"},
       {"unknown_without_suggestion", Labeled("bug", {"bug"}), D::kNone, "", "no rule matches"},
       {"retry", Command_(Command::kRetry, {"task:training", "gpu:required"}), D::kDispatch,
        "train-on-gpu", "`/labelrun retry` runs rule `train-on-gpu`"},
-      {"retry_nothing", Command_(Command::kRetry, {"task:training"}), D::kNone, "", "no rule matches"},
+      {"retry_nothing", Command_(Command::kRetry, {"task:training"}), D::kNone, "",
+       "no rule matches"},
       {"retry_held", Command_(Command::kRetry, {"task:training", "gpu:required", "status:blocked"}),
        D::kHold, "train-on-gpu", ""},
       {"cancel_command", Command_(Command::kCancel, {"task:training", "gpu:required"}), D::kCancel,
@@ -123,7 +138,7 @@ const std::vector<Case>& Cases() {
        "cancelling needs write"},
       {"explain_command", Command_(Command::kExplain, {"task:training", "gpu:required"}),
        D::kDispatch, "train-on-gpu", "`/labelrun explain`"},
-      {"reopened", Event{.kind = EventKind::kReopened}, D::kNone, "", "reopened"},
+      {"reopened", Reopened(), D::kNone, "", "reopened"},
   };
   return cases;
 }
@@ -179,16 +194,17 @@ TEST_F(EvaluateTest, LabelOrderDoesNotChangeTheDecision) {
       DecisionToJson(Evaluate(set_, Labeled("gpu:required", labels), {.explain_other_rules = true}))
           .dump();
   do {
-    EXPECT_EQ(DecisionToJson(Evaluate(set_, Labeled("gpu:required", labels),
-                                      {.explain_other_rules = true}))
+    EXPECT_EQ(DecisionToJson(
+                  Evaluate(set_, Labeled("gpu:required", labels), {.explain_other_rules = true}))
                   .dump(),
               expected);
   } while (std::next_permutation(labels.begin(), labels.end()));
 }
 
 TEST_F(EvaluateTest, JobSpecFromLabels) {
-  Decision d = Evaluate(set_, Labeled("task:training", {"module:vit", "module:resnet", "task:training",
-                                                        "gpu:required", "priority:high"}));
+  Decision d =
+      Evaluate(set_, Labeled("task:training", {"module:vit", "module:resnet", "task:training",
+                                               "gpu:required", "priority:high"}));
   ASSERT_EQ(d.kind, DecisionKind::kDispatch);
   ASSERT_TRUE(d.job);
   EXPECT_EQ(d.job->rule, "train-on-gpu");
@@ -206,9 +222,11 @@ TEST_F(EvaluateTest, JobSpecFromLabels) {
 TEST_F(EvaluateTest, HigherPriorityRuleOwnsTheLabelSet) {
   // bench (priority 5) holds; adding gpu:required completes train-on-gpu too, but the
   // label set belongs to bench, which gpu:required does not trigger.
-  Decision d = Evaluate(set_, Labeled("gpu:required", {"task:benchmarking", "task:training",
-                                                       "gpu:required"}, Permission::kAdmin),
-                        {.explain_other_rules = true});
+  Decision d =
+      Evaluate(set_,
+               Labeled("gpu:required", {"task:benchmarking", "task:training", "gpu:required"},
+                       Permission::kAdmin),
+               {.explain_other_rules = true});
   EXPECT_EQ(d.kind, DecisionKind::kNone);
   EXPECT_EQ(d.rule, "bench");
   auto note = std::find_if(d.other_rules.begin(), d.other_rules.end(),

@@ -48,23 +48,21 @@ TEST(ExplainGoldenTest, Cases) {
     return a;
   };
   const std::vector<GoldenCase> cases = {
-      {"explain_dispatch.txt",
-       args({"task:training,gpu:required", "module:vit", "priority:high"}, "gpu:required",
-            std::nullopt, "write", false)},
-      {"explain_dispatch.json",
-       args({"task:training,gpu:required,module:vit"}, "task:training", std::nullopt, "write", true)},
-      {"explain_none.txt",
-       args({"task:training", "framework:pytorch"}, "framework:pytorch", std::nullopt, "write", false)},
+      {"explain_dispatch.txt", args({"task:training,gpu:required", "module:vit", "priority:high"},
+                                    "gpu:required", std::nullopt, "write", false)},
+      {"explain_dispatch.json", args({"task:training,gpu:required,module:vit"}, "task:training",
+                                     std::nullopt, "write", true)},
+      {"explain_none.txt", args({"task:training", "framework:pytorch"}, "framework:pytorch",
+                                std::nullopt, "write", false)},
       {"explain_hold.txt",
        args({"task:inference,env:gpu,status:blocked"}, "env:gpu", std::nullopt, "admin", false)},
       {"explain_deny.json",
        args({"task:training,env:cpu"}, "env:cpu", std::nullopt, "triage", true)},
-      {"explain_cancel.txt",
-       args({"task:training"}, std::nullopt, "gpu:required", "write", false)},
+      {"explain_cancel.txt", args({"task:training"}, std::nullopt, "gpu:required", "write", false)},
       {"explain_unknown.json",
        args({"task:training,gpu-required"}, "gpu-required", std::nullopt, "write", true)},
-      {"explain_retry.txt", args({"task:benchmarking,gpu:required"}, std::nullopt, std::nullopt,
-                                 "maintain", false)},
+      {"explain_retry.txt",
+       args({"task:benchmarking,gpu:required"}, std::nullopt, std::nullopt, "maintain", false)},
   };
   for (const GoldenCase& c : cases) {
     SCOPED_TRACE(c.golden);
@@ -85,8 +83,9 @@ TEST(ExplainTest, JsonShape) {
   EXPECT_EQ(j["suggestions"][0]["suggestion"], "gpu:required");
   EXPECT_FALSE(j.contains("rule"));
   EXPECT_FALSE(j.contains("job"));
-  for (DecisionKind kind : {DecisionKind::kDispatch, DecisionKind::kHold, DecisionKind::kCancel,
-                            DecisionKind::kDeny, DecisionKind::kUnknownLabels, DecisionKind::kNone}) {
+  for (DecisionKind kind :
+       {DecisionKind::kDispatch, DecisionKind::kHold, DecisionKind::kCancel, DecisionKind::kDeny,
+        DecisionKind::kUnknownLabels, DecisionKind::kNone}) {
     d.kind = kind;
     EXPECT_EQ(DecisionToJson(d)["decision"], DecisionKindName(kind));
   }

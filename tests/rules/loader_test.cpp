@@ -120,30 +120,43 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorCase{"untagged", RULE(WHEN, "{image: pytorch, command: [x]}"),
                   "rules[2].job.image: image 'pytorch' has no tag; pin a tag or digest"},
-        ErrorCase{"latest", RULE(WHEN, "{image: \"pytorch/pytorch:latest\", command: [x]}"),
-                  "rules[2].job.image: image 'pytorch/pytorch:latest' uses the moving tag 'latest'"},
-        ErrorCase{"registry_port_no_tag", RULE(WHEN, "{image: \"localhost:5000/img\", command: [x]}"),
+        ErrorCase{
+            "latest", RULE(WHEN, "{image: \"pytorch/pytorch:latest\", command: [x]}"),
+            "rules[2].job.image: image 'pytorch/pytorch:latest' uses the moving tag 'latest'"},
+        ErrorCase{"registry_port_no_tag",
+                  RULE(WHEN, "{image: \"localhost:5000/img\", command: [x]}"),
                   "rules[2].job.image: image 'localhost:5000/img' has no tag"},
         ErrorCase{"bad_digest", RULE(WHEN, "{image: \"img@sha256:abc\", command: [x]}"),
                   "rules[2].job.image: image 'img@sha256:abc' has a malformed digest"},
         ErrorCase{"missing_image", RULE(WHEN, "{command: [x]}"), "rules[2].job.image: is missing"},
         ErrorCase{"shell_string", RULE(WHEN, "{image: \"x:1\", command: \"python train.py\"}"),
                   "rules[2].job.command: must be a list of arguments"},
-        ErrorCase{"bad_duration", RULE(WHEN, JOB(", timeout: soon")), "rules[2].job.timeout: invalid duration 'soon'"},
-        ErrorCase{"bad_size", RULE(WHEN, JOB(", memory: lots")), "rules[2].job.memory: invalid size 'lots'"},
-        ErrorCase{"bad_shm", RULE(WHEN, JOB(", shm_size: -1")), "rules[2].job.shm_size: invalid size"},
-        ErrorCase{"gpus_range", RULE(WHEN, JOB(", gpus: 100")), "rules[2].job.gpus: 100 is outside 0..64"},
-        ErrorCase{"gpus_type", RULE(WHEN, JOB(", gpus: [1]")), "rules[2].job.gpus: must be a string"},
-        ErrorCase{"cpus", RULE(WHEN, JOB(", cpus: many")), "rules[2].job.cpus: 'many' is not a number"},
-        ErrorCase{"outputs", RULE(WHEN, JOB(", outputs: out/../x")), "rules[2].job.outputs: must be an absolute"},
-        ErrorCase{"env_name", RULE(WHEN, JOB(", env: {\"1X\": y}")), "rules[2].job.env.1X: is not a valid"},
+        ErrorCase{"bad_duration", RULE(WHEN, JOB(", timeout: soon")),
+                  "rules[2].job.timeout: invalid duration 'soon'"},
+        ErrorCase{"bad_size", RULE(WHEN, JOB(", memory: lots")),
+                  "rules[2].job.memory: invalid size 'lots'"},
+        ErrorCase{"bad_shm", RULE(WHEN, JOB(", shm_size: -1")),
+                  "rules[2].job.shm_size: invalid size"},
+        ErrorCase{"gpus_range", RULE(WHEN, JOB(", gpus: 100")),
+                  "rules[2].job.gpus: 100 is outside 0..64"},
+        ErrorCase{"gpus_type", RULE(WHEN, JOB(", gpus: [1]")),
+                  "rules[2].job.gpus: must be a string"},
+        ErrorCase{"cpus", RULE(WHEN, JOB(", cpus: many")),
+                  "rules[2].job.cpus: 'many' is not a number"},
+        ErrorCase{"outputs", RULE(WHEN, JOB(", outputs: out/../x")),
+                  "rules[2].job.outputs: must be an absolute"},
+        ErrorCase{"env_name", RULE(WHEN, JOB(", env: {\"1X\": y}")),
+                  "rules[2].job.env.1X: is not a valid"},
         ErrorCase{"env_from_unknown", RULE(WHEN, JOB(", env_from_labels: {\"team:*\": TEAM}")),
                   "rules[2].job.env_from_labels.team:*: pattern 'team:*' matches no label"},
-        ErrorCase{"unknown_job_key", RULE(WHEN, JOB(", imgae: x")), "rules[2].job.imgae: unknown key; did you mean 'image'?"},
-        ErrorCase{"unknown_rule_key", "  - {name: c, when: " WHEN ", job: " JOB("") ", priorty: 1}\n",
+        ErrorCase{"unknown_job_key", RULE(WHEN, JOB(", imgae: x")),
+                  "rules[2].job.imgae: unknown key; did you mean 'image'?"},
+        ErrorCase{"unknown_rule_key",
+                  "  - {name: c, when: " WHEN ", job: " JOB("") ", priorty: 1}\n",
                   "rules[2].priorty: unknown key; did you mean 'priority'?"},
         ErrorCase{"unknown_label", RULE("{all: [gpu:requried]}", JOB("")),
-                  "rules[2].when.all[0]: label 'gpu:requried' is not in LABELS.md; did you mean 'gpu:required'?"},
+                  "rules[2].when.all[0]: label 'gpu:requried' is not in LABELS.md; did you mean "
+                  "'gpu:required'?"},
         ErrorCase{"bad_label", RULE("{all: [Task:Training]}", JOB("")), "rules[2].when.all[0]:"},
         ErrorCase{"glob_matches_nothing", RULE("{any: [\"team:*\"]}", JOB("")),
                   "rules[2].when.any[0]: pattern 'team:*' matches no label"},
@@ -152,19 +165,26 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"contradiction", RULE("{all: [env:cpu], none: [env:cpu]}", JOB("")),
                   "is in both 'all' and 'none'"},
         ErrorCase{"when_scalar", RULE("task:training", JOB("")), "rules[2].when: must be a map"},
-        ErrorCase{"all_scalar", RULE("{all: task:training}", JOB("")), "rules[2].when.all: must be a list, like [a, b]"},
+        ErrorCase{"all_scalar", RULE("{all: task:training}", JOB("")),
+                  "rules[2].when.all: must be a list, like [a, b]"},
         ErrorCase{"needs_hold_label", RULE("{all: [status:blocked]}", JOB("")), "is a hold label"},
-        ErrorCase{"permission", "  - {name: c, when: " WHEN ", job: " JOB("") ", min_permission: god}\n",
+        ErrorCase{"permission",
+                  "  - {name: c, when: " WHEN ", job: " JOB("") ", min_permission: god}\n",
                   "rules[2].min_permission: 'god' is not one of"},
         ErrorCase{"duplicate_name", "  - {name: a, when: " WHEN ", job: " JOB("") "}\n",
                   "rules[2].name: rule 'a' is defined twice"},
         ErrorCase{"bad_name", "  - {name: \"Bad Name\", when: " WHEN ", job: " JOB("") "}\n",
                   "rules[2].name: 'Bad Name' must be"},
-        ErrorCase{"missing_name", "  - {when: " WHEN ", job: " JOB("") "}\n", "rules[2].name: is missing"},
+        ErrorCase{"missing_name", "  - {when: " WHEN ", job: " JOB("") "}\n",
+                  "rules[2].name: is missing"},
         ErrorCase{"missing_job", "  - {name: c, when: " WHEN "}\n", "rules[2].job: is missing"},
         ErrorCase{"rule_not_map", "  - just a string\n", "rules[2]: must be a map"},
-        ErrorCase{"overlap", "  - {name: c, when: {all: [task:inference, gpu:required]}, priority: 1, job: " JOB("") "}\n",
-                  "rules[2]: rule 'c' and rule 'a' (rules[0]) both match [gpu:required, task:inference] at priority 1"}),
+        ErrorCase{
+            "overlap",
+            "  - {name: c, when: {all: [task:inference, gpu:required]}, priority: 1, job: " JOB(
+                "") "}\n",
+            "rules[2]: rule 'c' and rule 'a' (rules[0]) both match [gpu:required, task:inference] "
+            "at priority 1"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
 
 TEST(LoaderTest, CollectsAllErrors) {
@@ -200,7 +220,8 @@ TEST(LoaderTest, OverlapRespectsNoneAndPriority) {
 rules:
   - {name: gpu, when: {all: [task:training, gpu:required]}, job: {image: "x:1", command: [x]}}
   - {name: cpu, when: {all: [task:training, env:cpu], none: [gpu:required]}, job: {image: "x:1", command: [x]}}
-)").ok());
+)")
+                  .ok());
   // Globs overlap with exact names.
   LoadedRules glob = LoadYaml(R"(
 rules:
@@ -214,7 +235,8 @@ rules:
 rules:
   - {name: any-task, when: {all: ["task:*"]}, job: {image: "x:1", command: [x]}}
   - {name: train, priority: 1, when: {all: [task:training]}, job: {image: "x:1", command: [x]}}
-)").ok());
+)")
+                  .ok());
 }
 
 TEST(LoaderTest, WithoutDictionaryAcceptsAnyValidName) {
@@ -230,8 +252,8 @@ TEST(LoaderTest, ExampleConfigLoadsCleanAgainstRealLabelsMd) {
   auto dictionary = labels::ParseDictionary(testing::ReadSourceFile("LABELS.md"));
   ASSERT_TRUE(dictionary) << dictionary.error().message();
   YAML::Node config = YAML::Load(testing::ReadSourceFile("config/rules.example.yaml"));
-  LoadedRules loaded = LoadRuleSet(
-      config, std::make_shared<const labels::Dictionary>(std::move(*dictionary)));
+  LoadedRules loaded =
+      LoadRuleSet(config, std::make_shared<const labels::Dictionary>(std::move(*dictionary)));
   EXPECT_TRUE(loaded.ok()) << ErrorsText(loaded);
   EXPECT_EQ(loaded.rule_set.rules().size(), 5u);
 }

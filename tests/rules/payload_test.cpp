@@ -26,30 +26,34 @@ TEST(PayloadTest, IssuesUnlabeledAndPullRequests) {
   ASSERT_TRUE(unlabeled) << unlabeled.error().message();
   EXPECT_EQ(unlabeled->kind, EventKind::kUnlabeled);
   EXPECT_EQ(unlabeled->changed_label, "bug");
-  auto pr = EventFromPayload("pull_request", Payload("pull_request.labeled.json"), Permission::kAdmin);
+  auto pr =
+      EventFromPayload("pull_request", Payload("pull_request.labeled.json"), Permission::kAdmin);
   ASSERT_TRUE(pr) << pr.error().message();
   EXPECT_EQ(pr->kind, EventKind::kLabeled);
   EXPECT_EQ(pr->labels, std::vector<std::string>{"bug"});
-  auto closed = EventFromPayload("pull_request", Payload("pull_request.closed.json"), Permission::kAdmin);
+  auto closed =
+      EventFromPayload("pull_request", Payload("pull_request.closed.json"), Permission::kAdmin);
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->kind, EventKind::kClosed);
 }
 
 TEST(PayloadTest, IssueComments) {
-  auto plain = EventFromPayload("issue_comment", Payload("issue_comment.created.json"),
-                                Permission::kWrite);
+  auto plain =
+      EventFromPayload("issue_comment", Payload("issue_comment.created.json"), Permission::kWrite);
   ASSERT_TRUE(plain) << plain.error().message();
   EXPECT_EQ(plain->kind, EventKind::kOther);
-  auto retry = EventFromPayload("issue_comment", Payload("issue_comment.retry.json"),
-                                Permission::kWrite);
+  auto retry =
+      EventFromPayload("issue_comment", Payload("issue_comment.retry.json"), Permission::kWrite);
   ASSERT_TRUE(retry) << retry.error().message();
   EXPECT_EQ(retry->kind, EventKind::kCommand);
   EXPECT_EQ(retry->command, Command::kRetry);
-  EXPECT_EQ(retry->labels, (std::vector<std::string>{"task:training", "gpu:required", "module:vit"}));
+  EXPECT_EQ(retry->labels,
+            (std::vector<std::string>{"task:training", "gpu:required", "module:vit"}));
 }
 
 TEST(PayloadTest, SimulatedTrainingDeliveryDispatches) {
-  auto event = EventFromPayload("issues", Payload("issues.labeled.training.json"), Permission::kWrite);
+  auto event =
+      EventFromPayload("issues", Payload("issues.labeled.training.json"), Permission::kWrite);
   ASSERT_TRUE(event);
   LoadedRules loaded = testing::LoadYaml(testing::ReadSourceFile("config/rules.example.yaml"));
   ASSERT_TRUE(loaded.ok()) << testing::ErrorsText(loaded);
@@ -70,7 +74,8 @@ TEST(PayloadTest, MalformedPayloads) {
            Case{"push", R"({"action": "labeled"})", "carries no labels"},
            Case{"issues", R"({"issue": {}})", "'action' is missing"},
            Case{"issues", R"({"action": "labeled"})", "'issue' is missing"},
-           Case{"issues", R"({"action": "labeled", "issue": {"labels": 3}})", "issue.labels is not"},
+           Case{"issues", R"({"action": "labeled", "issue": {"labels": 3}})",
+                "issue.labels is not"},
            Case{"issues", R"({"action": "labeled", "issue": {"labels": [{"name": 1}]}})",
                 "issue.labels[0].name"},
            Case{"issues", R"({"action": "labeled", "issue": {"labels": []}})", "label.name"},

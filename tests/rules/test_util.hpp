@@ -14,6 +14,14 @@
 
 namespace labelrun::rules::testing {
 
+inline labels::LabelInfo MakeLabel(std::string name) {
+  labels::LabelInfo info;
+  info.name = std::move(name);
+  info.meaning = "m";
+  info.colour = "000000";
+  return info;
+}
+
 // The labels of the repository's LABELS.md, plus a few extra categories.
 inline std::shared_ptr<const labels::Dictionary> TestDictionary() {
   std::vector<labels::LabelInfo> list;
@@ -22,14 +30,15 @@ inline std::shared_ptr<const labels::Dictionary> TestDictionary() {
         "env:cpu", "framework:pytorch", "cuda:enabled", "priority:high", "priority:low",
         "module:vit", "module:resnet", "status:queued", "status:in-progress", "status:done",
         "status:failed", "status:blocked", "status:on-hold"}) {
-    list.push_back(labels::LabelInfo{.name = name, .meaning = "m", .colour = "000000"});
+    list.push_back(MakeLabel(name));
   }
   return std::make_shared<const labels::Dictionary>(std::move(list));
 }
 
 // Loads YAML text; the caller checks errors.
-inline LoadedRules LoadYaml(const std::string& yaml,
-                            std::shared_ptr<const labels::Dictionary> dictionary = TestDictionary()) {
+inline LoadedRules LoadYaml(
+    const std::string& yaml,
+    std::shared_ptr<const labels::Dictionary> dictionary = TestDictionary()) {
   return LoadRuleSet(YAML::Load(yaml), std::move(dictionary));
 }
 
@@ -48,11 +57,13 @@ inline std::string ReadSourceFile(const std::string& relative) {
 
 inline Event Labeled(std::string changed, std::vector<std::string> labels,
                      Permission permission = Permission::kWrite) {
-  return Event{.kind = EventKind::kLabeled,
-               .changed_label = std::move(changed),
-               .labels = std::move(labels),
-               .permission = permission,
-               .sender = "octocat"};
+  Event e;
+  e.kind = EventKind::kLabeled;
+  e.changed_label = std::move(changed);
+  e.labels = std::move(labels);
+  e.permission = permission;
+  e.sender = "octocat";
+  return e;
 }
 
 inline Event Unlabeled(std::string changed, std::vector<std::string> labels,

@@ -22,7 +22,7 @@ int RunLabelsLint(const std::string& labels_file, std::ostream& out, std::ostrea
 
 struct ExplainArgs {
   std::string config_file;
-  std::vector<std::string> labels;  // items may themselves be "a,b,c"
+  std::vector<std::string> labels;     // items may themselves be "a,b,c"
   std::optional<std::string> added;    // --added: the label that changed (default: a retry)
   std::optional<std::string> removed;  // --removed
   std::string permission = "write";

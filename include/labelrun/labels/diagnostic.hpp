@@ -10,8 +10,8 @@ enum class Severity { kError, kWarning };
 
 struct Diagnostic {
   Severity severity = Severity::kError;
-  int line = 0;        // 1-based; 0 when the finding is about the whole file
-  std::string label;   // the label the finding is about; may be empty
+  int line = 0;       // 1-based; 0 when the finding is about the whole file
+  std::string label;  // the label the finding is about; may be empty
   std::string message;
 };
 

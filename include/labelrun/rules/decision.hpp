@@ -18,8 +18,8 @@ enum class EventKind {
   kClosed,     // the issue or pull request was closed
   kReopened,
   kOpened,
-  kCommand,    // a `/labelrun ...` comment (`command`)
-  kOther,      // any other action; decides nothing
+  kCommand,  // a `/labelrun ...` comment (`command`)
+  kOther,    // any other action; decides nothing
 };
 
 // Comment commands: `/labelrun retry`, `/labelrun cancel`, `/labelrun explain`.
@@ -35,11 +35,11 @@ std::optional<Command> ParseCommand(std::string_view comment_body);
 
 struct Event {
   EventKind kind = EventKind::kOther;
-  std::string changed_label;        // for kLabeled / kUnlabeled
-  std::vector<std::string> labels;  // the issue's labels after the change, any order
+  std::string changed_label;                  // for kLabeled / kUnlabeled
+  std::vector<std::string> labels;            // the issue's labels after the change, any order
   Permission permission = Permission::kNone;  // the sender's repository permission
-  std::string sender;               // login, for allowed_users and messages
-  Command command = Command::kRetry;  // for kCommand
+  std::string sender;                         // login, for allowed_users and messages
+  Command command = Command::kRetry;          // for kCommand
 };
 
 enum class DecisionKind { kDispatch, kHold, kCancel, kDeny, kUnknownLabels, kNone };

@@ -19,8 +19,8 @@ namespace labelrun::rules {
 inline constexpr size_t kMaxRules = 10000;
 
 struct LoadedRules {
-  RuleSet rule_set;                  // meaningful only when errors is empty
-  std::vector<ConfigError> errors;   // every problem found, in config order
+  RuleSet rule_set;                 // meaningful only when errors is empty
+  std::vector<ConfigError> errors;  // every problem found, in config order
   bool ok() const { return errors.empty(); }
 };
 

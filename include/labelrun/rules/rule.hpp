@@ -41,17 +41,17 @@ struct EnvFromLabel {
 
 // The `job` of a rule: what to run. Only labels (never issue text) reach it.
 struct JobTemplate {
-  std::string image;                  // pinned: a tag other than `latest`, or a digest
-  std::vector<std::string> command;   // argv; never passed through a shell by labelrun
-  KeyValues env;                      // sorted by name
-  int gpus = 0;                       // 0: CPU-only
-  double cpus = 0;                    // 0: no limit
-  uint64_t memory_bytes = 0;          // 0: no limit
-  uint64_t shm_bytes = 0;             // 0: the runtime's default
+  std::string image;                 // pinned: a tag other than `latest`, or a digest
+  std::vector<std::string> command;  // argv; never passed through a shell by labelrun
+  KeyValues env;                     // sorted by name
+  int gpus = 0;                      // 0: CPU-only
+  double cpus = 0;                   // 0: no limit
+  uint64_t memory_bytes = 0;         // 0: no limit
+  uint64_t shm_bytes = 0;            // 0: the runtime's default
   std::chrono::milliseconds timeout = kDefaultJobTimeout;
-  KeyValues host_selector;            // labels a host must carry, sorted by name
-  std::string outputs;                // absolute folder in the container to collect; may be empty
-  std::string metric = "loss";        // the metric key drawn as the curve
+  KeyValues host_selector;      // labels a host must carry, sorted by name
+  std::string outputs;          // absolute folder in the container to collect; may be empty
+  std::string metric = "loss";  // the metric key drawn as the curve
   std::vector<EnvFromLabel> env_from_labels;
 };
 
@@ -67,7 +67,7 @@ struct Rule {
   std::string name;
   When when;
   JobTemplate job;
-  int priority = 0;                               // higher is evaluated first
+  int priority = 0;                                // higher is evaluated first
   Permission min_permission = Permission::kWrite;  // the sender needs at least this
   std::vector<std::string> allowed_users;          // empty: anyone with min_permission
   int max_concurrent = 0;                          // jobs of this rule at once; 0: no limit

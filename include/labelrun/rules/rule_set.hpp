@@ -61,11 +61,11 @@ class RuleSet {
   std::vector<Rule> rules_;
   std::vector<std::string> hold_labels_;
   std::shared_ptr<const labels::Dictionary> dictionary_;
-  std::vector<Pattern> patterns_;             // distinct patterns
-  std::vector<uint32_t> pattern_ids_;         // the pool Compiled ranges point into
-  std::vector<Compiled> compiled_;            // parallel to rules_
+  std::vector<Pattern> patterns_;      // distinct patterns
+  std::vector<uint32_t> pattern_ids_;  // the pool Compiled ranges point into
+  std::vector<Compiled> compiled_;     // parallel to rules_
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> exact_;  // name -> id
-  std::vector<uint32_t> globs_;               // ids of non-exact patterns
+  std::vector<uint32_t> globs_;  // ids of non-exact patterns
 };
 
 // A problem in the config, with the key path it is about:
