@@ -16,6 +16,10 @@ size_t LengthGap(size_t a, size_t b) { return a > b ? a - b : b - a; }
 
 }  // namespace
 
+std::optional<std::string> Dictionary::Suggest(std::string_view label) const {
+  return labels::Suggest(*this, label);
+}
+
 std::optional<std::string> Suggest(const Dictionary& dictionary, std::string_view label) {
   if (label.empty() || label.size() > 2 * kMaxLabelLength) return std::nullopt;
   if (dictionary.Contains(label)) return std::nullopt;

@@ -36,7 +36,8 @@ class Loader {
     if (!r_.ExpectMap(config, "")) return Finish(out);
     std::vector<std::string> hold = ReadHoldLabels(config["hold_labels"]);
     std::vector<Rule> rules = ReadRules(config["rules"]);
-    if (!errors_.empty()) return Finish(out);
+    // Rules with errors were left out; the valid ones are still checked against each other
+    // so that one run reports every problem.
     for (const Rule& rule : rules) CheckHeld(rule, hold);
     out.rule_set = RuleSet::Build(std::move(rules), std::move(hold), dictionary_);
     for (ConfigError& e : FindOverlaps(out.rule_set)) errors_.push_back(std::move(e));

@@ -50,6 +50,11 @@ TEST(SuggestTest, NearMisses) {
   }
 }
 
+TEST(SuggestTest, MemberForm) {
+  EXPECT_EQ(MakeDictionary().Suggest("gpurequired"), "gpu:required");
+  EXPECT_EQ(MakeDictionary().Suggest("bug"), std::nullopt);
+}
+
 TEST(SuggestTest, LongInputsAreBounded) {
   EXPECT_FALSE(Suggest(MakeDictionary(), std::string(10000, 'g')).has_value());
 }

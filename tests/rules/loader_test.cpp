@@ -197,8 +197,10 @@ rules:
   - name: two
     when: {all: [gpu:requried]}
     job: {image: "pytorch:latest", command: [python]}
+  - {name: three, when: {all: [task:inference]}, job: {image: "x:1", command: [x]}}
+  - {name: four, when: {all: ["task:*"]}, job: {image: "x:1", command: [x]}}
 )");
-  ASSERT_EQ(loaded.errors.size(), 5u) << ErrorsText(loaded);
+  ASSERT_EQ(loaded.errors.size(), 6u) << ErrorsText(loaded);
   const std::string text = ErrorsText(loaded);
   EXPECT_NE(text.find("hold_labels[0]: label 'status:blokced' is not in LABELS.md; did you mean "
                       "'status:blocked'?"),
@@ -207,6 +209,8 @@ rules:
   EXPECT_NE(text.find("rules[0].job.timeout"), std::string::npos);
   EXPECT_NE(text.find("rules[1].when.all[0]"), std::string::npos);
   EXPECT_NE(text.find("rules[1].job.image"), std::string::npos);
+  EXPECT_NE(text.find("rules[3]: rule 'four' and rule 'three' (rules[2]) both match"),
+            std::string::npos);
   auto joined = LoadRuleSetOrError(YAML::Load("rules: [{name: x}]"), testing::TestDictionary());
   ASSERT_FALSE(joined);
   EXPECT_NE(joined.error().message().find("rules[0].when: is missing\nrules[0].job: is missing"),

@@ -16,6 +16,7 @@
 // inside a section is an error with its line number: a malformed section is never skipped.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,6 +52,8 @@ class Dictionary {
   // The label with exactly this name, or nullptr. The pointer lives as long as *this.
   const LabelInfo* Find(std::string_view name) const;
   bool Contains(std::string_view name) const { return Find(name) != nullptr; }
+  // The label `label` most likely misspells; see labels::Suggest in suggest.hpp.
+  std::optional<std::string> Suggest(std::string_view label) const;
 
   const std::vector<LabelInfo>& labels() const { return labels_; }
   size_t size() const { return labels_.size(); }
