@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "labelrun/core/strings.hpp"
 #include "labelrun/labels/suggest.hpp"
 #include "labelrun/rules/decision.hpp"
 
@@ -194,9 +195,10 @@ class Evaluator {
            std::string(action) + " it");
       return false;
     }
+    // GitHub logins are case-insensitive.
     if (!rule.allowed_users.empty() &&
-        std::find(rule.allowed_users.begin(), rule.allowed_users.end(), event_.sender) ==
-            rule.allowed_users.end()) {
+        std::none_of(rule.allowed_users.begin(), rule.allowed_users.end(),
+                     [&](const std::string& user) { return IEquals(user, event_.sender); })) {
       Deny("@" + event_.sender + " is not in rule " + Quote(rule.name) +
            "'s allowed_users, so cannot " + std::string(action) + " it");
       return false;

@@ -235,6 +235,12 @@ TEST_F(EvaluateTest, HigherPriorityRuleOwnsTheLabelSet) {
   EXPECT_NE(note->why.find("rule `bench` comes first"), std::string::npos) << note->why;
 }
 
+TEST_F(EvaluateTest, AllowedUsersIgnoreCase) {
+  Event e = Labeled("env:gpu", {"task:inference", "env:gpu"});
+  e.sender = "Alice";
+  EXPECT_EQ(Evaluate(set_, e).kind, DecisionKind::kDispatch);
+}
+
 TEST(ParseCommandTest, Table) {
   EXPECT_EQ(ParseCommand("/labelrun retry"), Command::kRetry);
   EXPECT_EQ(ParseCommand("Thanks!\n  /labelrun Cancel please\n"), Command::kCancel);
