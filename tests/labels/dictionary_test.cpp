@@ -108,6 +108,7 @@ const std::string kEmpty = Section("`a:b`", "- **Meaning:**\n- **Colour:** 00000
 const std::string kNotField = Section("`a:b`", std::string(kFields) + "- just a bullet\n");
 const std::string kFence = Section("`a:b`") + "```\n### `c:d`\n";
 const std::string kDeep = Section("`a:b`") + "#### Notes\n";
+const std::string kNoSpace = "intro\n\n###`a:b`\n";
 
 INSTANTIATE_TEST_SUITE_P(
     Table, DictionaryErrorTest,
@@ -124,7 +125,8 @@ INSTANTIATE_TEST_SUITE_P(
                     ErrorCase{"empty_field", kEmpty.c_str(), 2, "is empty"},
                     ErrorCase{"bullet_not_field", kNotField.c_str(), 7, "not a field"},
                     ErrorCase{"unclosed_fence", kFence.c_str(), 7, "never closed"},
-                    ErrorCase{"deep_heading", kDeep.c_str(), 7, "deeper than ###"}),
+                    ErrorCase{"deep_heading", kDeep.c_str(), 7, "deeper than ###"},
+                    ErrorCase{"heading_without_space", kNoSpace.c_str(), 3, "followed by a space"}),
     [](const testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
 
 TEST(DictionaryTest, MissingOptionalFieldsAreWarnings) {
@@ -143,6 +145,12 @@ TEST(DictionaryTest, EmptyAndOversizedInputs) {
   EXPECT_FALSE(ParseDictionary("### \n"));
   EXPECT_FALSE(ParseDictionary("### ``\n"));
   EXPECT_FALSE(ParseDictionary("### `a`b`\n"));
+}
+
+TEST(DictionaryTest, IndentedHeadingIsAHeading) {
+  auto dictionary = ParseDictionary("   ### `a:b`\n- **Meaning:** m\n- **Colour:** 000000\n");
+  ASSERT_TRUE(dictionary) << dictionary.error().message();
+  EXPECT_TRUE(dictionary->Contains("a:b"));
 }
 
 TEST(DictionaryTest, CrLfLineEndings) {
