@@ -1,0 +1,31 @@
+#pragma once
+// Decisions for people (`labelrun explain`, `/labelrun explain`) and for tools (`--json`).
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "labelrun/rules/decision.hpp"
+
+namespace labelrun::rules {
+
+// The job spec as JSON: image, command, env (object), gpus, cpus, memory_bytes, shm_bytes,
+// timeout_ms, host_selector (object), outputs, metric, priority, max_concurrent.
+nlohmann::json JobSpecToJson(const JobSpec& job);
+
+// One JSON object: "decision" (dispatch|hold|cancel|deny|unknown_labels|none), "reasons",
+// and where they apply "rule", "job", "hold_label", "suggestions" ([{label, suggestion}]),
+// "other_rules" ([{rule, why}]), "explain_only".
+nlohmann::json DecisionToJson(const Decision& decision);
+
+// Plain text, stable for golden tests:
+//   decision: dispatch
+//   rule: train-on-gpu
+//   reasons:
+//     - ...
+//   job:
+//     image: ...
+//   other rules:
+//     - infer-on-gpu: needs all of [...]; missing ...
+std::string RenderExplainText(const Decision& decision);
+
+}  // namespace labelrun::rules

@@ -1,0 +1,99 @@
+#pragma once
+// Rules as loaded from config: which label sets mean which job.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "labelrun/core/result.hpp"
+#include "labelrun/rules/pattern.hpp"
+
+namespace labelrun::rules {
+
+// A GitHub repository permission, in increasing order of power.
+enum class Permission { kNone, kRead, kTriage, kWrite, kMaintain, kAdmin };
+
+// "none", "read", "triage", "write", "maintain", "admin".
+std::string_view PermissionName(Permission p);
+// The inverse of PermissionName, case-insensitive; GitHub's legacy "pull" and "push" are read
+// and write.
+std::optional<Permission> ParsePermission(std::string_view text);
+
+// Queue priority of a job, set by `priority:high` / `priority:low` labels.
+enum class JobPriority { kLow, kNormal, kHigh };
+std::string_view JobPriorityName(JobPriority p);  // "low", "normal", "high"
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+inline constexpr std::chrono::milliseconds kDefaultJobTimeout = std::chrono::hours(6);
+
+// Labels of a category passed to the job as an environment variable: for `module:*` ->
+// LABELRUN_MODULE, an issue labelled `module:vit` runs with LABELRUN_MODULE=vit. Several
+// matching labels give their keys sorted and joined with ','.
+struct EnvFromLabel {
+  Pattern pattern;
+  std::string variable;
+};
+
+// The `job` of a rule: what to run. Only labels (never issue text) reach it.
+struct JobTemplate {
+  std::string image;                 // pinned: a tag other than `latest`, or a digest
+  std::vector<std::string> command;  // argv; never passed through a shell by labelrun
+  KeyValues env;                     // sorted by name
+  int gpus = 0;                      // 0: CPU-only
+  double cpus = 0;                   // 0: no limit
+  uint64_t memory_bytes = 0;         // 0: no limit
+  uint64_t shm_bytes = 0;            // 0: the runtime's default
+  std::chrono::milliseconds timeout = kDefaultJobTimeout;
+  KeyValues host_selector;      // labels a host must carry, sorted by name
+  std::string outputs;          // absolute folder in the container to collect; may be empty
+  std::string metric = "loss";  // the metric key drawn as the curve
+  std::vector<EnvFromLabel> env_from_labels;
+};
+
+// `when`: every `all` pattern matches some label, at least one `any` pattern matches (when
+// `any` is not empty), and no label matches a `none` pattern.
+struct When {
+  std::vector<Pattern> all;
+  std::vector<Pattern> any;
+  std::vector<Pattern> none;
+};
+
+struct Rule {
+  std::string name;
+  When when;
+  JobTemplate job;
+  int priority = 0;                                // higher is evaluated first
+  Permission min_permission = Permission::kWrite;  // the sender needs at least this
+  std::vector<std::string> allowed_users;          // empty: anyone with min_permission
+  int max_concurrent = 0;                          // jobs of this rule at once; 0: no limit
+  size_t position = 0;                             // index in the config's `rules` list
+};
+
+// A concrete job, ready for the scheduler: the template with label-derived values applied.
+struct JobSpec {
+  std::string rule;
+  std::string image;
+  std::vector<std::string> command;
+  KeyValues env;  // sorted by name; template env plus env_from_labels
+  int gpus = 0;
+  double cpus = 0;
+  uint64_t memory_bytes = 0;
+  uint64_t shm_bytes = 0;
+  std::chrono::milliseconds timeout = kDefaultJobTimeout;
+  KeyValues host_selector;
+  std::string outputs;
+  std::string metric;
+  JobPriority priority = JobPriority::kNormal;
+  int max_concurrent = 0;
+};
+
+// OK when `image` names a tag other than `latest` or a sha256 digest; otherwise an
+// kInvalidArgument error such as "image 'pytorch' has no tag; pin a tag or digest".
+Status CheckImagePinned(std::string_view image);
+
+}  // namespace labelrun::rules

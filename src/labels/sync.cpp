@@ -1,0 +1,62 @@
+#include "labelrun/labels/sync.hpp"
+
+#include <unordered_map>
+
+#include "labelrun/core/strings.hpp"
+#include "labelrun/labels/name.hpp"
+
+namespace labelrun::labels {
+
+std::string LabelDescription(const LabelInfo& label) {
+  const std::string& meaning = label.meaning;
+  if (meaning.size() <= kMaxDescriptionLength) return meaning;
+  size_t cut = kMaxDescriptionLength - 3;
+  // Back off to a character boundary (not a UTF-8 continuation byte), then to a space.
+  while (cut > 0 && (static_cast<unsigned char>(meaning[cut]) & 0xC0) == 0x80) --cut;
+  size_t space = meaning.rfind(' ', cut);
+  if (space != std::string::npos && space > kMaxDescriptionLength / 2) cut = space;
+  return std::string(Trim(std::string_view(meaning).substr(0, cut))) + "...";
+}
+
+std::vector<SyncAction> PlanSync(const Dictionary& dictionary, std::span<const RepoLabel> repo,
+                                 bool prune) {
+  std::unordered_map<std::string, const RepoLabel*> by_name;
+  std::unordered_map<std::string, const RepoLabel*> by_normal;
+  for (const RepoLabel& label : repo) {
+    by_name.emplace(label.name, &label);
+    by_normal.emplace(NormalizeName(label.name), &label);
+  }
+  std::vector<SyncAction> plan;
+  std::unordered_map<const RepoLabel*, bool> claimed;
+  for (const LabelInfo& wanted : dictionary.labels()) {
+    const std::string description = LabelDescription(wanted);
+    if (auto it = by_name.find(wanted.name); it != by_name.end()) {
+      claimed[it->second] = true;
+      const RepoLabel& have = *it->second;
+      if (!IEquals(have.colour, wanted.colour) || have.description != description) {
+        plan.push_back({SyncActionKind::kUpdate, wanted.name, "", wanted.colour, description,
+                        "colour or description differs from LABELS.md"});
+      }
+      continue;
+    }
+    if (auto it = by_normal.find(NormalizeName(wanted.name));
+        it != by_normal.end() && !claimed[it->second]) {
+      claimed[it->second] = true;
+      plan.push_back(
+          {SyncActionKind::kRename, it->second->name, wanted.name, wanted.colour, description,
+           "`" + it->second->name + "` is how LABELS.md spells `" + wanted.name + "` differently"});
+      continue;
+    }
+    plan.push_back({SyncActionKind::kCreate, wanted.name, "", wanted.colour, description,
+                    "defined in LABELS.md, missing in the repository"});
+  }
+  for (const RepoLabel& label : repo) {
+    if (claimed[&label]) continue;
+    plan.push_back({prune ? SyncActionKind::kDelete : SyncActionKind::kKeep, label.name, "", "", "",
+                    prune ? "not in LABELS.md; deleted because of --prune"
+                          : "not in LABELS.md; kept (use --prune to delete)"});
+  }
+  return plan;
+}
+
+}  // namespace labelrun::labels

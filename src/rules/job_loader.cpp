@@ -1,0 +1,191 @@
+#include "job_loader.hpp"
+
+#include <algorithm>
+
+#include "labelrun/core/units.hpp"
+
+namespace labelrun::rules::internal {
+namespace {
+
+constexpr std::chrono::milliseconds kMaxTimeout = std::chrono::hours(24 * 30);
+
+bool IsEnvName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+bool IsMetricName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '/' || c == '-';
+  });
+}
+
+// An absolute path with no '..' component and no control characters.
+bool IsContainerFolder(std::string_view path) {
+  if (path.empty() || path.front() != '/' || path.size() > 1024) return false;
+  if (path == "/..") return false;
+  if (path.find("/../") != std::string_view::npos || path.ends_with("/..")) return false;
+  return std::none_of(path.begin(), path.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < ' '; });
+}
+
+bool ReadSize(YamlReader& r, const YAML::Node& node, const std::string& path, uint64_t& out) {
+  auto text = r.String(node, path);
+  if (!text) return false;
+  auto size = ParseSize(*text);
+  if (!size) {
+    r.Error(path, size.error().message());
+    return false;
+  }
+  out = *size;
+  return true;
+}
+
+}  // namespace
+
+std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const std::string& path,
+                                   const labels::Dictionary* dictionary) {
+  if (!r.ExpectMap(node, path)) return std::nullopt;
+  r.CheckKeys(node, path,
+              {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout",
+               "host_selector", "outputs", "metric", "env_from_labels"});
+  JobTemplate job;
+  bool ok = true;
+  auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
+
+  if (auto image = r.String(node["image"], key("image"))) {
+    if (Status pinned = CheckImagePinned(*image); !pinned) {
+      r.Error(key("image"), pinned.error().message());
+      ok = false;
+    }
+    job.image = std::move(*image);
+  } else {
+    ok = false;
+  }
+
+  const YAML::Node command = node["command"];
+  if (command.IsDefined() && command.IsScalar()) {
+    r.Error(key("command"),
+            "must be a list of arguments like [python, train.py], not a shell string");
+    ok = false;
+  } else if (auto argv = r.StringList(command, key("command"))) {
+    if (argv->empty()) {
+      r.Error(key("command"), "is empty");
+      ok = false;
+    }
+    job.command = std::move(*argv);
+  } else {
+    ok = false;
+  }
+
+  if (node["env"]) {
+    if (auto env = r.StringMap(node["env"], key("env"))) {
+      for (const auto& [name, value] : *env) {
+        if (!IsEnvName(name)) {
+          r.Error(YamlReader::Key(key("env"), name), "is not a valid environment variable name");
+          ok = false;
+        }
+      }
+      job.env = std::move(*env);
+      std::sort(job.env.begin(), job.env.end());
+    } else {
+      ok = false;
+    }
+  }
+  if (node["gpus"]) {
+    auto gpus = r.Int(node["gpus"], key("gpus"), 0, 64);
+    ok &= gpus.has_value();
+    job.gpus = static_cast<int>(gpus.value_or(0));
+  }
+  if (node["cpus"]) {
+    auto cpus = r.Double(node["cpus"], key("cpus"), 0.01, 1024);
+    ok &= cpus.has_value();
+    job.cpus = cpus.value_or(0);
+  }
+  if (node["memory"]) ok &= ReadSize(r, node["memory"], key("memory"), job.memory_bytes);
+  if (node["shm_size"]) ok &= ReadSize(r, node["shm_size"], key("shm_size"), job.shm_bytes);
+  if (node["timeout"]) {
+    if (auto text = r.String(node["timeout"], key("timeout"))) {
+      auto timeout = ParseDuration(*text);
+      if (!timeout) {
+        r.Error(key("timeout"), timeout.error().message());
+        ok = false;
+      } else if (timeout->count() <= 0 || *timeout > kMaxTimeout) {
+        r.Error(key("timeout"), "must be more than 0 and at most 30 days");
+        ok = false;
+      } else {
+        job.timeout = *timeout;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (node["host_selector"]) {
+    auto selector = r.StringMap(node["host_selector"], key("host_selector"));
+    ok &= selector.has_value();
+    if (selector) job.host_selector = std::move(*selector);
+    std::sort(job.host_selector.begin(), job.host_selector.end());
+  }
+  if (node["outputs"]) {
+    auto outputs = r.String(node["outputs"], key("outputs"));
+    if (outputs && !IsContainerFolder(*outputs)) {
+      r.Error(key("outputs"), "must be an absolute folder in the container, without '..'");
+      ok = false;
+    }
+    ok &= outputs.has_value();
+    job.outputs = outputs.value_or("");
+  }
+  if (node["metric"]) {
+    auto metric = r.String(node["metric"], key("metric"));
+    if (metric && !IsMetricName(*metric)) {
+      r.Error(key("metric"), "must be 1-64 letters, digits, '_', '.', '/' or '-'");
+      ok = false;
+    }
+    ok &= metric.has_value();
+    if (metric) job.metric = std::move(*metric);
+  }
+  if (node["env_from_labels"]) {
+    const std::string base = key("env_from_labels");
+    auto mapping = r.StringMap(node["env_from_labels"], base);
+    ok &= mapping.has_value();
+    for (const auto& entry : mapping.value_or(KeyValues{})) {
+      // Not a structured binding: clang before 16 cannot capture those in lambdas.
+      const std::string& pattern_text = entry.first;
+      const std::string& variable = entry.second;
+      const std::string at = YamlReader::Key(base, pattern_text);
+      auto pattern = Pattern::Compile(pattern_text);
+      if (!pattern) {
+        r.Error(at, pattern.error().message());
+        ok = false;
+        continue;
+      }
+      if (!IsEnvName(variable)) {
+        r.Error(at, "'" + variable + "' is not a valid environment variable name");
+        ok = false;
+        continue;
+      }
+      if (std::any_of(job.env.begin(), job.env.end(),
+                      [&](const auto& kv) { return kv.first == variable; })) {
+        r.Error(at, "'" + variable + "' is also set in env; set it in one place");
+        ok = false;
+        continue;
+      }
+      if (dictionary != nullptr &&
+          std::none_of(dictionary->labels().begin(), dictionary->labels().end(),
+                       [&](const labels::LabelInfo& l) { return pattern->Matches(l.name); })) {
+        r.Error(at, "pattern '" + pattern_text + "' matches no label in LABELS.md");
+        ok = false;
+        continue;
+      }
+      job.env_from_labels.push_back({std::move(*pattern), variable});
+    }
+  }
+  if (!ok) return std::nullopt;
+  return job;
+}
+
+}  // namespace labelrun::rules::internal

@@ -1,0 +1,59 @@
+#include "labelrun/labels/sync.hpp"
+
+#include <gtest/gtest.h>
+
+namespace labelrun::labels {
+namespace {
+
+LabelInfo Info(std::string name, std::string colour, std::string meaning = "m") {
+  LabelInfo info;
+  info.name = std::move(name);
+  info.colour = std::move(colour);
+  info.meaning = std::move(meaning);
+  return info;
+}
+
+TEST(SyncTest, PlansEveryKindOfChange) {
+  Dictionary dictionary({Info("task:training", "1d76db"), Info("gpu:required", "b60205"),
+                         Info("env:cpu", "c2e0c6"), Info("status:done", "0e8a16")});
+  std::vector<RepoLabel> repo = {
+      {"task:training", "1D76DB", "m"},  // same (colour case ignored)
+      {"gpu-required", "ffffff", ""},    // misspelt twin -> rename
+      {"env:cpu", "000000", "m"},        // colour differs -> update
+      {"bug", "d73a4a", "Something isn't working"},
+  };
+  std::vector<SyncAction> plan = PlanSync(dictionary, repo, /*prune=*/false);
+  ASSERT_EQ(plan.size(), 4u);
+  EXPECT_EQ(plan[0].kind, SyncActionKind::kRename);
+  EXPECT_EQ(plan[0].name, "gpu-required");
+  EXPECT_EQ(plan[0].new_name, "gpu:required");
+  EXPECT_EQ(plan[1].kind, SyncActionKind::kUpdate);
+  EXPECT_EQ(plan[1].name, "env:cpu");
+  EXPECT_EQ(plan[2].kind, SyncActionKind::kCreate);
+  EXPECT_EQ(plan[2].name, "status:done");
+  EXPECT_EQ(plan[3].kind, SyncActionKind::kKeep);
+  EXPECT_EQ(plan[3].name, "bug");
+  EXPECT_EQ(PlanSync(dictionary, repo, /*prune=*/true)[3].kind, SyncActionKind::kDelete);
+}
+
+TEST(SyncTest, InSyncMeansEmptyPlan) {
+  Dictionary dictionary({Info("a:b", "000000")});
+  std::vector<RepoLabel> repo = {{"a:b", "000000", "m"}};
+  EXPECT_TRUE(PlanSync(dictionary, repo, true).empty());
+}
+
+TEST(SyncTest, DescriptionIsCutForGitHub) {
+  std::string meaning(60, 'a');
+  meaning += " then a long tail of words that goes past the limit of one hundred bytes ok";
+  std::string description = LabelDescription(Info("a:b", "000000", meaning));
+  EXPECT_LE(description.size(), kMaxDescriptionLength);
+  EXPECT_TRUE(description.ends_with("...")) << description;
+  std::string utf8;
+  for (int i = 0; i < 60; ++i) utf8 += "\xC3\xA9";  // é, 2 bytes each, no spaces
+  std::string cut = LabelDescription(Info("a:b", "000000", utf8));
+  EXPECT_LE(cut.size(), kMaxDescriptionLength);
+  EXPECT_EQ((cut.size() - 3) % 2, 0u) << "split a UTF-8 character";
+}
+
+}  // namespace
+}  // namespace labelrun::labels

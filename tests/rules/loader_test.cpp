@@ -1,0 +1,266 @@
+#include "labelrun/rules/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "rules/test_util.hpp"
+
+namespace labelrun::rules {
+namespace {
+
+using testing::ErrorsText;
+using testing::LoadYaml;
+
+constexpr const char* kValid = R"(
+hold_labels: [status:blocked, status:on-hold]
+rules:
+  - name: train-on-gpu
+    when: {all: [task:training, gpu:required]}
+    min_permission: maintain
+    allowed_users: [alice, bob]
+    max_concurrent: 2
+    job:
+      image: pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime
+      command: [python, train.py]
+      env: {B: "2", A: "1"}
+      gpus: 2
+      cpus: 7.5
+      memory: 32g
+      shm_size: 512m
+      timeout: 1h30m
+      host_selector: {gpu: a100}
+      outputs: /workspace/out
+      metric: val_loss
+      env_from_labels: {"module:*": LABELRUN_MODULE}
+  - name: smoke
+    priority: 5
+    when: {any: ["task:*"], none: [gpu:required]}
+    job: {image: "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", command: [true]}
+)";
+
+TEST(LoaderTest, LoadsEveryField) {
+  LoadedRules loaded = LoadYaml(kValid);
+  ASSERT_TRUE(loaded.ok()) << ErrorsText(loaded);
+  const RuleSet& set = loaded.rule_set;
+  ASSERT_EQ(set.rules().size(), 2u);
+  EXPECT_EQ(set.rules()[0].name, "smoke");  // higher priority first
+  EXPECT_EQ(set.rules()[0].position, 1u);
+  const Rule* rule = set.Find("train-on-gpu");
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->min_permission, Permission::kMaintain);
+  EXPECT_EQ(rule->allowed_users, (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(rule->max_concurrent, 2);
+  const JobTemplate& job = rule->job;
+  EXPECT_EQ(job.command, (std::vector<std::string>{"python", "train.py"}));
+  EXPECT_EQ(job.env, (KeyValues{{"A", "1"}, {"B", "2"}}));
+  EXPECT_EQ(job.gpus, 2);
+  EXPECT_DOUBLE_EQ(job.cpus, 7.5);
+  EXPECT_EQ(job.memory_bytes, 32ull << 30);
+  EXPECT_EQ(job.shm_bytes, 512ull << 20);
+  EXPECT_EQ(job.timeout, std::chrono::minutes(90));
+  EXPECT_EQ(job.host_selector, (KeyValues{{"gpu", "a100"}}));
+  EXPECT_EQ(job.outputs, "/workspace/out");
+  EXPECT_EQ(job.metric, "val_loss");
+  ASSERT_EQ(job.env_from_labels.size(), 1u);
+  EXPECT_EQ(job.env_from_labels[0].variable, "LABELRUN_MODULE");
+  EXPECT_EQ(set.hold_labels(), (std::vector<std::string>{"status:blocked", "status:on-hold"}));
+}
+
+TEST(LoaderTest, Defaults) {
+  LoadedRules loaded = LoadYaml(R"(
+rules:
+  - name: r
+    when: {all: [task:training]}
+    job: {image: "pytorch/pytorch:2.8.0", command: [python]}
+)");
+  ASSERT_TRUE(loaded.ok()) << ErrorsText(loaded);
+  const Rule& rule = loaded.rule_set.rules()[0];
+  EXPECT_EQ(rule.min_permission, Permission::kWrite);
+  EXPECT_EQ(rule.priority, 0);
+  EXPECT_EQ(rule.job.metric, "loss");
+  EXPECT_EQ(rule.job.gpus, 0);
+  EXPECT_EQ(rule.job.timeout, kDefaultJobTimeout);
+  EXPECT_EQ(loaded.rule_set.hold_labels(), (std::vector<std::string>{"status:blocked"}));
+}
+
+TEST(LoaderTest, EmptyOrMissingRules) {
+  EXPECT_TRUE(LoadYaml("{}").ok());
+  EXPECT_TRUE(LoadYaml("rules: []").ok());
+  EXPECT_TRUE(LoadYaml("").ok());
+  EXPECT_FALSE(LoadYaml("rules: 3").ok());
+  EXPECT_FALSE(LoadYaml("[1, 2]").ok());
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* job_or_rule;  // YAML for one rule
+  const char* expected;     // substring of the errors
+};
+
+class LoaderErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(LoaderErrorTest, ReportsKeyPath) {
+  // Two valid rules first, so the bad one is rules[2].
+  std::string yaml = R"(
+rules:
+  - {name: a, priority: 1, when: {all: [task:inference]}, job: {image: "x:1", command: [x]}}
+  - {name: b, priority: 2, when: {all: [task:benchmarking]}, job: {image: "x:1", command: [x]}}
+)";
+  yaml += GetParam().job_or_rule;
+  LoadedRules loaded = LoadYaml(yaml);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(ErrorsText(loaded).find(GetParam().expected), std::string::npos) << ErrorsText(loaded);
+}
+
+#define RULE(when, job) "  - {name: c, when: " when ", job: " job "}\n"
+#define JOB(extra) "{image: \"pytorch/pytorch:2.8.0\", command: [python]" extra "}"
+#define WHEN "{all: [task:training]}"
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, LoaderErrorTest,
+    ::testing::Values(
+        ErrorCase{"untagged", RULE(WHEN, "{image: pytorch, command: [x]}"),
+                  "rules[2].job.image: image 'pytorch' has no tag; pin a tag or digest"},
+        ErrorCase{
+            "latest", RULE(WHEN, "{image: \"pytorch/pytorch:latest\", command: [x]}"),
+            "rules[2].job.image: image 'pytorch/pytorch:latest' uses the moving tag 'latest'"},
+        ErrorCase{"registry_port_no_tag",
+                  RULE(WHEN, "{image: \"localhost:5000/img\", command: [x]}"),
+                  "rules[2].job.image: image 'localhost:5000/img' has no tag"},
+        ErrorCase{"bad_digest", RULE(WHEN, "{image: \"img@sha256:abc\", command: [x]}"),
+                  "rules[2].job.image: image 'img@sha256:abc' has a malformed digest"},
+        ErrorCase{"missing_image", RULE(WHEN, "{command: [x]}"), "rules[2].job.image: is missing"},
+        ErrorCase{"shell_string", RULE(WHEN, "{image: \"x:1\", command: \"python train.py\"}"),
+                  "rules[2].job.command: must be a list of arguments"},
+        ErrorCase{"bad_duration", RULE(WHEN, JOB(", timeout: soon")),
+                  "rules[2].job.timeout: invalid duration 'soon'"},
+        ErrorCase{"bad_size", RULE(WHEN, JOB(", memory: lots")),
+                  "rules[2].job.memory: invalid size 'lots'"},
+        ErrorCase{"bad_shm", RULE(WHEN, JOB(", shm_size: -1")),
+                  "rules[2].job.shm_size: invalid size"},
+        ErrorCase{"gpus_range", RULE(WHEN, JOB(", gpus: 100")),
+                  "rules[2].job.gpus: 100 is outside 0..64"},
+        ErrorCase{"gpus_type", RULE(WHEN, JOB(", gpus: [1]")),
+                  "rules[2].job.gpus: must be a string"},
+        ErrorCase{"cpus", RULE(WHEN, JOB(", cpus: many")),
+                  "rules[2].job.cpus: 'many' is not a number"},
+        ErrorCase{"outputs", RULE(WHEN, JOB(", outputs: out/../x")),
+                  "rules[2].job.outputs: must be an absolute"},
+        ErrorCase{"env_name", RULE(WHEN, JOB(", env: {\"1X\": y}")),
+                  "rules[2].job.env.1X: is not a valid"},
+        ErrorCase{"env_from_unknown", RULE(WHEN, JOB(", env_from_labels: {\"team:*\": TEAM}")),
+                  "rules[2].job.env_from_labels.team:*: pattern 'team:*' matches no label"},
+        ErrorCase{"unknown_job_key", RULE(WHEN, JOB(", imgae: x")),
+                  "rules[2].job.imgae: unknown key; did you mean 'image'?"},
+        ErrorCase{"unknown_rule_key",
+                  "  - {name: c, when: " WHEN ", job: " JOB("") ", priorty: 1}\n",
+                  "rules[2].priorty: unknown key; did you mean 'priority'?"},
+        ErrorCase{"unknown_label", RULE("{all: [gpu:requried]}", JOB("")),
+                  "rules[2].when.all[0]: label 'gpu:requried' is not in LABELS.md; did you mean "
+                  "'gpu:required'?"},
+        ErrorCase{"bad_label", RULE("{all: [Task:Training]}", JOB("")), "rules[2].when.all[0]:"},
+        ErrorCase{"glob_matches_nothing", RULE("{any: [\"team:*\"]}", JOB("")),
+                  "rules[2].when.any[0]: pattern 'team:*' matches no label"},
+        ErrorCase{"empty_when", RULE("{none: [env:cpu]}", JOB("")),
+                  "rules[2].when: needs at least one label in 'all' or 'any'"},
+        ErrorCase{"contradiction", RULE("{all: [env:cpu], none: [env:cpu]}", JOB("")),
+                  "is in both 'all' and 'none'"},
+        ErrorCase{"when_scalar", RULE("task:training", JOB("")), "rules[2].when: must be a map"},
+        ErrorCase{"all_scalar", RULE("{all: task:training}", JOB("")),
+                  "rules[2].when.all: must be a list, like [a, b]"},
+        ErrorCase{"needs_hold_label", RULE("{all: [status:blocked]}", JOB("")), "is a hold label"},
+        ErrorCase{"permission",
+                  "  - {name: c, when: " WHEN ", job: " JOB("") ", min_permission: god}\n",
+                  "rules[2].min_permission: 'god' is not one of"},
+        ErrorCase{"duplicate_name", "  - {name: a, when: " WHEN ", job: " JOB("") "}\n",
+                  "rules[2].name: rule 'a' is defined twice"},
+        ErrorCase{"bad_name", "  - {name: \"Bad Name\", when: " WHEN ", job: " JOB("") "}\n",
+                  "rules[2].name: 'Bad Name' must be"},
+        ErrorCase{"missing_name", "  - {when: " WHEN ", job: " JOB("") "}\n",
+                  "rules[2].name: is missing"},
+        ErrorCase{"missing_job", "  - {name: c, when: " WHEN "}\n", "rules[2].job: is missing"},
+        ErrorCase{"rule_not_map", "  - just a string\n", "rules[2]: must be a map"},
+        ErrorCase{
+            "overlap",
+            "  - {name: c, when: {all: [task:inference, gpu:required]}, priority: 1, job: " JOB(
+                "") "}\n",
+            "rules[2]: rule 'c' and rule 'a' (rules[0]) both match [gpu:required, task:inference] "
+            "at priority 1"}),
+    [](const ::testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
+
+TEST(LoaderTest, CollectsAllErrors) {
+  LoadedRules loaded = LoadYaml(R"(
+hold_labels: [status:blokced]
+rules:
+  - name: one
+    when: {all: [task:training]}
+    job: {image: pytorch, command: [python], timeout: never}
+  - name: two
+    when: {all: [gpu:requried]}
+    job: {image: "pytorch:latest", command: [python]}
+  - {name: three, when: {all: [task:inference]}, job: {image: "x:1", command: [x]}}
+  - {name: four, when: {all: ["task:*"]}, job: {image: "x:1", command: [x]}}
+)");
+  ASSERT_EQ(loaded.errors.size(), 6u) << ErrorsText(loaded);
+  const std::string text = ErrorsText(loaded);
+  EXPECT_NE(text.find("hold_labels[0]: label 'status:blokced' is not in LABELS.md; did you mean "
+                      "'status:blocked'?"),
+            std::string::npos);
+  EXPECT_NE(text.find("rules[0].job.image"), std::string::npos);
+  EXPECT_NE(text.find("rules[0].job.timeout"), std::string::npos);
+  EXPECT_NE(text.find("rules[1].when.all[0]"), std::string::npos);
+  EXPECT_NE(text.find("rules[1].job.image"), std::string::npos);
+  EXPECT_NE(text.find("rules[3]: rule 'four' and rule 'three' (rules[2]) both match"),
+            std::string::npos);
+  auto joined = LoadRuleSetOrError(YAML::Load("rules: [{name: x}]"), testing::TestDictionary());
+  ASSERT_FALSE(joined);
+  EXPECT_NE(joined.error().message().find("rules[0].when: is missing\nrules[0].job: is missing"),
+            std::string::npos)
+      << joined.error().message();
+}
+
+TEST(LoaderTest, OverlapRespectsNoneAndPriority) {
+  // Disjoint thanks to `none`.
+  EXPECT_TRUE(LoadYaml(R"(
+rules:
+  - {name: gpu, when: {all: [task:training, gpu:required]}, job: {image: "x:1", command: [x]}}
+  - {name: cpu, when: {all: [task:training, env:cpu], none: [gpu:required]}, job: {image: "x:1", command: [x]}}
+)")
+                  .ok());
+  // Globs overlap with exact names.
+  LoadedRules glob = LoadYaml(R"(
+rules:
+  - {name: any-task, when: {all: ["task:*"]}, job: {image: "x:1", command: [x]}}
+  - {name: train, when: {all: [task:training]}, job: {image: "x:1", command: [x]}}
+)");
+  ASSERT_EQ(glob.errors.size(), 1u) << ErrorsText(glob);
+  EXPECT_EQ(glob.errors[0].path, "rules[1]");
+  // Different priorities may overlap.
+  EXPECT_TRUE(LoadYaml(R"(
+rules:
+  - {name: any-task, when: {all: ["task:*"]}, job: {image: "x:1", command: [x]}}
+  - {name: train, priority: 1, when: {all: [task:training]}, job: {image: "x:1", command: [x]}}
+)")
+                  .ok());
+}
+
+TEST(LoaderTest, WithoutDictionaryAcceptsAnyValidName) {
+  LoadedRules loaded = LoadYaml(R"(
+rules:
+  - {name: r, when: {all: [team:ml, "size:*"]}, job: {image: "x:1", command: [x]}}
+)",
+                                nullptr);
+  EXPECT_TRUE(loaded.ok()) << ErrorsText(loaded);
+}
+
+TEST(LoaderTest, ExampleConfigLoadsCleanAgainstRealLabelsMd) {
+  auto dictionary = labels::ParseDictionary(testing::ReadSourceFile("LABELS.md"));
+  ASSERT_TRUE(dictionary) << dictionary.error().message();
+  YAML::Node config = YAML::Load(testing::ReadSourceFile("config/rules.example.yaml"));
+  LoadedRules loaded =
+      LoadRuleSet(config, std::make_shared<const labels::Dictionary>(std::move(*dictionary)));
+  EXPECT_TRUE(loaded.ok()) << ErrorsText(loaded);
+  EXPECT_EQ(loaded.rule_set.rules().size(), 5u);
+}
+
+}  // namespace
+}  // namespace labelrun::rules
