@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "labelrun/app/rules_cli.hpp"
 #include "labelrun/app/serve.hpp"
 #include "labelrun/core/version.hpp"
 
@@ -32,6 +33,34 @@ int RunCli(int argc, char** argv) {
 
   CLI::App* version_cmd = app.add_subcommand("version", "Print the version");
 
+  CLI::App* labels_cmd = app.add_subcommand("labels", "Work with the label dictionary (LABELS.md)");
+  labels_cmd->require_subcommand(1);
+  std::string lint_file = "LABELS.md";
+  CLI::App* lint_cmd = labels_cmd->add_subcommand("lint", "Check LABELS.md against the grammar");
+  lint_cmd->add_option("--file", lint_file, "The dictionary file (default LABELS.md)");
+
+  ExplainArgs explain;
+  CLI::App* explain_cmd = app.add_subcommand(
+      "explain", "What a set of labels decides, and why every other rule did not fire");
+  explain_cmd->add_option("--config", explain.config_file, "Configuration file")->required();
+  explain_cmd->add_option("--labels", explain.labels, "The issue's labels: a,b,c")->required();
+  explain_cmd->add_option("--added", explain.added, "The label just added");
+  explain_cmd->add_option("--removed", explain.removed, "The label just removed");
+  explain_cmd->add_option("--permission", explain.permission,
+                          "The sender's permission (default write)");
+  explain_cmd->add_option("--sender", explain.sender, "The sender's login");
+  explain_cmd->add_flag("--json", explain.json, "Print one JSON object");
+
+  SimulateArgs simulate;
+  CLI::App* simulate_cmd =
+      app.add_subcommand("simulate", "What a real webhook payload would decide");
+  simulate_cmd->add_option("--config", simulate.config_file, "Configuration file")->required();
+  simulate_cmd->add_option("--event", simulate.event, "X-GitHub-Event (default issues)");
+  simulate_cmd->add_option("--payload", simulate.payload_file, "Payload JSON file")->required();
+  simulate_cmd->add_option("--permission", simulate.permission,
+                           "The sender's permission (default write)");
+  simulate_cmd->add_flag("--json", simulate.json, "Print one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,6 +77,9 @@ int RunCli(int argc, char** argv) {
     return 0;
   }
   if (*check_cmd) return RunCheckConfig(check_path);
+  if (*lint_cmd) return RunLabelsLint(lint_file, std::cout, std::cerr);
+  if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
+  if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
   if (*serve_cmd) {
     if (config_path.empty() == !serve.dev) {
       std::cerr << "labelrun serve: give either --config FILE or --dev\n\n" << serve_cmd->help();

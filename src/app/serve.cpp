@@ -7,6 +7,8 @@
 #include <iostream>
 #include <random>
 
+#include "labelrun/app/processing.hpp"
+#include "labelrun/app/rules_cli.hpp"
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
@@ -77,14 +79,11 @@ void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret
             << std::flush;
 }
 
-// For now processing logs each delivery; the rules, scheduler and reporting
-// modules hang off this handler.
-Status ProcessDelivery(const store::InboxRow& row) {
-  Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
-  if (!event) return event.error();
-  spdlog::info("processed delivery {} event={} action={} repo={}", row.guid, row.event, row.action,
-               row.repository.empty() ? "-" : row.repository);
-  return Ok();
+// The label dictionary and rules of a config file; null when it has none.
+Result<std::shared_ptr<const ConfigRules>> LoadRules(const std::filesystem::path& config_path) {
+  Result<ConfigRules> loaded = LoadConfigRules(config_path.string());
+  if (!loaded) return loaded.error();
+  return std::make_shared<const ConfigRules>(std::move(*loaded));
 }
 
 }  // namespace
@@ -138,11 +137,23 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
 
+  std::shared_ptr<const ConfigRules> rules;
+  if (options.config_path) {
+    Result<std::shared_ptr<const ConfigRules>> loaded = LoadRules(*options.config_path);
+    if (!loaded) {
+      std::cerr << loaded.error().message() << "\nlabelrun: not starting: fix the rules above\n";
+      return 1;
+    }
+    rules = *loaded;
+  }
+  DeliveryProcessor delivery_processor(rules);
+
   const Clock& clock = SystemClock::Instance();
   const std::filesystem::path db_path = cfg.state_dir / "labelrun.db";
   store::InboxStats stats;
   auto processor = store::InboxProcessor::Start(
-      db_path, {.paused = cfg.inbox.paused, .retention = cfg.inbox.retention}, ProcessDelivery,
+      db_path, {.paused = cfg.inbox.paused, .retention = cfg.inbox.retention},
+      [&delivery_processor](const store::InboxRow& row) { return delivery_processor.Process(row); },
       stats, clock);
   if (!processor) {
     std::cerr << "labelrun: not starting: " << processor.error().message() << "\n";
@@ -164,8 +175,9 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   if (options.dev) PrintDevHelp(cfg, dev_secret, (*server)->port());
-  spdlog::info("labelrun {} starting: config {}, state {}, {} webhook secret(s){}", kVersion,
-               cfg.source, cfg.state_dir.string(), secrets->size(),
+  spdlog::info("labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s){}",
+               kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
+               rules ? rules->rule_set.rules().size() : 0,
                cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
@@ -181,9 +193,17 @@ int RunServe(const ServeOptions& options) {
       spdlog::error("reload: {}; keeping the current secrets", s.error().message());
       return;
     }
+    Result<std::shared_ptr<const ConfigRules>> fresh_rules = LoadRules(*options.config_path);
+    if (!fresh_rules) {
+      spdlog::error("reload: rules invalid; keeping the running configuration: {}",
+                    fresh_rules.error().message());
+      return;
+    }
     srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
+    delivery_processor.SetRules(*fresh_rules);
     proc->SetPaused(fresh->inbox.paused);
-    spdlog::info("reload: {} webhook secret(s) active; processing {}", s->size(),
+    spdlog::info("reload: {} webhook secret(s) active, {} rule(s); processing {}", s->size(),
+                 (*fresh_rules)->rule_set.rules().size(),
                  fresh->inbox.paused ? "paused" : "running");
   };
   srv->Run(reload);
@@ -203,6 +223,18 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
     if (!secrets) problems.push_back({"webhook.secrets", secrets.error().message()});
     if (Status tls = config::CheckTlsFiles(outcome.config->server.tls); !tls) {
       problems.push_back({"", tls.error().message()});
+    }
+    // The label dictionary and the rules; their messages carry key paths already.
+    if (Result<ConfigRules> rules = LoadConfigRules(config_path.string()); !rules) {
+      for (std::string_view line : Split(rules.error().message(), '\n')) {
+        if (!Trim(line).empty()) problems.push_back({"", std::string(line)});
+      }
+    } else {
+      std::cout << config_path.string() << ": " << rules->rule_set.rules().size() << " rule(s)"
+                << (rules->dictionary ? ", " + std::to_string(rules->dictionary->size()) +
+                                            " label(s) in the dictionary"
+                                      : std::string())
+                << "\n";
     }
   }
   PrintProblems(problems);

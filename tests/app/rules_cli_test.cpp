@@ -84,7 +84,7 @@ TEST(RulesCliTest, BrokenLabelsFileAndYaml) {
 
 TEST(RulesCliTest, SimulateFromPayload) {
   SimulateArgs args;
-  args.config_file = kSource + "/config/rules.example.yaml";
+  args.config_file = kSource + "/config/labelrun.example.yaml";
   args.payload_file = kSource + "/tests/rules/testdata/issues.labeled.training.json";
   args.json = true;
   std::ostringstream out, err;

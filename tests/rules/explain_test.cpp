@@ -15,7 +15,7 @@
 namespace labelrun::rules {
 namespace {
 
-const std::string kConfig = std::string(LABELRUN_SOURCE_DIR) + "/config/rules.example.yaml";
+const std::string kConfig = std::string(LABELRUN_SOURCE_DIR) + "/config/labelrun.example.yaml";
 
 void ExpectGolden(const std::string& name, const std::string& actual) {
   const std::string path = std::string(LABELRUN_SOURCE_DIR) + "/tests/rules/golden/" + name;

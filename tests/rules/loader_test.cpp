@@ -255,7 +255,7 @@ rules:
 TEST(LoaderTest, ExampleConfigLoadsCleanAgainstRealLabelsMd) {
   auto dictionary = labels::ParseDictionary(testing::ReadSourceFile("LABELS.md"));
   ASSERT_TRUE(dictionary) << dictionary.error().message();
-  YAML::Node config = YAML::Load(testing::ReadSourceFile("config/rules.example.yaml"));
+  YAML::Node config = YAML::Load(testing::ReadSourceFile("config/labelrun.example.yaml"));
   LoadedRules loaded =
       LoadRuleSet(config, std::make_shared<const labels::Dictionary>(std::move(*dictionary)));
   EXPECT_TRUE(loaded.ok()) << ErrorsText(loaded);

@@ -55,7 +55,7 @@ TEST(PayloadTest, SimulatedTrainingDeliveryDispatches) {
   auto event =
       EventFromPayload("issues", Payload("issues.labeled.training.json"), Permission::kWrite);
   ASSERT_TRUE(event);
-  LoadedRules loaded = testing::LoadYaml(testing::ReadSourceFile("config/rules.example.yaml"));
+  LoadedRules loaded = testing::LoadYaml(testing::ReadSourceFile("config/labelrun.example.yaml"));
   ASSERT_TRUE(loaded.ok()) << testing::ErrorsText(loaded);
   Decision d = Evaluate(loaded.rule_set, *event);
   EXPECT_EQ(d.kind, DecisionKind::kDispatch);
