@@ -222,8 +222,9 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     // An empty file is the embedded defaults.
   } else if (!root.IsMap()) {
     r.Error("", "the top level must be a mapping of keys");
-  } else if (r.CheckKeys(root, "", {"state_dir", "server", "webhook", "inbox", "log", "labels_file",
-                                    "rules", "hold_labels"})) {
+  } else if (r.CheckKeys(root, "",
+                         {"state_dir", "server", "webhook", "inbox", "log", "labels_file", "rules",
+                          "hold_labels"})) {
     // labels_file, rules and hold_labels are read and checked by rules::LoadRuleSet.
     if (root["state_dir"]) {
       std::string dir;
