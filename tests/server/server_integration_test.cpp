@@ -192,6 +192,35 @@ TEST_F(ServerTest, RedeliveredGuidIsProcessedOnce) {
   EXPECT_EQ(InboxState(server->db_path(), "redelivered-1"), "done");
 }
 
+TEST_F(ServerTest, StoredDeliveriesAreDecidedByTheRules) {
+  LabelrunProcess::Options options;
+  options.extra_yaml = "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
+                       "/LABELS.md\n"
+                       "rules:\n"
+                       "  - name: train-on-gpu\n"
+                       "    when: {all: [task:training, gpu:required]}\n"
+                       "    job: {image: \"pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime\", "
+                       "command: [python, train.py], gpus: 1}\n";
+  auto server = Start(options);
+  ASSERT_EQ(server->Deliver("issues", "decide-1", kLabeled).status, 202);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return server->Log().find(
+                   "processed delivery decide-1 event=issues action=labeled "
+                   "repo=acme/vision decision=dispatch rule=train-on-gpu") != std::string::npos;
+      },
+      std::chrono::seconds(5)))
+      << server->Log();
+  // A rules file that no longer loads is refused on reload; the running rules stay.
+  options.extra_yaml = "rules: [{name: broken}]\n";
+  server->Rewrite(options);
+  server->process().Signal(SIGHUP);
+  EXPECT_TRUE(
+      WaitUntil([&] { return server->Log().find("reload: rules invalid") != std::string::npos; },
+                std::chrono::seconds(5)))
+      << server->Log();
+}
+
 TEST_F(ServerTest, DeliveryAcknowledgedBeforeSigkillIsProcessedAfterRestart) {
   LabelrunProcess::Options options;
   options.paused = true;  // hold processing so the kill lands before it
