@@ -425,6 +425,13 @@ class ServerImpl final : public Server {
     };
 
     if (!parser.is_done()) {
+      if (beast::iequals(req[http::field::expect], "100-continue")) {
+        // The client waits for this before sending the body (curl does above 1 KiB).
+        http::response<http::empty_body> go_on{http::status::continue_, req.version()};
+        beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
+        auto [wec, wn] = co_await http::async_write(stream, go_on, kNoThrow);
+        if (wec) co_return Reply{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
+      }
       beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
       if (ec == http::error::body_limit) co_return finish(TooLarge(), "", "");

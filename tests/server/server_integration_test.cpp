@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstring>
 #include <thread>
 
 #include "labelrun/store/sqlite.hpp"
@@ -54,7 +55,9 @@ class ServerTest : public ::testing::Test {
 TEST_F(ServerTest, AcceptsEveryOctokitExamplePayload) {
   std::vector<ExamplePayload> examples = LoadWebhookExamples();
   ASSERT_GT(examples.size(), 300u);
-  auto server = Start();
+  LabelrunProcess::Options options;
+  options.threads = 2;  // sessions on strands
+  auto server = Start(options);
   size_t stored = 0;
   for (size_t i = 0; i < examples.size(); ++i) {
     const ExamplePayload& ex = examples[i];
@@ -150,6 +153,17 @@ TEST_F(ServerTest, BadInputGetsItsStatusAndNever5xx) {
   EXPECT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 200);
   EXPECT_EQ(HttpRequest("GET", server->Url("/readyz"), {}, "").status, 200);
   EXPECT_EQ(server->Deliver("issues", "good", kLabeled).status, 202);
+  // A client that waits for 100 Continue gets it (and its 413 without sending the body).
+  std::string expect_head =
+      "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "X-GitHub-Event: issues\r\nX-GitHub-Delivery: expect-1\r\n" +
+      sig + "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(strlen(kLabeled)) +
+      "\r\n\r\n";
+  RawConnection expect(server->port());
+  ASSERT_TRUE(expect.Send(expect_head));
+  EXPECT_THAT(expect.ReadAll(std::chrono::milliseconds(500)), HasSubstr("HTTP/1.1 100 Continue"));
+  ASSERT_TRUE(expect.Send(kLabeled));
+  EXPECT_THAT(expect.ReadAll(std::chrono::seconds(2)), HasSubstr("HTTP/1.1 202"));
   std::string log = server->Log();
   EXPECT_THAT(log, ::testing::Not(HasSubstr("status=5")));
   EXPECT_THAT(log, ::testing::Not(HasSubstr(kTestSecret)));

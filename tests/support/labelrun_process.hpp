@@ -24,6 +24,7 @@ class LabelrunProcess {
     std::string read_timeout = "5s";
     std::string idle_timeout = "10s";
     std::string max_body = "25MiB";
+    int threads = 1;
     std::string extra_yaml;  // appended verbatim
   };
 
