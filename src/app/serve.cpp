@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -151,21 +152,25 @@ int RunServe(const ServeOptions& options) {
   const Clock& clock = SystemClock::Instance();
   const std::filesystem::path db_path = cfg.state_dir / "labelrun.db";
   store::InboxStats stats;
+  // The commit thread wakes the processor after each commit that stored rows.
+  std::atomic<store::InboxProcessor*> wake{nullptr};
+  auto writer = store::InboxWriter::Start(db_path, cfg.inbox.max_batch, stats, [&wake] {
+    if (store::InboxProcessor* p = wake.load()) p->Notify();
+  });
+  if (!writer) {
+    std::cerr << "labelrun: not starting: " << writer.error().message() << "\n";
+    return 1;
+  }
   auto processor = store::InboxProcessor::Start(
       db_path, {.paused = cfg.inbox.paused, .retention = cfg.inbox.retention},
       [&delivery_processor](const store::InboxRow& row) { return delivery_processor.Process(row); },
-      stats, clock);
+      **writer, stats, clock);
   if (!processor) {
     std::cerr << "labelrun: not starting: " << processor.error().message() << "\n";
     return 1;
   }
   store::InboxProcessor* proc = processor->get();
-  auto writer =
-      store::InboxWriter::Start(db_path, cfg.inbox.max_batch, stats, [proc] { proc->Notify(); });
-  if (!writer) {
-    std::cerr << "labelrun: not starting: " << writer.error().message() << "\n";
-    return 1;
-  }
+  wake.store(proc);
   server::Metrics metrics;
   auto server = server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
                                        std::make_shared<const webhook::SignatureVerifier>(*secrets),
@@ -208,8 +213,10 @@ int RunServe(const ServeOptions& options) {
   };
   srv->Run(reload);
 
-  (*writer)->Stop();
+  // The processor first: it may be waiting for its last outcomes to commit.
   proc->Stop();
+  wake.store(nullptr);
+  (*writer)->Stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 namespace labelrun::store {
 namespace {
 
@@ -64,6 +66,18 @@ void InboxWriter::Probe(ProbeCallback done) {
   done(Unexpected(ErrorCode::kUnavailable, "the inbox is shutting down"));
 }
 
+void InboxWriter::Record(std::vector<ProcessedMark> marks, ProbeCallback done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      marks_.emplace_back(std::move(marks), std::move(done));
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Unexpected(ErrorCode::kUnavailable, "the inbox is shutting down"));
+}
+
 void InboxWriter::Stop() {
   {
     std::lock_guard lock(mu_);
@@ -78,18 +92,29 @@ void InboxWriter::Run(Database db) {
   Result<Statement> probe = db.Prepare(
       "INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%s','now')) "
       "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  if (!insert || !probe) {
+  Result<Statement> finish = db.Prepare(
+      "UPDATE inbox SET state = ?2, processed_at = ?3, attempts = attempts + 1, error = ?4 "
+      "WHERE seq = ?1");
+  Result<Statement> retry =
+      db.Prepare("UPDATE inbox SET attempts = attempts + 1, error = ?2 WHERE seq = ?1");
+  if (!insert || !probe || !finish || !retry) {
     spdlog::critical("inbox: cannot prepare statements: {}", db.LastError());
     std::abort();  // the schema was just migrated; this is a bug, not an input
   }
   std::vector<Pending> batch;
   std::vector<ProbeCallback> probes;
-  std::vector<Result<AppendOutcome>> outcomes;
+  std::vector<std::pair<std::vector<ProcessedMark>, ProbeCallback>> marks;
+  struct RowOutcome {
+    AppendOutcome outcome = AppendOutcome::kStored;
+    std::optional<Error> error;
+  };
+  std::vector<RowOutcome> outcomes;
   while (true) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !probes_.empty(); });
-      if (queue_.empty() && probes_.empty()) return;  // stopping, all committed
+      cv_.wait(lock,
+               [&] { return stopping_ || !queue_.empty() || !probes_.empty() || !marks_.empty(); });
+      if (queue_.empty() && probes_.empty() && marks_.empty()) return;  // stopping, all done
       // Everything that queued while the last commit was on its way to disk
       // goes into this one: the group commit.
       size_t n = std::min<size_t>(queue_.size(), max_batch_);
@@ -98,9 +123,11 @@ void InboxWriter::Run(Database db) {
         queue_.pop_front();
       }
       probes.swap(probes_);
+      marks.swap(marks_);
     }
 
     outcomes.clear();
+    Status mark_status;
     Status status = db.Exec("BEGIN IMMEDIATE");
     uint64_t stored = 0;
     if (status) {
@@ -113,14 +140,34 @@ void InboxWriter::Run(Database db) {
         Status s = insert->Run();
         insert->Reset();
         if (!s) {
-          outcomes.push_back(s.error());
+          outcomes.push_back({AppendOutcome::kStored, s.error()});
           continue;
         }
         bool inserted = db.Changes() > 0;
         stored += inserted ? 1 : 0;
-        outcomes.push_back(inserted ? AppendOutcome::kStored : AppendOutcome::kDuplicate);
+        outcomes.push_back({inserted ? AppendOutcome::kStored : AppendOutcome::kDuplicate, {}});
       }
-      if (!probes.empty()) {
+      for (const auto& [list, cb] : marks) {
+        for (const ProcessedMark& m : list) {
+          Status u;
+          if (m.state == ProcessedMark::State::kRetry) {
+            retry->Bind(1, m.seq).Bind(2, m.error);
+            u = retry->Run();
+            retry->Reset();
+          } else {
+            bool done = m.state == ProcessedMark::State::kDone;
+            finish->Bind(1, m.seq).Bind(2, done ? "done" : "failed").Bind(3, m.at_ms);
+            if (done)
+              finish->BindNull(4);
+            else
+              finish->Bind(4, m.error);
+            u = finish->Run();
+            finish->Reset();
+          }
+          if (!u) mark_status = u;
+        }
+      }
+      if (status && !probes.empty()) {
         status = probe->Run();
         probe->Reset();
       }
@@ -139,21 +186,30 @@ void InboxWriter::Run(Database db) {
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       // A failed commit fails every delivery in it, even those whose insert ran.
-      batch[i].done(status ? std::move(outcomes[i]) : Result<AppendOutcome>(status.error()));
+      if (!status) {
+        batch[i].done(status.error());
+      } else if (outcomes[i].error) {
+        batch[i].done(*outcomes[i].error);
+      } else {
+        batch[i].done(outcomes[i].outcome);
+      }
     }
     for (ProbeCallback& cb : probes) cb(status);
+    for (auto& [list, cb] : marks) cb(status ? mark_status : status);
     if (status && stored > 0 && on_commit_) on_commit_();
     batch.clear();
     probes.clear();
+    marks.clear();
   }
 }
 
 // ---- InboxProcessor ------------------------------------------------------------
 
-InboxProcessor::InboxProcessor(Options options, Handler handler, InboxStats& stats,
-                               const Clock& clock)
+InboxProcessor::InboxProcessor(Options options, Handler handler, InboxWriter& writer,
+                               InboxStats& stats, const Clock& clock)
     : options_(options),
       handler_(std::move(handler)),
+      writer_(writer),
       stats_(stats),
       clock_(clock),
       paused_(options.paused),
@@ -161,6 +217,7 @@ InboxProcessor::InboxProcessor(Options options, Handler handler, InboxStats& sta
 
 Result<std::unique_ptr<InboxProcessor>> InboxProcessor::Start(const std::filesystem::path& db_path,
                                                               Options options, Handler handler,
+                                                              InboxWriter& writer,
                                                               InboxStats& stats,
                                                               const Clock& clock) {
   Result<Database> db = OpenMigrated(db_path);
@@ -171,7 +228,8 @@ Result<std::unique_ptr<InboxProcessor>> InboxProcessor::Start(const std::filesys
   stats.pending.store(count->ColumnInt(0), std::memory_order_relaxed);
   count = Statement();
 
-  std::unique_ptr<InboxProcessor> p(new InboxProcessor(options, std::move(handler), stats, clock));
+  std::unique_ptr<InboxProcessor> p(
+      new InboxProcessor(options, std::move(handler), writer, stats, clock));
   p->thread_ =
       std::thread([self = p.get(), d = std::move(*db)]() mutable { self->Run(std::move(d)); });
   return p;
@@ -201,19 +259,21 @@ void InboxProcessor::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+Status InboxProcessor::RecordAndWait(std::vector<ProcessedMark> marks) {
+  std::promise<Status> recorded;
+  std::future<Status> result = recorded.get_future();
+  writer_.Record(std::move(marks), [&recorded](Status s) { recorded.set_value(std::move(s)); });
+  return result.get();
+}
+
 void InboxProcessor::Run(Database db) {
   constexpr int kBatch = 256;
   Result<Statement> select = db.Prepare(
       "SELECT seq, guid, event, action, repository, digest, received_at, attempts FROM inbox "
       "WHERE state = 'pending' ORDER BY seq LIMIT ?1");
-  Result<Statement> finish = db.Prepare(
-      "UPDATE inbox SET state = ?2, processed_at = ?3, attempts = attempts + 1, error = ?4 "
-      "WHERE seq = ?1");
-  Result<Statement> retry =
-      db.Prepare("UPDATE inbox SET attempts = attempts + 1, error = ?2 WHERE seq = ?1");
   Result<Statement> prune =
       db.Prepare("DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
-  if (!select || !finish || !retry || !prune) {
+  if (!select || !prune) {
     spdlog::critical("inbox processor: cannot prepare statements: {}", db.LastError());
     std::abort();
   }
@@ -222,40 +282,40 @@ void InboxProcessor::Run(Database db) {
   auto last_prune = clock_.Steady() - std::chrono::hours(2);
   auto last_checkpoint = clock_.Steady();
   std::vector<InboxRow> rows;
+  std::vector<ProcessedMark> marks;
   while (true) {
     {
       std::unique_lock lock(mu_);
       auto wake = [&] { return stopping_ || (notified_ && !paused_); };
-      // Without a notification, look again now and then: rows may have been
-      // written by a previous run, or a retry may be due.
+      // Without a notification, look again now and then: a retry may be due.
       auto wait = backoff.count() > 0 ? backoff : std::chrono::milliseconds(1000);
       cv_.wait_for(lock, wait, wake);
       if (stopping_) return;
       notified_ = false;
     }
     // The commit thread never checkpoints; keep the WAL short from here, paused
-    // or not.
+    // or not. A passive checkpoint takes no lock the commit thread waits for.
     if (clock_.Steady() - last_checkpoint > std::chrono::seconds(1)) {
       last_checkpoint = clock_.Steady();
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+    if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
+      last_prune = clock_.Steady();
+      prune->Bind(1, clock_.NowUnixMillis() - options_.retention.count());
+      if (Status s = prune->Run(); !s) {
+        spdlog::warn("inbox: pruning failed: {}", s.error().message());
+      } else if (db.Changes() > 0) {
+        spdlog::info("inbox: pruned {} old deliveries", db.Changes());
+      }
+      prune->Reset();
     }
     {
       std::lock_guard lock(mu_);
       if (paused_) continue;
     }
 
-    if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
-      last_prune = clock_.Steady();
-      prune->Bind(1, clock_.NowUnixMillis() - options_.retention.count());
-      if (Status s = prune->Run(); !s)
-        spdlog::warn("inbox: pruning failed: {}", s.error().message());
-      else if (db.Changes() > 0)
-        spdlog::info("inbox: pruned {} old deliveries", db.Changes());
-      prune->Reset();
-    }
-
-    bool more = true;
     backoff = std::chrono::milliseconds(0);
+    bool more = true;
     while (more) {
       rows.clear();
       select->Bind(1, kBatch);
@@ -273,15 +333,12 @@ void InboxProcessor::Run(Database db) {
       select->Reset();
       more = rows.size() == static_cast<size_t>(kBatch);
 
-      // Handlers run outside any transaction, so that a slow one never holds
-      // the write lock the commit thread needs; their outcomes are recorded
-      // together afterwards. A crash in between processes those rows again,
-      // so handlers must be idempotent (they are keyed by delivery and issue).
-      struct Outcome {
-        const InboxRow* row;
-        Status status;
-      };
-      std::vector<Outcome> outcomes;
+      // Handlers run outside any transaction, so a slow one holds no lock; their
+      // outcomes are written together through the commit thread. A crash in
+      // between processes those rows again, so handlers must be idempotent
+      // (they are keyed by delivery and issue).
+      marks.clear();
+      uint64_t ok = 0, failed = 0;
       for (const InboxRow& row : rows) {
         {
           std::lock_guard lock(mu_);
@@ -293,45 +350,25 @@ void InboxProcessor::Run(Database db) {
         Status s = handler_(row);
         if (!s && s.error().transient()) {
           // Keep order: later rows wait for this one.
-          retry->Bind(1, row.seq).Bind(2, s.error().ToString());
-          (void)retry->Run();
-          retry->Reset();
+          marks.push_back({row.seq, ProcessedMark::State::kRetry, s.error().ToString(), 0});
           backoff = std::chrono::milliseconds(
               std::min<int64_t>(60'000, 1000LL << std::min<int64_t>(row.attempts, 6)));
           more = false;
           break;
         }
-        outcomes.push_back({&row, std::move(s)});
+        marks.push_back({row.seq, s ? ProcessedMark::State::kDone : ProcessedMark::State::kFailed,
+                         s ? std::string() : s.error().ToString(), clock_.NowUnixMillis()});
+        (s ? ok : failed) += 1;
       }
-      if (outcomes.empty()) continue;
-      if (Status b = db.Exec("BEGIN IMMEDIATE"); !b) {
-        spdlog::error("inbox: cannot record processed deliveries: {}", b.error().message());
+      if (marks.empty()) continue;
+      if (Status recorded = RecordAndWait(std::move(marks)); !recorded) {
+        spdlog::error("inbox: cannot record processed deliveries: {}", recorded.error().message());
         backoff = std::chrono::milliseconds(1000);
         break;
       }
-      int64_t now = clock_.NowUnixMillis();
-      for (const Outcome& o : outcomes) {
-        finish->Bind(1, o.row->seq).Bind(2, o.status ? "done" : "failed").Bind(3, now);
-        if (o.status)
-          finish->BindNull(4);
-        else
-          finish->Bind(4, o.status.error().ToString());
-        if (Status u = finish->Run(); !u) {
-          spdlog::error("inbox: cannot mark {} processed: {}", o.row->guid, u.error().message());
-        }
-        finish->Reset();
-      }
-      if (Status c = db.Exec("COMMIT"); !c) {
-        spdlog::error("inbox: cannot commit processed marks: {}", c.error().message());
-        (void)db.Exec("ROLLBACK");
-        backoff = std::chrono::milliseconds(1000);
-        break;
-      }
-      for (const Outcome& o : outcomes) {
-        stats_.pending.fetch_sub(1, std::memory_order_relaxed);
-        (o.status ? stats_.processed : stats_.process_failures)
-            .fetch_add(1, std::memory_order_relaxed);
-      }
+      stats_.pending.fetch_sub(static_cast<int64_t>(ok + failed), std::memory_order_relaxed);
+      stats_.processed.fetch_add(ok, std::memory_order_relaxed);
+      stats_.process_failures.fetch_add(failed, std::memory_order_relaxed);
     }
   }
 }

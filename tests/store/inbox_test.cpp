@@ -144,38 +144,48 @@ TEST(InboxProcessor, DrainsInOrderAndResumesAfterRestart) {
     for (int i = 0; i < 5; ++i) (void)AppendSync(**w, Record("r" + std::to_string(i)));
   }
   // Rows written by an earlier run are processed at start, in arrival order.
+  InboxStats fresh;
+  auto w = InboxWriter::Start(dir / "db", 64, fresh, nullptr);
   Recorder rec;
-  auto p = InboxProcessor::Start(dir / "db", {}, rec.Handler(), stats, SystemClock::Instance());
+  auto p =
+      InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, fresh, SystemClock::Instance());
   ASSERT_TRUE(p);
+  EXPECT_EQ(fresh.pending.load() <= 5, true);
   ASSERT_TRUE(WaitFor([&] { return rec.size() == 5; }));
   EXPECT_EQ(rec.seen, (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
   ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 5; }));
-  EXPECT_EQ(stats.pending.load(), 0);
-  EXPECT_EQ(stats.processed.load(), 5u);
+  ASSERT_TRUE(WaitFor([&] { return fresh.pending.load() == 0; }));
+  EXPECT_EQ(fresh.processed.load(), 5u);
 }
 
 TEST(InboxProcessor, PausedProcessesNothingUntilResumed) {
   TempDir dir;
   InboxStats stats;
   Recorder rec;
-  auto p = InboxProcessor::Start(dir / "db", {.paused = true}, rec.Handler(), stats,
+  std::atomic<InboxProcessor*> wake{nullptr};
+  auto w = InboxWriter::Start(dir / "db", 64, stats, [&] {
+    if (auto* p = wake.load()) p->Notify();
+  });
+  auto p = InboxProcessor::Start(dir / "db", {.paused = true}, rec.Handler(), **w, stats,
                                  SystemClock::Instance());
-  auto w = InboxWriter::Start(dir / "db", 64, stats, [&] { (*p)->Notify(); });
+  wake = p->get();
   (void)AppendSync(**w, Record("x"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(rec.size(), 0u);
+  EXPECT_EQ(CountRows(dir / "db", "state = 'pending'"), 1);
   (*p)->SetPaused(false);
   EXPECT_TRUE(WaitFor([&] { return rec.size() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 1; }));
+  (*p)->Stop();
+  wake = nullptr;
 }
 
 TEST(InboxProcessor, PermanentFailureIsRecordedTransientIsRetried) {
   TempDir dir;
   InboxStats stats;
-  {
-    auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
-    (void)AppendSync(**w, Record("bad"));
-    (void)AppendSync(**w, Record("flaky"));
-  }
+  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
+  (void)AppendSync(**w, Record("bad"));
+  (void)AppendSync(**w, Record("flaky"));
   Recorder rec;
   std::atomic<int> flaky_calls{0};
   rec.outcome = [&](const InboxRow& row) -> Status {
@@ -183,11 +193,41 @@ TEST(InboxProcessor, PermanentFailureIsRecordedTransientIsRetried) {
     if (flaky_calls++ == 0) return Unexpected(ErrorCode::kUnavailable, "GitHub is down");
     return Ok();
   };
-  auto p = InboxProcessor::Start(dir / "db", {}, rec.Handler(), stats, SystemClock::Instance());
+  auto p =
+      InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, SystemClock::Instance());
   ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 1; }));
   EXPECT_EQ(CountRows(dir / "db", "state = 'failed' AND error LIKE '%cannot decode%'"), 1);
+  EXPECT_EQ(CountRows(dir / "db", "guid = 'flaky' AND attempts = 2"), 1);
   EXPECT_EQ(flaky_calls.load(), 2);
   EXPECT_EQ(stats.process_failures.load(), 1u);
+}
+
+TEST(InboxProcessor, OutcomesAndAppendsShareTheCommitThread) {
+  // One writing connection: a burst of appends while the processor records its
+  // outcomes never waits on SQLite's lock (which would sleep in the busy handler).
+  TempDir dir;
+  InboxStats stats;
+  std::atomic<InboxProcessor*> wake{nullptr};
+  auto w = InboxWriter::Start(dir / "db", 512, stats, [&] {
+    if (auto* p = wake.load()) p->Notify();
+  });
+  Recorder rec;
+  auto p =
+      InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, SystemClock::Instance());
+  wake = p->get();
+  constexpr int kRows = 3000;
+  std::atomic<int> stored{0};
+  for (int i = 0; i < kRows; ++i) {
+    (*w)->Append(Record("burst" + std::to_string(i)), [&](Result<AppendOutcome> r) {
+      if (r && *r == AppendOutcome::kStored) ++stored;
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == kRows; }));
+  EXPECT_EQ(stored.load(), kRows);
+  EXPECT_EQ(stats.pending.load(), 0);
+  EXPECT_EQ(stats.commit_failures.load(), 0u);
+  (*p)->Stop();
+  wake = nullptr;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 #pragma once
-// The durable delivery inbox. InboxWriter owns one thread that group-commits
-// appends (one fsync for every delivery that arrived while the previous commit
-// was on its way to disk); InboxProcessor owns one thread that drains stored
-// deliveries in order. Neither blocks its callers.
+// The durable delivery inbox. InboxWriter owns one thread and the only writing
+// connection: it group-commits appends (one fsync for every delivery that
+// arrived while the previous commit was on its way to disk) together with the
+// processor's outcomes, so the two never wait on each other's locks.
+// InboxProcessor owns one thread that drains stored deliveries in order.
 
 #include <atomic>
 #include <condition_variable>
@@ -37,6 +38,15 @@ struct InboxRecord {
 
 enum class AppendOutcome { kStored, kDuplicate };
 
+// What processing made of a stored delivery.
+struct ProcessedMark {
+  enum class State { kDone, kFailed, kRetry };  // kRetry: stays pending, attempts + 1
+  int64_t seq = 0;
+  State state = State::kDone;
+  std::string error;  // kFailed / kRetry
+  int64_t at_ms = 0;
+};
+
 // Counters shared by writer, processor and /metrics. All relaxed atomics.
 struct InboxStats {
   std::atomic<int64_t> pending{0};  // stored, not yet processed
@@ -64,6 +74,9 @@ class InboxWriter {
   void Append(InboxRecord record, AppendCallback done);
   // Checks the database takes writes; `done` runs on the commit thread.
   void Probe(ProbeCallback done);
+  // Records processing outcomes in the next commit; `done` runs on the commit
+  // thread once they are durable (or failed). Thread-safe.
+  void Record(std::vector<ProcessedMark> marks, ProbeCallback done);
   // Commits what is queued, then stops the thread. Later appends fail.
   void Stop();
 
@@ -82,6 +95,7 @@ class InboxWriter {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   std::vector<ProbeCallback> probes_;
+  std::vector<std::pair<std::vector<ProcessedMark>, ProbeCallback>> marks_;
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -109,9 +123,11 @@ class InboxProcessor {
     std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
   };
 
+  // Outcomes are written through `writer`, which must outlive the processor.
   static Result<std::unique_ptr<InboxProcessor>> Start(const std::filesystem::path& db_path,
                                                        Options options, Handler handler,
-                                                       InboxStats& stats, const Clock& clock);
+                                                       InboxWriter& writer, InboxStats& stats,
+                                                       const Clock& clock);
   ~InboxProcessor();  // Stop()s
 
   // Wakes the thread: new rows were committed. Cheap; thread-safe.
@@ -121,11 +137,14 @@ class InboxProcessor {
   void Stop();
 
  private:
-  InboxProcessor(Options options, Handler handler, InboxStats& stats, const Clock& clock);
+  InboxProcessor(Options options, Handler handler, InboxWriter& writer, InboxStats& stats,
+                 const Clock& clock);
+  Status RecordAndWait(std::vector<ProcessedMark> marks);
   void Run(Database db);
 
   Options options_;
   Handler handler_;
+  InboxWriter& writer_;
   InboxStats& stats_;
   const Clock& clock_;
   std::mutex mu_;
