@@ -12,8 +12,6 @@ constexpr std::string_view kInsertSql =
     "body_bytes, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
     "ON CONFLICT (guid) DO NOTHING";
 
-constexpr uintmax_t kWalTruncateBytes = 64ULL << 20;
-
 Result<Database> OpenMigrated(const std::filesystem::path& path) {
   Result<Database> db = Database::Open(path);
   if (!db) return db.error();
@@ -33,9 +31,14 @@ Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::p
                                                         std::function<void()> on_commit) {
   Result<Database> db = OpenMigrated(db_path);
   if (!db) return db.error();
-  // Checkpoints copy the WAL into the database file and fsync it: that work
-  // belongs to the processor thread, not to the commits a webhook reply waits on.
-  if (Status s = db->Exec("PRAGMA wal_autocheckpoint=0"); !s) return s.error();
+  // The commit thread checkpoints between its own commits (SQLite's automatic
+  // checkpoint), so each checkpoint completes and the WAL restarts instead of
+  // growing under sustained load. Small, frequent checkpoints keep each pause
+  // short; the file is cut back to the limit when it restarts.
+  for (const char* pragma :
+       {"PRAGMA wal_autocheckpoint=512", "PRAGMA journal_size_limit=67108864"}) {
+    if (Status s = db->Exec(pragma); !s) return s.error();
+  }
   std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
   writer->db_path_ = db_path;
   writer->thread_ =
@@ -112,8 +115,6 @@ void InboxWriter::Run(Database db) {
     std::optional<Error> error;
   };
   std::vector<RowOutcome> outcomes;
-  const std::filesystem::path wal_path = db_path_.string() + "-wal";
-  int commits_since_wal_check = 0;
   while (true) {
     {
       std::unique_lock lock(mu_);
@@ -202,19 +203,6 @@ void InboxWriter::Run(Database db) {
     for (ProbeCallback& cb : probes) cb(status);
     for (auto& [list, cb] : marks) cb(status ? mark_status : status);
     if (status && stored > 0 && on_commit_) on_commit_();
-    // The processor's passive checkpoints keep up with a normal flow, but under
-    // sustained load the WAL never drains and would grow without bound: past a
-    // limit, checkpoint here and truncate it (a short pause for this thread).
-    if (status && ++commits_since_wal_check >= 256) {
-      commits_since_wal_check = 0;
-      std::error_code ec;
-      uintmax_t wal_bytes = std::filesystem::file_size(wal_path, ec);
-      if (!ec && wal_bytes > kWalTruncateBytes) {
-        if (Status c = db.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); !c) {
-          spdlog::warn("inbox: WAL checkpoint failed: {}", c.error().message());
-        }
-      }
-    }
     batch.clear();
     probes.clear();
     marks.clear();
@@ -298,7 +286,6 @@ void InboxProcessor::Run(Database db) {
 
   std::chrono::milliseconds backoff{0};
   auto last_prune = clock_.Steady() - std::chrono::hours(2);
-  auto last_checkpoint = clock_.Steady();
   std::vector<InboxRow> rows;
   std::vector<ProcessedMark> marks;
   while (true) {
@@ -310,12 +297,6 @@ void InboxProcessor::Run(Database db) {
       cv_.wait_for(lock, wait, wake);
       if (stopping_) return;
       notified_ = false;
-    }
-    // The commit thread never checkpoints; keep the WAL short from here, paused
-    // or not. A passive checkpoint takes no lock the commit thread waits for.
-    if (clock_.Steady() - last_checkpoint > std::chrono::seconds(1)) {
-      last_checkpoint = clock_.Steady();
-      (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
     }
     if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
       last_prune = clock_.Steady();
