@@ -98,8 +98,23 @@ class FakeGithub {
   std::string last_jwt_error() const;
 
  private:
-  struct Response;
-  struct Parsed;
+  struct Response {
+    long status = 200;
+    std::string body;
+    std::vector<std::string> headers;
+    bool hang = false;
+  };
+  struct Parsed {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> query;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+    std::string header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "" : it->second;
+    }
+  };
   void Serve();
   void HandleConnection(int fd);
   Response Route(const Parsed& req);
