@@ -128,7 +128,8 @@ Client::Counters Client::counters() const {
 }
 
 Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
-                                  std::string_view target, const std::string* json_body) {
+                                  std::string_view target, const std::string* json_body,
+                                  const std::filesystem::path* body_file, int64_t max_file_bytes) {
   bool absolute = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
   if (absolute && target.rfind(options_.api_url + "/", 0) != 0) {
     // A Link header pointing elsewhere must not receive the token.
@@ -158,6 +159,10 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
       req.headers.push_back("Content-Type: application/json");
       req.body = *json_body;
     }
+    if (body_file != nullptr) {
+      req.body_file = *body_file;
+      req.max_file_bytes = max_file_bytes;
+    }
     {
       std::lock_guard lock(mu_);
       ++counters_.requests;
@@ -165,7 +170,9 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
     Result<HttpResponse> res = transport_.Send(req);
     RetryAdvice advice;
     std::optional<Error> failure;
-    if (!res) {
+    if (!res && !res.error().transient()) {
+      return Error(res.error().code(), what + ": " + res.error().message());
+    } else if (!res) {
       advice = {RetryKind::kNetwork, BackoffDelay(attempt, options_.jitter())};
       failure = Error(res.error().code(), what + ": " + res.error().message());
     } else if (res->status >= 200 && res->status < 300) {

@@ -227,4 +227,17 @@ Status Client::AddIssueReaction(int64_t installation, const Repo& repo, int64_t 
   return Ok();
 }
 
+Result<int64_t> Client::DownloadTarball(int64_t installation, const Repo& repo,
+                                        std::string_view ref, const std::filesystem::path& dest,
+                                        int64_t max_bytes) {
+  Result<HttpResponse> res = Call(installation, "GET", RepoPath(repo) + "/tarball/" + Segment(ref),
+                                  nullptr, &dest, max_bytes);
+  if (!res) {
+    std::error_code ignored;
+    std::filesystem::remove(dest, ignored);
+    return res.error();
+  }
+  return res->file_bytes;
+}
+
 }  // namespace labelrun::github

@@ -1,5 +1,6 @@
 #include <curl/curl.h>
 
+#include <cstdio>
 #include <mutex>
 
 #include "labelrun/core/strings.hpp"
@@ -13,20 +14,41 @@ void GlobalInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct Sink {
+  CURL* curl = nullptr;
+  HttpResponse* res = nullptr;
+  FILE* file = nullptr;
+  int64_t limit = 0;
+  bool over_limit = false;
+};
+
 size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
+  auto* sink = static_cast<Sink*>(out);
+  long code = 0;
+  curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &code);
+  if (sink->file == nullptr || code < 200 || code > 299) {
+    sink->res->body.append(data, size * n);
+    return size * n;
+  }
+  if (sink->limit > 0 && sink->res->file_bytes + int64_t(size * n) > sink->limit) {
+    sink->over_limit = true;
+    return 0;  // aborts the transfer
+  }
+  if (fwrite(data, 1, size * n, sink->file) != size * n) return 0;
+  sink->res->file_bytes += int64_t(size * n);
   return size * n;
 }
 
-// Keeps the headers of the last response only (redirects restart the list).
+// Keeps the last response only: a redirect's status line restarts headers and body.
 size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
-  auto* headers = static_cast<Headers*>(out);
+  auto* res = static_cast<Sink*>(out)->res;
   std::string_view line(data, size * n);
   if (line.rfind("HTTP/", 0) == 0) {
-    headers->clear();
+    res->headers.clear();
+    res->body.clear();
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    headers->emplace_back(ToLower(Trim(line.substr(0, colon))),
-                          std::string(Trim(line.substr(colon + 1))));
+    res->headers.emplace_back(ToLower(Trim(line.substr(0, colon))),
+                              std::string(Trim(line.substr(colon + 1))));
   }
   return size * n;
 }
@@ -48,6 +70,14 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return Unexpected(ErrorCode::kInternal, "curl_easy_init failed");
   HttpResponse res;
+  Sink sink{curl, &res, nullptr, request.max_file_bytes, false};
+  if (!request.body_file.empty()) {
+    sink.file = std::fopen(request.body_file.c_str(), "wb");
+    if (sink.file == nullptr) {
+      curl_easy_cleanup(curl);
+      return Unexpected(ErrorCode::kInternal, "cannot write " + request.body_file.string());
+    }
+  }
   curl_slist* list = nullptr;
   for (const std::string& h : request.headers) list = curl_slist_append(list, h.c_str());
   // libcurl adds "Expect: 100-continue" to large POSTs; GitHub does not need it.
@@ -79,15 +109,24 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
                      static_cast<curl_off_t>(request.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &res.headers);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &sink);
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
   curl_slist_free_all(list);
   curl_easy_cleanup(curl);
+  if (sink.file != nullptr && std::fclose(sink.file) != 0 && rc == CURLE_OK) {
+    return Unexpected(ErrorCode::kInternal, "cannot write " + request.body_file.string());
+  }
+  if (sink.over_limit) {
+    return Unexpected(ErrorCode::kResourceExhausted,
+                      request.method + " " + request.url + ": the download is larger than " +
+                          std::to_string(request.max_file_bytes) + " bytes");
+  }
   if (rc != CURLE_OK) {
-    // The URL holds no secret (tokens travel in headers only).
+    // The request URL holds no secret: tokens travel in headers, and a redirect
+    // target (which may carry one) is never printed.
     std::string why = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
     std::string message = request.method + " " + request.url + ": " + why;
     ErrorCode code =

@@ -128,23 +128,29 @@ TEST(FakeGithub, HangingServerEndsInDeadlineExceeded) {
   EXPECT_TRUE(env.client.CreateComment(kInst, env.repo, 1, "y"));
 }
 
+HttpRequest Get(std::string url, std::vector<std::string> headers) {
+  HttpRequest req;
+  req.method = "GET";
+  req.url = std::move(url);
+  req.headers = std::move(headers);
+  return req;
+}
+
 TEST(FakeGithub, RefusesMissingOrUnknownCredentials) {
   GithubEnv env;
   CurlTransport& t = env.transport;
-  HttpRequest req{"GET", env.fake.url() + "/repos/acme/vision/labels", {"User-Agent: test"}, ""};
+  HttpRequest req = Get(env.fake.url() + "/repos/acme/vision/labels", {"User-Agent: test"});
   auto anonymous = t.Send(req);
   ASSERT_TRUE(anonymous);
   EXPECT_EQ(anonymous->status, 401);
   req.headers.push_back("Authorization: token ghs_made_up");
   EXPECT_EQ(t.Send(req)->status, 401);
-  HttpRequest no_agent{"GET", env.fake.url() + "/repos/acme/vision/labels", {}, ""};
+  HttpRequest no_agent = Get(env.fake.url() + "/repos/acme/vision/labels", {});
   EXPECT_EQ(t.Send(no_agent)->status, 403);
   // An installation token works with either scheme.
   std::string token = *env.tokens.Token(1);
-  HttpRequest ok{"GET",
-                 env.fake.url() + "/repos/acme/vision/labels",
-                 {"User-Agent: test", "Authorization: token " + token},
-                 ""};
+  HttpRequest ok = Get(env.fake.url() + "/repos/acme/vision/labels",
+                       {"User-Agent: test", "Authorization: token " + token});
   EXPECT_EQ(t.Send(ok)->status, 200);
   // It expires after its lifetime.
   env.clock.Advance(minutes(61));
@@ -153,7 +159,7 @@ TEST(FakeGithub, RefusesMissingOrUnknownCredentials) {
 
 TEST(FakeGithub, UnreachableServerIsUnavailable) {
   CurlTransport t({});
-  auto res = t.Send({"GET", "http://127.0.0.1:1/", {}, ""});
+  auto res = t.Send(Get("http://127.0.0.1:1/", {}));
   ASSERT_FALSE(res);
   EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable);
 }

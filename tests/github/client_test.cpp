@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "github/github_env.hpp"
+#include "support/temp_dir.hpp"
 
 namespace labelrun::github {
 namespace {
@@ -175,6 +176,30 @@ TEST(GithubClient, AddsReactions) {
   ASSERT_TRUE(env.client.AddCommentReaction(kInst, env.repo, id, "rocket"));
   EXPECT_EQ(env.fake.Reactions(id), (std::vector<std::string>{"eyes", "rocket"}));
   EXPECT_TRUE(env.client.AddIssueReaction(kInst, env.repo, 2, "+1"));
+}
+
+TEST(GithubClient, DownloadsTheTarballThroughGithubsRedirect) {
+  GithubEnv env;
+  labelrun::testing::TempDir dir;
+  const std::string sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+  std::string bytes;
+  for (int i = 0; i < 300'000; ++i) bytes += static_cast<char>((i * 31) % 256);
+  env.fake.SetTarball("acme/vision", sha, bytes);
+  auto written = env.client.DownloadTarball(kInst, env.repo, sha, dir / "src.tar.gz");
+  ASSERT_TRUE(written) << written.error().message();
+  EXPECT_EQ(*written, static_cast<int64_t>(bytes.size()));
+  EXPECT_EQ(labelrun::testing::ReadFile(dir / "src.tar.gz"), bytes);
+
+  auto too_big = env.client.DownloadTarball(kInst, env.repo, sha, dir / "big.tar.gz", 1000);
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(too_big.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_FALSE(std::filesystem::exists(dir / "big.tar.gz"));
+  EXPECT_TRUE(env.Waits().empty());  // not retried
+
+  auto missing = env.client.DownloadTarball(kInst, env.repo, "0000000", dir / "none.tar.gz");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir / "none.tar.gz"));
 }
 
 TEST(GithubClient, StatusCodesMapToErrorCodes) {

@@ -58,6 +58,8 @@ std::string ReasonPhrase(long status) {
       return "Created";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
     case 401:
       return "Unauthorized";
     case 403:
@@ -284,6 +286,15 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
   if (req.method == "POST" && seg.size() == 4 && seg[0] == "app" && seg[1] == "installations" &&
       seg[3] == "access_tokens") {
     return IssueToken(req, seg[2]);
+  }
+  if (req.method == "GET" && seg.size() == 4 && seg[0] == "_codeload") {
+    // The download host: the URL is the credential, as on codeload.github.com.
+    std::lock_guard lock(mu_);
+    auto it = tarballs_.find(seg[1] + "/" + seg[2] + "@" + seg[3]);
+    if (it == tarballs_.end() || req.query.count("token") == 0) {
+      return {404, Message("Not Found"), {}, false};
+    }
+    return {200, it->second, {}, false};
   }
   std::string auth = req.header("authorization");
   size_t space = auth.find(' ');

@@ -88,6 +88,10 @@ class FakeGithub {
   void AddIssueLabel(const std::string& repo, int64_t issue, const std::string& name);
   int64_t AddComment(const std::string& repo, int64_t issue, const std::string& body);
 
+  // GET /repos/{repo}/tarball/{ref} redirects (302) to a download URL on the
+  // same server that serves these bytes without credentials.
+  void SetTarball(const std::string& repo, const std::string& ref, std::string bytes);
+
   std::vector<FakeComment> Comments(const std::string& repo, int64_t issue) const;
   std::vector<std::string> IssueLabels(const std::string& repo, int64_t issue) const;
   std::vector<FakeLabel> RepoLabels(const std::string& repo) const;
@@ -137,6 +141,7 @@ class FakeGithub {
   std::map<std::string, std::vector<FakeLabel>> repo_labels_;     // "o/r"
   std::map<std::string, std::string> roles_;                      // "o/r@user"
   std::map<int64_t, std::vector<std::string>> reactions_;
+  std::map<std::string, std::string> tarballs_;  // "o/r@ref"
   std::vector<FakeRequest> requests_;
   int64_t next_id_ = 1000;
   int64_t tokens_issued_ = 0;

@@ -214,6 +214,12 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
     }
     return not_found;
   }
+  // /repos/o/r/tarball/{ref}
+  if (n == 5 && seg[3] == "tarball" && m == "GET") {
+    if (tarballs_.count(repo + "@" + seg[4]) == 0) return not_found;
+    return {
+        302, "", {"Location: " + url() + "/_codeload/" + repo + "/" + seg[4] + "?token=dl"}, false};
+  }
   // /repos/o/r/collaborators/{user}/permission
   if (n == 6 && seg[3] == "collaborators" && seg[5] == "permission" && m == "GET") {
     auto it = roles_.find(repo + "@" + seg[4]);
@@ -227,6 +233,11 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
             false};
   }
   return not_found;
+}
+
+void FakeGithub::SetTarball(const std::string& repo, const std::string& ref, std::string bytes) {
+  std::lock_guard lock(mu_);
+  tarballs_[repo + "@" + ref] = std::move(bytes);
 }
 
 void FakeGithub::PushFault(FakeFault fault, int times, int64_t seconds) {

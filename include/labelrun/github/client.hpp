@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -111,6 +112,14 @@ class Client {
   Status AddIssueReaction(int64_t installation, const Repo& repo, int64_t issue,
                           std::string_view content);
 
+  // Downloads the repository's tarball at `ref` (a commit SHA) to `dest`,
+  // following GitHub's redirect to its download host (the Authorization header
+  // is not sent to another host). Returns the bytes written; fails with
+  // kResourceExhausted past `max_bytes`. `dest` is removed on failure.
+  Result<int64_t> DownloadTarball(int64_t installation, const Repo& repo, std::string_view ref,
+                                  const std::filesystem::path& dest,
+                                  int64_t max_bytes = int64_t{2} << 30);
+
   // While rate limited, the time GitHub allows the next request for this
   // installation; calls before it fail fast with kResourceExhausted.
   std::optional<std::chrono::system_clock::time_point> RetryAt(int64_t installation) const;
@@ -126,8 +135,11 @@ class Client {
  private:
   // One REST call with retries. `target` is a path under api_url or, for
   // pagination, an absolute URL under api_url. Non-2xx answers become errors.
+  // `body_file`: see HttpRequest::body_file.
   Result<HttpResponse> Call(int64_t installation, std::string_view method, std::string_view target,
-                            const std::string* json_body);
+                            const std::string* json_body,
+                            const std::filesystem::path* body_file = nullptr,
+                            int64_t max_file_bytes = 0);
   Result<std::vector<HttpResponse>> CallPaginated(int64_t installation, std::string path);
 
   ClientOptions options_;

@@ -4,6 +4,8 @@
 // worker threads only, never from an Asio I/O thread.
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,12 +29,17 @@ struct HttpRequest {
   // Full header lines, "Name: value". May hold credentials: never log them.
   std::vector<std::string> headers;
   std::string body;
+  // When set, a 2xx answer's body is written to this file (truncated first)
+  // instead of HttpResponse::body; other answers still land in body.
+  std::filesystem::path body_file;
+  int64_t max_file_bytes = 0;  // 0: no limit; past it the exchange fails
 };
 
 struct HttpResponse {
   long status = 0;
   Headers headers;
   std::string body;
+  int64_t file_bytes = 0;  // written to HttpRequest::body_file
 };
 
 class Transport {
