@@ -129,7 +129,8 @@ Client::Counters Client::counters() const {
 
 Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
                                   std::string_view target, const std::string* json_body,
-                                  const std::filesystem::path* body_file, int64_t max_file_bytes) {
+                                  bool idempotent, const std::filesystem::path* body_file,
+                                  int64_t max_file_bytes) {
   bool absolute = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
   if (absolute && target.rfind(options_.api_url + "/", 0) != 0) {
     // A Link header pointing elsewhere must not receive the token.
@@ -202,6 +203,7 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
       failure = Error(code, what + ": HTTP " + std::to_string(res->status) + ": " + message);
     }
     if (!advice.retry()) return *failure;
+    if (!idempotent && !advice.rate_limited()) return *failure;
     if (attempt + 1 >= options_.max_attempts || advice.wait > options_.max_inline_wait) {
       return Error(failure->code(), failure->message() + " (" +
                                         std::string(RetryKindName(advice.kind)) + "; retry in " +

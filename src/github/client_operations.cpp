@@ -87,7 +87,7 @@ Result<Comment> Client::CreateComment(int64_t installation, const Repo& repo, in
   std::string payload = Dump(json{{"body", body}});
   Result<HttpResponse> res =
       Call(installation, "POST", RepoPath(repo) + "/issues/" + std::to_string(issue) + "/comments",
-           &payload);
+           &payload, /*idempotent=*/false);
   if (!res) return res.error();
   return ParseComment(*res, "create comment");
 }
@@ -231,7 +231,7 @@ Result<int64_t> Client::DownloadTarball(int64_t installation, const Repo& repo,
                                         std::string_view ref, const std::filesystem::path& dest,
                                         int64_t max_bytes) {
   Result<HttpResponse> res = Call(installation, "GET", RepoPath(repo) + "/tarball/" + Segment(ref),
-                                  nullptr, &dest, max_bytes);
+                                  nullptr, true, &dest, max_bytes);
   if (!res) {
     std::error_code ignored;
     std::filesystem::remove(dest, ignored);

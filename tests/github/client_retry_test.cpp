@@ -83,25 +83,40 @@ TEST(GithubRateLimitLive, LongWaitsAreHandedBackAndLaterCallsFailFast) {
 TEST(GithubRateLimitLive, ServerErrorsAreRetriedWithGrowingBackoff) {
   GithubEnv env;
   env.fake.PushFault(FakeFault::kServerError, 3);
-  auto res = env.client.CreateComment(kInst, env.repo, 1, "x");
+  auto res = env.client.AddLabels(kInst, env.repo, 1, {"status:queued"});
   ASSERT_TRUE(res) << res.error().message();
   std::vector<milliseconds> waits = env.Waits();
   ASSERT_EQ(waits.size(), 3u);
   EXPECT_LT(waits[0], waits[1]);
   EXPECT_LT(waits[1], waits[2]);
   EXPECT_EQ(env.client.counters().retries, 3);
-  EXPECT_EQ(env.fake.Comments("acme/vision", 1).size(), 1u);
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"status:queued"});
 }
 
 TEST(GithubRateLimitLive, PersistentOutageIsUnavailableAfterMaxAttempts) {
   GithubEnv env;
   env.fake.PushFault(FakeFault::kServerError, 10);
-  auto res = env.client.CreateComment(kInst, env.repo, 1, "x");
+  auto res = env.client.UpdateComment(kInst, env.repo, 1, "x");
   ASSERT_FALSE(res);
   EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable);
   EXPECT_TRUE(res.error().transient());
   EXPECT_NE(res.error().message().find("HTTP 500: Server Error"), std::string::npos);
   EXPECT_EQ(env.Waits().size(), 3u);  // 4 attempts
+}
+
+TEST(GithubRateLimitLive, CommentCreateIsNotRepeatedInsideTheCallAfterA5xx) {
+  // GitHub may have stored the comment before failing; a blind retry could post
+  // it twice. The outbox retries later, after looking for the job's marker.
+  GithubEnv env;
+  env.fake.PushFault(FakeFault::kServerError, 1);
+  auto res = env.client.CreateComment(kInst, env.repo, 1, "x");
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(env.Waits().empty());
+  // Rate limits are refusals, so those are retried.
+  env.fake.PushFault(FakeFault::kRetryAfter, 1, 5);
+  EXPECT_TRUE(env.client.CreateComment(kInst, env.repo, 1, "y"));
+  EXPECT_EQ(env.Waits(), std::vector<milliseconds>{seconds(5)});
 }
 
 TEST(GithubRateLimitLive, PlainForbiddenIsNotRetried) {

@@ -80,6 +80,7 @@ class Client {
   // REQUIRES: transport, tokens and clock outlive the client. Thread-safe.
   Client(ClientOptions options, Transport& transport, TokenSource& tokens, const Clock& clock);
 
+  // Not retried inside the call after a 5xx or a lost answer (see Call).
   Result<Comment> CreateComment(int64_t installation, const Repo& repo, int64_t issue,
                                 std::string_view body);
   Result<Comment> UpdateComment(int64_t installation, const Repo& repo, int64_t comment_id,
@@ -135,9 +136,11 @@ class Client {
  private:
   // One REST call with retries. `target` is a path under api_url or, for
   // pagination, an absolute URL under api_url. Non-2xx answers become errors.
-  // `body_file`: see HttpRequest::body_file.
+  // `body_file`: see HttpRequest::body_file. `idempotent` false: a 5xx or a
+  // lost answer is not retried inside the call, because GitHub may have acted
+  // on it (a comment create); the outbox retries after looking for the marker.
   Result<HttpResponse> Call(int64_t installation, std::string_view method, std::string_view target,
-                            const std::string* json_body,
+                            const std::string* json_body, bool idempotent = true,
                             const std::filesystem::path* body_file = nullptr,
                             int64_t max_file_bytes = 0);
   Result<std::vector<HttpResponse>> CallPaginated(int64_t installation, std::string path);
