@@ -172,6 +172,14 @@ Status OutboxStore::SetCommentId(std::string_view repository, int64_t issue,
       repository, issue, job_key, comment_id);
 }
 
+Result<int64_t> OutboxStore::PruneDone(int64_t sent_before_ms) {
+  std::lock_guard lock(mu_);
+  Status s =
+      RunOne(db_, "DELETE FROM outbox WHERE state = 'done' AND sent_at < ?1", sent_before_ms);
+  if (!s) return s.error();
+  return db_.Changes();
+}
+
 Result<int64_t> OutboxStore::Depth() {
   std::lock_guard lock(mu_);
   Result<Statement> st =

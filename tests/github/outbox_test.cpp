@@ -110,6 +110,23 @@ TEST(GithubOutboxStore, RestartReturnsInFlightWritesToPending) {
   EXPECT_FALSE(store->CommentId("acme/vision", 2, "9")->has_value());
 }
 
+TEST(GithubOutboxStore, PrunesOldDoneWritesOnly) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t done_old = *store->Enqueue(Comment("1", "a"), 0);
+  int64_t done_new = *store->Enqueue(Comment("2", "b"), 0);
+  int64_t failed = *store->Enqueue(Comment("3", "c"), 0);
+  int64_t open = *store->Enqueue(Comment("4", "d"), 0);
+  ASSERT_TRUE(store->MarkDone(done_old, 100));
+  ASSERT_TRUE(store->MarkDone(done_new, 900));
+  ASSERT_TRUE(store->MarkFailed(failed, "422"));
+  EXPECT_EQ(*store->PruneDone(500), 1);
+  std::vector<int64_t> left;
+  std::vector<OutboxWrite> all = *store->All();
+  for (const OutboxWrite& w : all) left.push_back(w.id);
+  EXPECT_EQ(left, (std::vector<int64_t>{done_new, failed, open}));
+}
+
 TEST(GithubOutbox, SendsInOrderAtMostOneWritePerSecondPerInstallation) {
   GithubEnv env;
   TempDir dir;

@@ -65,6 +65,10 @@ class OutboxStore {
   Status SetCommentId(std::string_view repository, int64_t issue, std::string_view job_key,
                       int64_t comment_id);
 
+  // Deletes done writes sent before `sent_before_ms` (failed ones stay for
+  // people to read). Returns how many went.
+  Result<int64_t> PruneDone(int64_t sent_before_ms);
+
   // Writes not yet done or failed.
   Result<int64_t> Depth();
   // For tests and the dashboard: every write in id order.
