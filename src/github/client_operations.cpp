@@ -178,10 +178,13 @@ Result<Label> Client::CreateRepoLabel(int64_t installation, const Repo& repo, co
   return ParseLabel(*res, "create label");
 }
 
-Result<Label> Client::UpdateRepoLabel(int64_t installation, const Repo& repo, const Label& label) {
-  std::string payload = Dump(LabelFields(label));
+Result<Label> Client::UpdateRepoLabel(int64_t installation, const Repo& repo, std::string_view name,
+                                      const Label& label) {
+  json fields = LabelFields(label);
+  if (label.name != name) fields["new_name"] = label.name;
+  std::string payload = Dump(fields);
   Result<HttpResponse> res =
-      Call(installation, "PATCH", RepoPath(repo) + "/labels/" + Segment(label.name), &payload);
+      Call(installation, "PATCH", RepoPath(repo) + "/labels/" + Segment(name), &payload);
   if (!res) return res.error();
   return ParseLabel(*res, "update label");
 }

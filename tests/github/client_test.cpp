@@ -134,14 +134,24 @@ TEST(GithubClient, RepositoryLabelsCreateUpdateDelete) {
   auto dup = env.client.CreateRepoLabel(kInst, env.repo, l);
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists);
-  auto updated = env.client.UpdateRepoLabel(kInst, env.repo, {"task:training", "d93f0b", "Train"});
+  auto updated = env.client.UpdateRepoLabel(kInst, env.repo, "task:training",
+                                            {"task:training", "d93f0b", "Train"});
   ASSERT_TRUE(updated) << updated.error().message();
   ASSERT_EQ(env.fake.RepoLabels("acme/vision").size(), 1u);
   EXPECT_EQ(env.fake.RepoLabels("acme/vision")[0].color, "d93f0b");
   EXPECT_EQ(env.fake.RepoLabels("acme/vision")[0].description, "Train");
-  auto missing = env.client.UpdateRepoLabel(kInst, env.repo, {"nope", "000000", ""});
+  auto missing = env.client.UpdateRepoLabel(kInst, env.repo, "nope", {"nope", "000000", ""});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  // A rename keeps the label (and so its issues); the misspelt twin is gone.
+  ASSERT_TRUE(env.client.CreateRepoLabel(kInst, env.repo, {"gpu-required", "ededed", ""}));
+  auto renamed = env.client.UpdateRepoLabel(kInst, env.repo, "gpu-required",
+                                            {"gpu:required", "b60205", "Needs a GPU"});
+  ASSERT_TRUE(renamed) << renamed.error().message();
+  EXPECT_EQ(renamed->name, "gpu:required");
+  ASSERT_EQ(env.fake.RepoLabels("acme/vision").size(), 2u);
+  EXPECT_EQ(env.fake.RepoLabels("acme/vision")[1].name, "gpu:required");
+  ASSERT_TRUE(env.client.DeleteRepoLabel(kInst, env.repo, "gpu:required"));
   ASSERT_TRUE(env.client.DeleteRepoLabel(kInst, env.repo, "task:training"));
   EXPECT_TRUE(env.fake.RepoLabels("acme/vision").empty());
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "github/github_env.hpp"
 #include "support/temp_dir.hpp"
 
@@ -58,6 +61,18 @@ TEST(GithubToken, MintsOnceThenServesFromCache) {
   EXPECT_EQ(reqs[0].api_version, "2022-11-28");
   EXPECT_EQ(reqs[0].accept, "application/vnd.github+json");
   EXPECT_EQ(reqs[0].user_agent.rfind("labelrun/", 0), 0u);
+}
+
+TEST(GithubToken, ConcurrentCallersShareOneToken) {
+  GithubEnv env;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] { ok += env.tokens.Token(1).has_value(); });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(env.fake.tokens_issued(), 1);
 }
 
 TEST(GithubToken, RenewsBeforeExpiryAcrossHoursOfJob) {

@@ -100,8 +100,11 @@ class Client {
   Result<std::vector<Label>> ListRepoLabels(int64_t installation, const Repo& repo);
   // 422 already_exists -> kAlreadyExists.
   Result<Label> CreateRepoLabel(int64_t installation, const Repo& repo, const Label& label);
-  // Sets colour and description of the label `label.name`.
-  Result<Label> UpdateRepoLabel(int64_t installation, const Repo& repo, const Label& label);
+  // Makes the repository label `name` look like `label`: colour, description,
+  // and a rename when label.name differs (labels/sync.hpp kRename keeps the
+  // label on every issue that carries it).
+  Result<Label> UpdateRepoLabel(int64_t installation, const Repo& repo, std::string_view name,
+                                const Label& label);
   Status DeleteRepoLabel(int64_t installation, const Repo& repo, std::string_view name);
 
   Result<PermissionInfo> GetPermission(int64_t installation, const Repo& repo,
