@@ -34,6 +34,12 @@ OutboxWorker::OutboxWorker(store::OutboxStore& store, Client& client, const Cloc
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
+Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
+  Result<int64_t> id = store_.Enqueue(write, clock_.NowUnixMillis());
+  if (id) Wake();
+  return id;
+}
+
 Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo) {
   std::string marker = JobMarker(w.job_key);
   std::string body = w.payload;

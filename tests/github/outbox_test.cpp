@@ -284,8 +284,7 @@ TEST(GithubOutbox, WorkerThreadDeliversOnTheRealClock) {
   OutboxWorker worker(*store, client, clock, stats, OutboxOptions{milliseconds(20)});
   worker.Start();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(store->Enqueue(Labels(WriteKind::kAddLabels, "l" + std::to_string(i)), 0));
-    worker.Wake();
+    ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "l" + std::to_string(i))));
   }
   auto deadline = std::chrono::steady_clock::now() + seconds(10);
   while (*store->Depth() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -44,6 +44,10 @@ class OutboxWorker {
                OutboxOptions options = {});
   ~OutboxWorker();  // stops the thread
 
+  // Stores the write (stamped with the clock's time) and wakes the worker.
+  // Thread-safe; never waits on the network.
+  Result<int64_t> Enqueue(const store::OutboxWrite& write);
+
   struct Step {
     bool sent = false;  // a write was attempted
     // When the next write may be due; nullopt: the outbox is empty.
