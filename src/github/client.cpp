@@ -72,28 +72,6 @@ std::string NextPageUrl(std::string_view link) {
   return "";
 }
 
-ErrorCode ErrorCodeForStatus(long status, std::string_view message) {
-  (void)message;
-  switch (status) {
-    case 400:
-    case 422:
-      return ErrorCode::kInvalidArgument;
-    case 401:
-      return ErrorCode::kUnauthenticated;
-    case 403:
-      return ErrorCode::kPermissionDenied;
-    case 404:
-    case 410:
-      return ErrorCode::kNotFound;
-    case 409:
-      return ErrorCode::kFailedPrecondition;
-    case 429:
-      return ErrorCode::kResourceExhausted;
-    default:
-      return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
-  }
-}
-
 ClientOptions ClientOptionsFrom(const Settings& settings) {
   ClientOptions o;
   o.api_url = settings.api_url;
@@ -192,7 +170,7 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
       }
       advice =
           AdviseRetry(res->status, res->headers, message, clock_.Now(), attempt, options_.jitter());
-      ErrorCode code = ErrorCodeForStatus(res->status, message);
+      ErrorCode code = ErrorCodeForStatus(res->status);
       if (already_exists) code = ErrorCode::kAlreadyExists;
       if (advice.rate_limited()) {
         code = ErrorCode::kResourceExhausted;

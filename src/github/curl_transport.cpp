@@ -62,6 +62,27 @@ std::optional<std::string_view> FindHeader(const Headers& headers, std::string_v
   return std::nullopt;
 }
 
+ErrorCode ErrorCodeForStatus(long status) {
+  switch (status) {
+    case 400:
+    case 422:
+      return ErrorCode::kInvalidArgument;
+    case 401:
+      return ErrorCode::kUnauthenticated;
+    case 403:
+      return ErrorCode::kPermissionDenied;
+    case 404:
+    case 410:
+      return ErrorCode::kNotFound;
+    case 409:
+      return ErrorCode::kFailedPrecondition;
+    case 429:
+      return ErrorCode::kResourceExhausted;
+    default:
+      return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
+  }
+}
+
 CurlTransport::CurlTransport(CurlOptions options) : options_(std::move(options)) {
   GlobalInitOnce();
 }

@@ -7,6 +7,7 @@
 
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
+#include "labelrun/github/rate_limit.hpp"
 
 namespace labelrun::github {
 namespace {
@@ -131,12 +132,11 @@ Result<AppTokenSource::Cached> AppTokenSource::Mint(int64_t installation_id) {
         body.is_object() && body.contains("message") && body["message"].is_string()
             ? body["message"].get<std::string>()
             : std::string("no message");
-    ErrorCode code = res->status == 401   ? ErrorCode::kUnauthenticated
-                     : res->status == 403 ? ErrorCode::kPermissionDenied
-                     : res->status == 404 ? ErrorCode::kNotFound
-                     : res->status >= 500 ? ErrorCode::kUnavailable
-                                          : ErrorCode::kFailedPrecondition;
-    if (res->status == 429) code = ErrorCode::kResourceExhausted;
+    ErrorCode code = ErrorCodeForStatus(res->status);
+    // The token endpoint is rate limited too: that is a wait, not a refusal.
+    if (AdviseRetry(res->status, res->headers, message, now, 0, 0.5).rate_limited()) {
+      code = ErrorCode::kResourceExhausted;
+    }
     return Unexpected(code, what + ": HTTP " + std::to_string(res->status) + ": " + message);
   }
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string() ||

@@ -213,15 +213,15 @@ TEST(GithubClient, DownloadsTheTarballThroughGithubsRedirect) {
 }
 
 TEST(GithubClient, StatusCodesMapToErrorCodes) {
-  EXPECT_EQ(ErrorCodeForStatus(401, ""), ErrorCode::kUnauthenticated);
-  EXPECT_EQ(ErrorCodeForStatus(403, ""), ErrorCode::kPermissionDenied);
-  EXPECT_EQ(ErrorCodeForStatus(404, ""), ErrorCode::kNotFound);
-  EXPECT_EQ(ErrorCodeForStatus(410, ""), ErrorCode::kNotFound);
-  EXPECT_EQ(ErrorCodeForStatus(409, ""), ErrorCode::kFailedPrecondition);
-  EXPECT_EQ(ErrorCodeForStatus(422, ""), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ErrorCodeForStatus(429, ""), ErrorCode::kResourceExhausted);
-  EXPECT_EQ(ErrorCodeForStatus(500, ""), ErrorCode::kUnavailable);
-  EXPECT_EQ(ErrorCodeForStatus(503, ""), ErrorCode::kUnavailable);
+  EXPECT_EQ(ErrorCodeForStatus(401), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(ErrorCodeForStatus(403), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(ErrorCodeForStatus(404), ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorCodeForStatus(410), ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorCodeForStatus(409), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorCodeForStatus(422), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ErrorCodeForStatus(429), ErrorCode::kResourceExhausted);
+  EXPECT_EQ(ErrorCodeForStatus(500), ErrorCode::kUnavailable);
+  EXPECT_EQ(ErrorCodeForStatus(503), ErrorCode::kUnavailable);
 }
 
 }  // namespace

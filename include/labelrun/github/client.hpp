@@ -60,9 +60,6 @@ std::string JobMarker(std::string_view job_id);
 // The `next` URL of a Link header, or empty.
 std::string NextPageUrl(std::string_view link_header);
 
-// The HTTP status -> ErrorCode mapping used for every non-2xx answer.
-ErrorCode ErrorCodeForStatus(long status, std::string_view message);
-
 struct ClientOptions {
   std::string api_url = "https://api.github.com";
   int max_attempts = 4;

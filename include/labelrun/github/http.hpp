@@ -23,6 +23,12 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // The first value of header `name` (any case), or nullopt.
 std::optional<std::string_view> FindHeader(const Headers& headers, std::string_view name);
 
+// The ErrorCode of a non-2xx GitHub answer: 400/422 invalid argument, 401
+// unauthenticated, 403 permission denied, 404/410 not found, 409 failed
+// precondition, 429 resource exhausted, 5xx unavailable, else internal.
+// (Rate-limit 403s are told apart by AdviseRetry, see rate_limit.hpp.)
+ErrorCode ErrorCodeForStatus(long status);
+
 struct HttpRequest {
   std::string method;  // GET, POST, PATCH, PUT, DELETE
   std::string url;     // absolute
