@@ -252,6 +252,32 @@ TEST(GithubOutbox, CreateThatMayHaveLandedBeforeACrashIsFoundByMarker) {
   EXPECT_EQ(env.fake.Comments("acme/vision", 1).size(), 2u);
 }
 
+TEST(GithubOutbox, RestartWithAPendingOutboxSendsEverythingOnce) {
+  GithubEnv env;
+  TempDir dir;
+  {
+    auto store = OpenStore(dir);
+    OutboxStats stats;
+    OutboxWorker worker(*store, env.client, env.clock, stats);
+    ASSERT_TRUE(worker.Enqueue(Comment("42", "queued")));
+    ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "status:queued")));
+    ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kRemoveLabel, "status:queued")));
+    ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "status:in-progress")));
+    auto first = worker.RunOnce();  // one write out, then labelrun stops
+    ASSERT_TRUE(first && first->sent);
+  }
+  auto store = OpenStore(dir);
+  EXPECT_EQ(*store->Depth(), 3);
+  OutboxStats stats;
+  OutboxWorker worker(*store, env.client, env.clock, stats);
+  ASSERT_TRUE(worker.Enqueue(Comment("42", "running")));
+  EXPECT_EQ(Drain(worker, env), 4);
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"status:in-progress"});
+  auto comments = env.fake.Comments("acme/vision", 1);
+  ASSERT_EQ(comments.size(), 1u);
+  EXPECT_EQ(comments[0].body, "<!-- labelrun:job=42 -->\nrunning");
+}
+
 TEST(GithubOutbox, RefusedWritesFailAndTheQueueMovesOn) {
   GithubEnv env;
   TempDir dir;
