@@ -5,6 +5,7 @@
 
 #include "labelrun/core/strings.hpp"
 #include "labelrun/github/http.hpp"
+#include "labelrun/github/token_source.hpp"
 
 namespace labelrun::github {
 namespace {
@@ -81,6 +82,15 @@ ErrorCode ErrorCodeForStatus(long status) {
     default:
       return status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInternal;
   }
+}
+
+CurlOptions CurlOptionsFrom(const Settings& settings) {
+  CurlOptions o;
+  o.connect_timeout = settings.connect_timeout;
+  o.total_timeout = settings.request_timeout;
+  o.ca_file = settings.ca_file;
+  o.user_agent = UserAgent();
+  return o;
 }
 
 CurlTransport::CurlTransport(CurlOptions options) : options_(std::move(options)) {

@@ -230,6 +230,23 @@ TEST(GithubToken, AppModeFromSettingsUsesClientIdAsIssuer) {
   EXPECT_EQ(env.fake.tokens_issued(), 1);
 }
 
+TEST(GithubToken, SettingsBecomeTransportAndClientOptions) {
+  Settings s;
+  s.api_url = "https://ghe.example.com/api/v3";
+  s.ca_file = "/etc/ssl/ghe.pem";
+  s.connect_timeout = std::chrono::seconds(3);
+  s.request_timeout = std::chrono::seconds(20);
+  s.max_attempts = 2;
+  CurlOptions curl = CurlOptionsFrom(s);
+  EXPECT_EQ(curl.connect_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(curl.total_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(curl.ca_file, "/etc/ssl/ghe.pem");
+  EXPECT_EQ(curl.user_agent, UserAgent());
+  ClientOptions client = ClientOptionsFrom(s);
+  EXPECT_EQ(client.api_url, "https://ghe.example.com/api/v3");
+  EXPECT_EQ(client.max_attempts, 2);
+}
+
 TEST(GithubToken, SettingsValidationNamesTheKey) {
   Settings none;
   EXPECT_FALSE(Validate(none));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "labelrun/core/result.hpp"
+#include "labelrun/github/settings.hpp"
 
 namespace labelrun::github {
 
@@ -63,6 +64,9 @@ struct CurlOptions {
   std::string ca_file;  // extra CA bundle; empty: the system store
   std::string user_agent;
 };
+
+// Timeouts and CA bundle from the `github.*` settings; User-Agent labelrun/<version>.
+CurlOptions CurlOptionsFrom(const Settings& settings);
 
 // libcurl, one easy handle per request, TLS peer and host verification on,
 // redirects followed (GitHub answers 301/307 for renamed repositories).
