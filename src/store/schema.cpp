@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -31,6 +31,38 @@ CREATE TABLE inbox (
 );
 CREATE INDEX inbox_pending ON inbox (seq) WHERE state = 'pending';
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql",
+    // 2: the GitHub outbox. Every write to GitHub is a row first; the paced
+    // worker sends them per installation in id order. `payload`: the comment
+    // body, the labels (one per line), the label name or the reaction content.
+    // outbox_comments remembers which GitHub comment holds a job's report.
+    R"sql(
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  installation_id INTEGER NOT NULL,
+  repository      TEXT    NOT NULL,
+  issue           INTEGER NOT NULL DEFAULT 0,
+  kind            TEXT    NOT NULL CHECK (kind IN ('comment', 'add_labels', 'remove_label',
+                                                   'comment_reaction', 'issue_reaction')),
+  job_key         TEXT    NOT NULL DEFAULT '',
+  payload         TEXT    NOT NULL,
+  comment_id      INTEGER NOT NULL DEFAULT 0,
+  state           TEXT    NOT NULL DEFAULT 'pending'
+                          CHECK (state IN ('pending', 'sending', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  not_before      INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  sent_at         INTEGER,
+  error           TEXT
+);
+CREATE INDEX outbox_open ON outbox (installation_id, id) WHERE state IN ('pending', 'sending');
+CREATE TABLE outbox_comments (
+  repository TEXT    NOT NULL,
+  issue      INTEGER NOT NULL,
+  job_key    TEXT    NOT NULL,
+  comment_id INTEGER NOT NULL,
+  PRIMARY KEY (repository, issue, job_key)
+);
 )sql",
 };
 

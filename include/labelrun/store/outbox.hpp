@@ -1,0 +1,85 @@
+#pragma once
+// The durable outbox of writes to GitHub (schema migration 2). A write is a row
+// before anything is sent; the paced worker (github/outbox_worker.hpp) claims
+// the oldest open row of each installation, sends it and marks it done, to
+// retry, or failed. Thread-safe: one connection behind a mutex; no call waits
+// on the network.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "labelrun/core/result.hpp"
+#include "labelrun/store/sqlite.hpp"
+
+namespace labelrun::store {
+
+enum class WriteKind { kComment, kAddLabels, kRemoveLabel, kCommentReaction, kIssueReaction };
+
+std::string_view WriteKindName(WriteKind kind);
+
+struct OutboxWrite {
+  int64_t id = 0;  // set by Enqueue
+  int64_t installation_id = 0;
+  std::string repository;  // owner/name
+  int64_t issue = 0;
+  WriteKind kind = WriteKind::kComment;
+  // kComment: the job whose report comment this is; the comment is created
+  // once and edited after, found again by its marker after a crash.
+  std::string job_key;
+  // Comment body; labels one per line; label name; reaction content.
+  std::string payload;
+  int64_t comment_id = 0;  // kCommentReaction
+  int64_t attempts = 0;    // sends started so far
+  int64_t not_before_ms = 0;
+};
+
+class OutboxStore {
+ public:
+  // Opens (and migrates) the database at `path`; rows left 'sending' by a crash
+  // go back to 'pending' (their attempts count says they may have been sent).
+  static Result<std::unique_ptr<OutboxStore>> Open(const std::filesystem::path& path);
+
+  // Appends a write and returns its id. A kComment for a job whose previous
+  // edit is still pending replaces that edit's body in place (coalescing: only
+  // the newest body is sent) and returns the pending row's id.
+  Result<int64_t> Enqueue(const OutboxWrite& write, int64_t now_ms);
+
+  // The oldest open write of each installation, in id order.
+  Result<std::vector<OutboxWrite>> Heads();
+  // Marks the write 'sending', counts the attempt and returns it as it is now
+  // (a coalesced body included). nullopt if it is no longer pending.
+  Result<std::optional<OutboxWrite>> Claim(int64_t id);
+  Status MarkDone(int64_t id, int64_t now_ms);
+  Status MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error);
+  Status MarkFailed(int64_t id, std::string_view error);
+
+  // The GitHub comment that holds the job's report, if known.
+  Result<std::optional<int64_t>> CommentId(std::string_view repository, int64_t issue,
+                                           std::string_view job_key);
+  Status SetCommentId(std::string_view repository, int64_t issue, std::string_view job_key,
+                      int64_t comment_id);
+
+  // Deletes done writes sent before `sent_before_ms` (failed ones stay for
+  // people to read). Returns how many went.
+  Result<int64_t> PruneDone(int64_t sent_before_ms);
+
+  // Writes not yet done or failed.
+  Result<int64_t> Depth();
+  // For tests and the dashboard: every write in id order.
+  Result<std::vector<OutboxWrite>> All();
+
+ private:
+  explicit OutboxStore(Database db) : db_(std::move(db)) {}
+  Result<std::vector<OutboxWrite>> Query(std::string_view sql, int64_t bind = 0);
+
+  std::mutex mu_;
+  Database db_;
+};
+
+}  // namespace labelrun::store

@@ -1,0 +1,198 @@
+#include "labelrun/store/outbox.hpp"
+
+namespace labelrun::store {
+namespace {
+
+constexpr std::string_view kColumns =
+    "id, installation_id, repository, issue, kind, job_key, payload, comment_id, attempts, "
+    "not_before";
+
+std::optional<WriteKind> KindFromName(std::string_view name) {
+  for (WriteKind k : {WriteKind::kComment, WriteKind::kAddLabels, WriteKind::kRemoveLabel,
+                      WriteKind::kCommentReaction, WriteKind::kIssueReaction}) {
+    if (WriteKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+Status RunOne(Database& db, std::string_view sql, auto&&... binds) {
+  Result<Statement> st = db.Prepare(sql);
+  if (!st) return st.error();
+  int index = 1;
+  (st->Bind(index++, binds), ...);
+  return st->Run();
+}
+
+}  // namespace
+
+std::string_view WriteKindName(WriteKind kind) {
+  switch (kind) {
+    case WriteKind::kComment:
+      return "comment";
+    case WriteKind::kAddLabels:
+      return "add_labels";
+    case WriteKind::kRemoveLabel:
+      return "remove_label";
+    case WriteKind::kCommentReaction:
+      return "comment_reaction";
+    case WriteKind::kIssueReaction:
+      return "issue_reaction";
+  }
+  return "comment";
+}
+
+Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::filesystem::path& path) {
+  Result<Database> db = Database::Open(path);
+  if (!db) return db.error();
+  if (Status s = Migrate(*db); !s) return s.error();
+  if (Status s = db->Exec("UPDATE outbox SET state = 'pending' WHERE state = 'sending'"); !s) {
+    return s.error();
+  }
+  return std::unique_ptr<OutboxStore>(new OutboxStore(std::move(*db)));
+}
+
+Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (w.kind == WriteKind::kComment) {
+    Status s = RunOne(db_,
+                      "UPDATE outbox SET payload = ?1 WHERE state = 'pending' AND kind = 'comment' "
+                      "AND repository = ?2 AND issue = ?3 AND job_key = ?4",
+                      std::string_view(w.payload), std::string_view(w.repository), w.issue,
+                      std::string_view(w.job_key));
+    if (!s) return s.error();
+    if (db_.Changes() > 0) {
+      Result<Statement> st = db_.Prepare(
+          "SELECT id FROM outbox WHERE state = 'pending' AND kind = 'comment' AND repository = ?1 "
+          "AND issue = ?2 AND job_key = ?3");
+      if (!st) return st.error();
+      st->Bind(1, std::string_view(w.repository))
+          .Bind(2, w.issue)
+          .Bind(3, std::string_view(w.job_key));
+      Result<bool> row = st->Step();
+      if (!row) return row.error();
+      if (*row) return st->ColumnInt(0);
+    }
+  }
+  Status s =
+      RunOne(db_,
+             "INSERT INTO outbox (installation_id, repository, issue, kind, job_key, "
+             "payload, comment_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             w.installation_id, std::string_view(w.repository), w.issue, WriteKindName(w.kind),
+             std::string_view(w.job_key), std::string_view(w.payload), w.comment_id, now_ms);
+  if (!s) return s.error();
+  return db_.LastInsertRowId();
+}
+
+Result<std::vector<OutboxWrite>> OutboxStore::Query(std::string_view sql, int64_t bind) {
+  Result<Statement> st = db_.Prepare(sql);
+  if (!st) return st.error();
+  if (sql.find("?1") != std::string_view::npos) st->Bind(1, bind);
+  std::vector<OutboxWrite> out;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    if (!*row) break;
+    OutboxWrite w;
+    w.id = st->ColumnInt(0);
+    w.installation_id = st->ColumnInt(1);
+    w.repository = st->ColumnText(2);
+    w.issue = st->ColumnInt(3);
+    w.kind = KindFromName(st->ColumnText(4)).value_or(WriteKind::kComment);
+    w.job_key = st->ColumnText(5);
+    w.payload = st->ColumnText(6);
+    w.comment_id = st->ColumnInt(7);
+    w.attempts = st->ColumnInt(8);
+    w.not_before_ms = st->ColumnInt(9);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<std::vector<OutboxWrite>> OutboxStore::Heads() {
+  std::lock_guard lock(mu_);
+  return Query(std::string("SELECT ") + std::string(kColumns) +
+               " FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE state IN ('pending', "
+               "'sending') GROUP BY installation_id) ORDER BY id");
+}
+
+Result<std::optional<OutboxWrite>> OutboxStore::Claim(int64_t id) {
+  std::lock_guard lock(mu_);
+  Status s = RunOne(db_,
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ?1 AND state = 'pending'",
+                    id);
+  if (!s) return s.error();
+  if (db_.Changes() == 0) return std::optional<OutboxWrite>();
+  auto rows =
+      Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox WHERE id = ?1", id);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<OutboxWrite>();
+  return std::optional<OutboxWrite>(std::move(rows->front()));
+}
+
+Status OutboxStore::MarkDone(int64_t id, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  return RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
+                id, now_ms);
+}
+
+Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error) {
+  std::lock_guard lock(mu_);
+  return RunOne(db_,
+                "UPDATE outbox SET state = 'pending', not_before = ?2, error = ?3 WHERE id = ?1",
+                id, not_before_ms, error);
+}
+
+Status OutboxStore::MarkFailed(int64_t id, std::string_view error) {
+  std::lock_guard lock(mu_);
+  return RunOne(db_, "UPDATE outbox SET state = 'failed', error = ?2 WHERE id = ?1", id, error);
+}
+
+Result<std::optional<int64_t>> OutboxStore::CommentId(std::string_view repository, int64_t issue,
+                                                      std::string_view job_key) {
+  std::lock_guard lock(mu_);
+  Result<Statement> st = db_.Prepare(
+      "SELECT comment_id FROM outbox_comments WHERE repository = ?1 AND issue = ?2 AND "
+      "job_key = ?3");
+  if (!st) return st.error();
+  st->Bind(1, repository).Bind(2, issue).Bind(3, job_key);
+  Result<bool> row = st->Step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<int64_t>();
+  return std::optional<int64_t>(st->ColumnInt(0));
+}
+
+Status OutboxStore::SetCommentId(std::string_view repository, int64_t issue,
+                                 std::string_view job_key, int64_t comment_id) {
+  std::lock_guard lock(mu_);
+  return RunOne(
+      db_,
+      "INSERT INTO outbox_comments (repository, issue, job_key, comment_id) "
+      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET comment_id = excluded.comment_id",
+      repository, issue, job_key, comment_id);
+}
+
+Result<int64_t> OutboxStore::PruneDone(int64_t sent_before_ms) {
+  std::lock_guard lock(mu_);
+  Status s =
+      RunOne(db_, "DELETE FROM outbox WHERE state = 'done' AND sent_at < ?1", sent_before_ms);
+  if (!s) return s.error();
+  return db_.Changes();
+}
+
+Result<int64_t> OutboxStore::Depth() {
+  std::lock_guard lock(mu_);
+  Result<Statement> st =
+      db_.Prepare("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')");
+  if (!st) return st.error();
+  Result<bool> row = st->Step();
+  if (!row) return row.error();
+  return st->ColumnInt(0);
+}
+
+Result<std::vector<OutboxWrite>> OutboxStore::All() {
+  std::lock_guard lock(mu_);
+  return Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox ORDER BY id");
+}
+
+}  // namespace labelrun::store

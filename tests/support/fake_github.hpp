@@ -1,0 +1,151 @@
+#pragma once
+// A loopback stand-in for the parts of GitHub's REST API that labelrun uses.
+// HTTP/1.1 on 127.0.0.1, port 0, one thread, one connection at a time
+// (Connection: close). Like GitHub it:
+//   - verifies App JWTs (RS256) against the App's public key and rejects
+//     expired, future-dated, over-long or wrongly issued ones;
+//   - issues installation tokens that expire (Options::token_lifetime) and
+//     answers 401 "Bad credentials" to expired or unknown tokens;
+//   - stores comments, issue labels, repository labels and reactions;
+//   - answers 422 to comment bodies over 65,536 characters;
+//   - serves collaborator permissions set by the test;
+//   - on command answers 403 + retry-after, 403 + x-ratelimit-remaining: 0,
+//     a secondary-limit 403 without headers, 500, or hangs (never answers).
+// Time comes from the Clock passed in, so a ManualClock drives token expiry.
+// All methods are thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "labelrun/core/clock.hpp"
+
+namespace labelrun::testing {
+
+struct FakeComment {
+  int64_t id = 0;
+  std::string body;
+};
+
+struct FakeLabel {
+  std::string name;
+  std::string color;
+  std::string description;
+};
+
+enum class FakeFault {
+  kRetryAfter,      // 403 + retry-after: seconds
+  kRateLimitReset,  // 403 + x-ratelimit-remaining: 0 + x-ratelimit-reset: now + seconds
+  kSecondary,       // 403, secondary-limit message, no headers
+  kTooMany,         // 429 without headers
+  kServerError,     // 500
+  kHang,            // read the request, never answer (until the client gives up)
+};
+
+// What a request looked like (for header checks). The credential is reduced to
+// its scheme.
+struct FakeRequest {
+  std::string method;
+  std::string target;
+  std::string auth_scheme;  // "Bearer", "token" or ""
+  std::string user_agent;
+  std::string accept;
+  std::string api_version;
+  long status = 0;
+};
+
+class FakeGithub {
+ public:
+  struct Options {
+    std::string app_issuer = "12345";  // the JWT `iss` accepted (number or string)
+    std::string public_key_pem;        // the App's key; empty: App auth refused
+    std::chrono::seconds token_lifetime{std::chrono::hours(1)};
+    std::string static_token;  // also accepted as a credential (token mode)
+    int max_page_size = 100;   // per_page is capped here; lower it to test paging
+  };
+
+  // REQUIRES: clock outlives the server.
+  FakeGithub(Options options, const Clock& clock);
+  ~FakeGithub();
+  FakeGithub(const FakeGithub&) = delete;
+  FakeGithub& operator=(const FakeGithub&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string url() const;  // http://127.0.0.1:PORT
+
+  // The next `times` requests (other than token requests) fail this way.
+  // `seconds` is the retry-after value, or the distance to x-ratelimit-reset.
+  void PushFault(FakeFault fault, int times = 1, int64_t seconds = 1);
+  void SetPermission(const std::string& repo, const std::string& user,
+                     const std::string& role_name);
+  void AddRepoLabel(const std::string& repo, FakeLabel label);
+  void AddIssueLabel(const std::string& repo, int64_t issue, const std::string& name);
+  int64_t AddComment(const std::string& repo, int64_t issue, const std::string& body);
+
+  // GET /repos/{repo}/tarball/{ref} redirects (302) to a download URL on the
+  // same server that serves these bytes without credentials.
+  void SetTarball(const std::string& repo, const std::string& ref, std::string bytes);
+
+  std::vector<FakeComment> Comments(const std::string& repo, int64_t issue) const;
+  std::vector<std::string> IssueLabels(const std::string& repo, int64_t issue) const;
+  std::vector<FakeLabel> RepoLabels(const std::string& repo) const;
+  std::vector<std::string> Reactions(int64_t comment_id) const;
+  std::vector<FakeRequest> Requests() const;
+  int64_t tokens_issued() const;
+  // Why the last JWT was refused ("" if none was).
+  std::string last_jwt_error() const;
+
+ private:
+  struct Response {
+    long status = 200;
+    std::string body;
+    std::vector<std::string> headers;
+    bool hang = false;
+  };
+  struct Parsed {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> query;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+    std::string header(const std::string& name) const {
+      auto it = headers.find(name);
+      return it == headers.end() ? "" : it->second;
+    }
+  };
+  void Serve();
+  void HandleConnection(int fd);
+  Response Route(const Parsed& req);
+  Response Api(const Parsed& req, const std::vector<std::string>& seg);
+  Response IssueToken(const Parsed& req, const std::string& installation);
+  bool VerifyJwt(const std::string& jwt, std::string& why) const;
+
+  Options options_;
+  const Clock& clock_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::deque<std::pair<FakeFault, int64_t>> faults_;
+  std::map<std::string, std::chrono::system_clock::time_point> tokens_;
+  std::map<std::string, std::vector<FakeComment>> comments_;      // "o/r#n"
+  std::map<std::string, std::vector<std::string>> issue_labels_;  // "o/r#n"
+  std::map<std::string, std::vector<FakeLabel>> repo_labels_;     // "o/r"
+  std::map<std::string, std::string> roles_;                      // "o/r@user"
+  std::map<int64_t, std::vector<std::string>> reactions_;
+  std::map<std::string, std::string> tarballs_;  // "o/r@ref"
+  std::vector<FakeRequest> requests_;
+  int64_t next_id_ = 1000;
+  int64_t tokens_issued_ = 0;
+  std::string last_jwt_error_;
+};
+
+}  // namespace labelrun::testing

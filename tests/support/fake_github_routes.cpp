@@ -1,0 +1,310 @@
+// The /repos/... routes of the loopback GitHub and its test accessors.
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "labelrun/core/strings.hpp"
+#include "support/fake_github.hpp"
+
+namespace labelrun::testing {
+namespace {
+
+using nlohmann::json;
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string Message(const std::string& m) { return json{{"message", m}}.dump(); }
+
+json LabelJson(const FakeLabel& l) {
+  return {{"name", l.name}, {"color", l.color}, {"description", l.description}};
+}
+
+}  // namespace
+
+// /repos/{o}/{r}/... (seg[0] == "repos"); the caller checked the credential.
+FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::string>& seg) {
+  const std::string repo = seg[1] + "/" + seg[2];
+  const std::string& m = req.method;
+  json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+  if (!body.is_object()) return {400, Message("Problems parsing JSON"), {}, false};
+  auto not_found = Response{404, Message("Not Found"), {}, false};
+  std::lock_guard lock(mu_);
+  size_t n = seg.size();
+
+  // /repos/o/r/issues/comments/{id}[/reactions]
+  if (n >= 6 && seg[3] == "issues" && seg[4] == "comments") {
+    int64_t id = std::stoll(seg[5]);
+    for (auto& [key, list] : comments_) {
+      for (FakeComment& c : list) {
+        if (c.id != id) continue;
+        if (n == 6 && m == "PATCH") {
+          std::string text = body.value("body", "");
+          if (Utf8Length(text) > 65536) {
+            return {422,
+                    json{{"message", "Validation Failed"},
+                         {"errors",
+                          {{{"resource", "IssueComment"},
+                            {"code", "custom"},
+                            {"field", "body"},
+                            {"message", "body is too long (maximum is 65536 characters)"}}}}}
+                        .dump(),
+                    {},
+                    false};
+          }
+          c.body = text;
+          return {
+              200,
+              json{{"id", c.id}, {"body", c.body}, {"user", {{"login", "labelrun[bot]"}}}}.dump(),
+              {},
+              false};
+        }
+        if (n == 7 && seg[6] == "reactions" && m == "POST") {
+          reactions_[id].push_back(body.value("content", ""));
+          return {201,
+                  json{{"id", next_id_++}, {"content", body.value("content", "")}}.dump(),
+                  {},
+                  false};
+        }
+      }
+    }
+    return not_found;
+  }
+  // /repos/o/r/issues/{n}/...
+  if (n >= 6 && seg[3] == "issues") {
+    const std::string key = repo + "#" + seg[4];
+    if (seg[5] == "comments" && n == 6 && m == "POST") {
+      std::string text = body.value("body", "");
+      if (Utf8Length(text) > 65536) {
+        return {422,
+                json{{"message", "Validation Failed"},
+                     {"errors",
+                      {{{"resource", "IssueComment"},
+                        {"code", "custom"},
+                        {"field", "body"},
+                        {"message", "body is too long (maximum is 65536 characters)"}}}}}
+                    .dump(),
+                {},
+                false};
+      }
+      FakeComment c{next_id_++, text};
+      comments_[key].push_back(c);
+      return {201,
+              json{{"id", c.id},
+                   {"body", c.body},
+                   {"html_url", "https://github.com/" + repo + "/issues/" + seg[4] +
+                                    "#issuecomment-" + std::to_string(c.id)},
+                   {"user", {{"login", "labelrun[bot]"}}}}
+                  .dump(),
+              {},
+              false};
+    }
+    if (seg[5] == "comments" && n == 6 && m == "GET") {
+      const std::vector<FakeComment>& all = comments_[key];
+      int per_page = req.query.count("per_page") ? std::stoi(req.query.at("per_page")) : 30;
+      per_page = std::clamp(per_page, 1, options_.max_page_size);
+      int page = req.query.count("page") ? std::stoi(req.query.at("page")) : 1;
+      int pages = std::max<int>(1, (static_cast<int>(all.size()) + per_page - 1) / per_page);
+      json out = json::array();
+      for (size_t i = size_t(page - 1) * per_page; i < all.size() && i < size_t(page) * per_page;
+           ++i) {
+        out.push_back({{"id", all[i].id}, {"body", all[i].body}, {"user", {{"login", "someone"}}}});
+      }
+      std::vector<std::string> headers;
+      if (page < pages) {
+        std::string base = url() + req.path + "?per_page=" + std::to_string(per_page) + "&page=";
+        headers.push_back("Link: <" + base + std::to_string(page + 1) + ">; rel=\"next\", <" +
+                          base + std::to_string(pages) + ">; rel=\"last\"");
+      }
+      return {200, out.dump(), headers, false};
+    }
+    if (seg[5] == "labels" && n == 6 && m == "POST") {
+      if (!body.contains("labels") || !body["labels"].is_array()) {
+        return {422, Message("Invalid request."), {}, false};
+      }
+      std::vector<std::string>& labels = issue_labels_[key];
+      for (const json& l : body["labels"]) {
+        std::string name = l.get<std::string>();
+        if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.push_back(name);
+      }
+      json out = json::array();
+      for (const std::string& l : labels) out.push_back({{"name", l}, {"color", "ededed"}});
+      return {200, out.dump(), {}, false};
+    }
+    if (seg[5] == "labels" && n == 7 && m == "DELETE") {
+      std::vector<std::string>& labels = issue_labels_[key];
+      auto it = std::find(labels.begin(), labels.end(), seg[6]);
+      if (it == labels.end()) return {404, Message("Label does not exist"), {}, false};
+      labels.erase(it);
+      json out = json::array();
+      for (const std::string& l : labels) out.push_back({{"name", l}, {"color", "ededed"}});
+      return {200, out.dump(), {}, false};
+    }
+    if (seg[5] == "reactions" && n == 6 && m == "POST") {
+      return {
+          201, json{{"id", next_id_++}, {"content", body.value("content", "")}}.dump(), {}, false};
+    }
+    return not_found;
+  }
+  // /repos/o/r/labels[/{name}]
+  if (n >= 4 && seg[3] == "labels") {
+    std::vector<FakeLabel>& labels = repo_labels_[repo];
+    if (n == 4 && m == "GET") {
+      int per_page = req.query.count("per_page") ? std::stoi(req.query.at("per_page")) : 30;
+      per_page = std::clamp(per_page, 1, options_.max_page_size);
+      int page = req.query.count("page") ? std::stoi(req.query.at("page")) : 1;
+      int pages = std::max<int>(1, (static_cast<int>(labels.size()) + per_page - 1) / per_page);
+      json out = json::array();
+      for (size_t i = size_t(page - 1) * per_page; i < labels.size() && i < size_t(page) * per_page;
+           ++i) {
+        out.push_back(LabelJson(labels[i]));
+      }
+      std::vector<std::string> headers;
+      if (page < pages) {
+        headers.push_back("Link: <" + url() + req.path + "?per_page=" + std::to_string(per_page) +
+                          "&page=" + std::to_string(page + 1) + ">; rel=\"next\"");
+      }
+      return {200, out.dump(), headers, false};
+    }
+    if (n == 4 && m == "POST") {
+      FakeLabel l{body.value("name", ""), body.value("color", ""), body.value("description", "")};
+      for (const FakeLabel& e : labels) {
+        if (IEquals(e.name, l.name)) {
+          return {422,
+                  json{{"message", "Validation Failed"},
+                       {"errors",
+                        {{{"resource", "Label"}, {"code", "already_exists"}, {"field", "name"}}}}}
+                      .dump(),
+                  {},
+                  false};
+        }
+      }
+      if (Utf8Length(l.description) > 100) {
+        return {422,
+                json{{"message", "Validation Failed"},
+                     {"errors",
+                      {{{"resource", "Label"},
+                        {"code", "custom"},
+                        {"field", "description"},
+                        {"message", "description is too long (maximum is 100 characters)"}}}}}
+                    .dump(),
+                {},
+                false};
+      }
+      labels.push_back(l);
+      return {201, LabelJson(l).dump(), {}, false};
+    }
+    if (n == 5) {
+      auto it = std::find_if(labels.begin(), labels.end(),
+                             [&](const FakeLabel& l) { return IEquals(l.name, seg[4]); });
+      if (it == labels.end()) return not_found;
+      if (m == "PATCH") {
+        if (body.contains("color")) it->color = body["color"];
+        if (body.contains("description")) it->description = body["description"];
+        if (body.contains("new_name")) it->name = body["new_name"];
+        return {200, LabelJson(*it).dump(), {}, false};
+      }
+      if (m == "DELETE") {
+        labels.erase(it);
+        return {204, "", {}, false};
+      }
+    }
+    return not_found;
+  }
+  // /repos/o/r/tarball/{ref}
+  if (n == 5 && seg[3] == "tarball" && m == "GET") {
+    if (tarballs_.count(repo + "@" + seg[4]) == 0) return not_found;
+    return {
+        302, "", {"Location: " + url() + "/_codeload/" + repo + "/" + seg[4] + "?token=dl"}, false};
+  }
+  // /repos/o/r/collaborators/{user}/permission
+  if (n == 6 && seg[3] == "collaborators" && seg[5] == "permission" && m == "GET") {
+    auto it = roles_.find(repo + "@" + seg[4]);
+    std::string role = it == roles_.end() ? "none" : it->second;
+    std::string legacy = role == "maintain" ? "write" : role == "triage" ? "read" : role;
+    if (legacy != "admin" && legacy != "write" && legacy != "read")
+      legacy = legacy == "none" ? "none" : "write";
+    return {200,
+            json{{"permission", legacy}, {"role_name", role}, {"user", {{"login", seg[4]}}}}.dump(),
+            {},
+            false};
+  }
+  return not_found;
+}
+
+void FakeGithub::SetTarball(const std::string& repo, const std::string& ref, std::string bytes) {
+  std::lock_guard lock(mu_);
+  tarballs_[repo + "@" + ref] = std::move(bytes);
+}
+
+void FakeGithub::PushFault(FakeFault fault, int times, int64_t seconds) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < times; ++i) faults_.emplace_back(fault, seconds);
+}
+
+void FakeGithub::SetPermission(const std::string& repo, const std::string& user,
+                               const std::string& role_name) {
+  std::lock_guard lock(mu_);
+  roles_[repo + "@" + user] = role_name;
+}
+
+void FakeGithub::AddRepoLabel(const std::string& repo, FakeLabel label) {
+  std::lock_guard lock(mu_);
+  repo_labels_[repo].push_back(std::move(label));
+}
+
+void FakeGithub::AddIssueLabel(const std::string& repo, int64_t issue, const std::string& name) {
+  std::lock_guard lock(mu_);
+  issue_labels_[repo + "#" + std::to_string(issue)].push_back(name);
+}
+
+int64_t FakeGithub::AddComment(const std::string& repo, int64_t issue, const std::string& body) {
+  std::lock_guard lock(mu_);
+  int64_t id = next_id_++;
+  comments_[repo + "#" + std::to_string(issue)].push_back({id, body});
+  return id;
+}
+
+std::vector<FakeComment> FakeGithub::Comments(const std::string& repo, int64_t issue) const {
+  std::lock_guard lock(mu_);
+  auto it = comments_.find(repo + "#" + std::to_string(issue));
+  return it == comments_.end() ? std::vector<FakeComment>{} : it->second;
+}
+
+std::vector<std::string> FakeGithub::IssueLabels(const std::string& repo, int64_t issue) const {
+  std::lock_guard lock(mu_);
+  auto it = issue_labels_.find(repo + "#" + std::to_string(issue));
+  return it == issue_labels_.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::vector<FakeLabel> FakeGithub::RepoLabels(const std::string& repo) const {
+  std::lock_guard lock(mu_);
+  auto it = repo_labels_.find(repo);
+  return it == repo_labels_.end() ? std::vector<FakeLabel>{} : it->second;
+}
+
+std::vector<std::string> FakeGithub::Reactions(int64_t comment_id) const {
+  std::lock_guard lock(mu_);
+  auto it = reactions_.find(comment_id);
+  return it == reactions_.end() ? std::vector<std::string>{} : it->second;
+}
+
+std::vector<FakeRequest> FakeGithub::Requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
+}
+
+int64_t FakeGithub::tokens_issued() const {
+  std::lock_guard lock(mu_);
+  return tokens_issued_;
+}
+
+std::string FakeGithub::last_jwt_error() const {
+  std::lock_guard lock(mu_);
+  return last_jwt_error_;
+}
+
+}  // namespace labelrun::testing
