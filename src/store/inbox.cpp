@@ -40,7 +40,6 @@ Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::p
     if (Status s = db->Exec(pragma); !s) return s.error();
   }
   std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
-  writer->db_path_ = db_path;
   writer->thread_ =
       std::thread([w = writer.get(), d = std::move(*db)]() mutable { w->Run(std::move(d)); });
   return writer;

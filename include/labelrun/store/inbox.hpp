@@ -89,7 +89,6 @@ class InboxWriter {
   void Run(Database db);
 
   InboxStats& stats_;
-  std::filesystem::path db_path_;
   const uint32_t max_batch_;
   std::function<void()> on_commit_;
   std::mutex mu_;
