@@ -13,6 +13,8 @@
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
+#include "labelrun/github/jwt.hpp"
+#include "labelrun/github/token_source.hpp"
 #include "labelrun/server/server.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/webhook/digest.hpp"
@@ -230,6 +232,16 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
     if (!secrets) problems.push_back({"webhook.secrets", secrets.error().message()});
     if (Status tls = config::CheckTlsFiles(outcome.config->server.tls); !tls) {
       problems.push_back({"", tls.error().message()});
+    }
+    // The GitHub App's credentials must be readable (never printed).
+    if (const auto& gh = outcome.config->github) {
+      if (gh->app_mode()) {
+        if (auto key = github::RsaPrivateKey::LoadFile(gh->private_key_file); !key) {
+          problems.push_back({"github.private_key_file", key.error().message()});
+        }
+      } else if (auto token = github::StaticTokenSource::FromFile(gh->token_file); !token) {
+        problems.push_back({"github.token_file", token.error().message()});
+      }
     }
     // The label dictionary and the rules; their messages carry key paths already.
     if (Result<ConfigRules> rules = LoadConfigRules(config_path.string()); !rules) {

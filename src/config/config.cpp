@@ -165,6 +165,58 @@ void ParseInbox(YamlReader& r, const YAML::Node& node, InboxConfig& out) {
     r.ReadUint(node["max_batch"], "inbox.max_batch", out.max_batch, 1, 100'000);
 }
 
+void ParseGithub(YamlReader& r, const YAML::Node& node, std::optional<github::Settings>& out) {
+  if (!r.CheckKeys(node, "github",
+                   {"api_url", "app_id", "client_id", "private_key_file", "token_file", "ca_file",
+                    "connect_timeout", "request_timeout", "max_attempts", "max_inline_wait",
+                    "token_refresh_margin"})) {
+    return;
+  }
+  github::Settings g;
+  std::string path;
+  if (node["api_url"] && r.ReadString(node["api_url"], "github.api_url", g.api_url)) {
+    if (g.api_url.rfind("https://", 0) != 0 && g.api_url.rfind("http://", 0) != 0) {
+      r.Error("github.api_url", "must start with https:// (or http:// for a local test server)");
+    }
+  }
+  if (node["app_id"]) r.ReadString(node["app_id"], "github.app_id", g.app_id);
+  if (node["client_id"]) r.ReadString(node["client_id"], "github.client_id", g.client_id);
+  if (node["private_key_file"] &&
+      r.ReadString(node["private_key_file"], "github.private_key_file", path)) {
+    g.private_key_file = path;
+  }
+  if (node["token_file"] && r.ReadString(node["token_file"], "github.token_file", path)) {
+    g.token_file = path;
+  }
+  if (node["ca_file"]) r.ReadString(node["ca_file"], "github.ca_file", g.ca_file);
+  if (node["connect_timeout"]) {
+    r.ReadDuration(node["connect_timeout"], "github.connect_timeout", g.connect_timeout);
+  }
+  if (node["request_timeout"]) {
+    r.ReadDuration(node["request_timeout"], "github.request_timeout", g.request_timeout);
+  }
+  if (node["max_attempts"]) {
+    uint32_t attempts = static_cast<uint32_t>(g.max_attempts);
+    if (r.ReadUint(node["max_attempts"], "github.max_attempts", attempts, 1, 20)) {
+      g.max_attempts = static_cast<int>(attempts);
+    }
+  }
+  if (node["max_inline_wait"]) {
+    r.ReadDuration(node["max_inline_wait"], "github.max_inline_wait", g.max_inline_wait);
+  }
+  if (node["token_refresh_margin"]) {
+    std::chrono::milliseconds margin = g.token_refresh_margin;
+    if (r.ReadDuration(node["token_refresh_margin"], "github.token_refresh_margin", margin)) {
+      g.token_refresh_margin = std::chrono::duration_cast<std::chrono::seconds>(margin);
+    }
+  }
+  if (Status valid = github::Validate(g); !valid) {
+    r.Error("", valid.error().message());
+    return;
+  }
+  out = std::move(g);
+}
+
 void ParseLog(YamlReader& r, const YAML::Node& node, LogConfig& out) {
   if (!r.CheckKeys(node, "log", {"level"})) return;
   if (node["level"] && r.ReadString(node["level"], "log.level", out.level)) {
@@ -223,8 +275,8 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
   } else if (!root.IsMap()) {
     r.Error("", "the top level must be a mapping of keys");
   } else if (r.CheckKeys(root, "",
-                         {"state_dir", "server", "webhook", "inbox", "log", "labels_file", "rules",
-                          "hold_labels"})) {
+                         {"state_dir", "server", "webhook", "inbox", "log", "github", "labels_file",
+                          "rules", "hold_labels"})) {
     // labels_file, rules and hold_labels are read and checked by rules::LoadRuleSet.
     if (root["state_dir"]) {
       std::string dir;
@@ -239,6 +291,7 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     if (root["webhook"]) ParseWebhook(r, root["webhook"], cfg.webhook);
     if (root["inbox"]) ParseInbox(r, root["inbox"], cfg.inbox);
     if (root["log"]) ParseLog(r, root["log"], cfg.log);
+    if (root["github"]) ParseGithub(r, root["github"], cfg.github);
   }
   bool has_error = false;
   for (const Problem& p : outcome.problems) has_error |= !p.warning;

@@ -109,6 +109,25 @@ unknown_top: 1
                          }));
 }
 
+TEST(Config, GithubSection) {
+  LoadOutcome app = ParseConfig(
+      "github:\n  app_id: 123\n  private_key_file: /k.pem\n  request_timeout: 5s\n", "gh.yaml");
+  ASSERT_TRUE(app.ok()) << ::testing::PrintToString(Errors(app));
+  ASSERT_TRUE(app.config->github);
+  EXPECT_EQ(app.config->github->app_id, "123");
+  EXPECT_EQ(app.config->github->issuer(), "123");
+  EXPECT_EQ(app.config->github->request_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(app.config->github->api_url, "https://api.github.com");
+  EXPECT_FALSE(ParseConfig("", "none.yaml").config->github);
+
+  LoadOutcome both =
+      ParseConfig("github: {app_id: 1, private_key_file: /k.pem, token_file: /t}\n", "both.yaml");
+  EXPECT_FALSE(both.ok());
+  LoadOutcome typo = ParseConfig("github: {app_idd: 1}\n", "typo.yaml");
+  EXPECT_THAT(Errors(typo),
+              ::testing::Contains("github.app_idd: unknown key (did you mean github.app_id?)"));
+}
+
 TEST(Config, YamlSyntaxErrorHasALineNumber) {
   LoadOutcome o = ParseConfig("server:\n  listen: [unclosed\n", "broken.yaml");
   ASSERT_FALSE(o.ok());

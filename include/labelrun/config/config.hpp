@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "labelrun/core/result.hpp"
+#include "labelrun/github/settings.hpp"
 
 namespace labelrun::config {
 
@@ -66,6 +67,7 @@ struct Config {
   WebhookConfig webhook;
   InboxConfig inbox;
   LogConfig log;
+  std::optional<github::Settings> github;  // absent: no GitHub client (logs decisions only)
 };
 
 // One problem with its key path; `warning` problems do not fail a check.
