@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "labelrun/rules/explain.hpp"
 #include "labelrun/webhook/digest.hpp"
 
 namespace labelrun::app {
@@ -56,8 +57,15 @@ std::optional<rules::Event> ToRulesEvent(const webhook::Event& event,
   return std::nullopt;
 }
 
-DeliveryProcessor::DeliveryProcessor(std::shared_ptr<const ConfigRules> rules)
-    : rules_(std::move(rules)) {}
+bool IsBot(const webhook::Actor& sender) {
+  constexpr std::string_view kBotSuffix = "[bot]";
+  return sender.type == "Bot" || (sender.login.size() > kBotSuffix.size() &&
+                                  sender.login.compare(sender.login.size() - kBotSuffix.size(),
+                                                       kBotSuffix.size(), kBotSuffix) == 0);
+}
+
+DeliveryProcessor::DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github)
+    : github_(github), rules_(std::move(rules)) {}
 
 void DeliveryProcessor::SetRules(std::shared_ptr<const ConfigRules> rules) {
   std::lock_guard lock(mu_);
@@ -69,25 +77,115 @@ std::shared_ptr<const ConfigRules> DeliveryProcessor::rules() const {
   return rules_;
 }
 
+namespace {
+
+const webhook::Envelope* EnvelopeOf(const webhook::Event& event) {
+  return std::visit(
+      [](const auto& e) -> const webhook::Envelope* {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_base_of_v<webhook::Envelope, T>)
+          return &e;
+        else
+          return nullptr;
+      },
+      event);
+}
+
+int64_t IssueNumber(const webhook::Event& event) {
+  if (const auto* e = std::get_if<webhook::IssuesEvent>(&event)) return e->number;
+  if (const auto* e = std::get_if<webhook::IssueCommentEvent>(&event)) return e->number;
+  if (const auto* e = std::get_if<webhook::PullRequestEvent>(&event)) return e->number;
+  return 0;
+}
+
+std::optional<github::Repo> SplitRepo(std::string_view full_name) {
+  size_t slash = full_name.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == full_name.size()) {
+    return std::nullopt;
+  }
+  return github::Repo{std::string(full_name.substr(0, slash)),
+                      std::string(full_name.substr(slash + 1))};
+}
+
+}  // namespace
+
+Result<rules::Permission> DeliveryProcessor::SenderPermission(const webhook::Event& event) {
+  const webhook::Envelope* env = EnvelopeOf(event);
+  std::optional<github::Repo> repo = env ? SplitRepo(env->repository.full_name) : std::nullopt;
+  if (!github_.permissions || !repo) {
+    // Without a GitHub client nothing runs; decide as for a sender with write
+    // access so that the logged decision shows what the rules say.
+    return rules::Permission::kWrite;
+  }
+  Result<github::PermissionInfo> info =
+      github_.permissions->Get(env->installation_id, *repo, env->sender.login);
+  if (!info) {
+    if (info.error().transient() || info.error().code() == ErrorCode::kResourceExhausted) {
+      return Unexpected(ErrorCode::kUnavailable, "permission lookup: " + info.error().message());
+    }
+    // Not a collaborator, or the App cannot see the repository: no permission.
+    spdlog::warn("permission of {} on {}: {}; treating as none", env->sender.login,
+                 env->repository.full_name, info.error().message());
+    return rules::Permission::kNone;
+  }
+  // GitHub's role name keeps triage and maintain apart; the level folds them.
+  if (auto role = rules::ParsePermission(info->role_name)) return *role;
+  return rules::ParsePermission(github::PermissionName(info->level))
+      .value_or(rules::Permission::kNone);
+}
+
+void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decision& decision) {
+  using rules::DecisionKind;
+  if (!github_.outbox) return;
+  if (decision.kind != DecisionKind::kDeny && decision.kind != DecisionKind::kHold &&
+      decision.kind != DecisionKind::kUnknownLabels && !decision.explain_only) {
+    return;
+  }
+  const webhook::Envelope* env = EnvelopeOf(event);
+  if (!env) return;
+  store::OutboxWrite write;
+  write.installation_id = env->installation_id;
+  write.repository = env->repository.full_name;
+  write.issue = IssueNumber(event);
+  write.kind = store::WriteKind::kComment;
+  // One comment per issue and cause: a second delivery with the same cause edits
+  // it instead of adding another.
+  write.job_key =
+      std::string(decision.explain_only ? "explain" : rules::DecisionKindName(decision.kind)) +
+      (decision.rule.empty() ? "" : "-" + decision.rule);
+  write.payload = "**labelrun**: " + rules::RenderExplainText(decision);
+  if (Result<int64_t> queued = github_.outbox->Enqueue(write); !queued) {
+    spdlog::error("cannot queue the {} comment on {}#{}: {}", write.job_key, write.repository,
+                  write.issue, queued.error().message());
+  }
+}
+
 Status DeliveryProcessor::Process(const store::InboxRow& row) {
   Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
   if (!event) return event.error();
   const std::string repo = row.repository.empty() ? "-" : row.repository;
-  // The sender's permission is checked through the GitHub API before anything
-  // runs; until that client is wired in, the decision is computed as for a
-  // sender with write access and only logged.
-  std::optional<rules::Event> rules_event = ToRulesEvent(*event, rules::Permission::kWrite);
   std::shared_ptr<const ConfigRules> current = rules();
-  if (!rules_event || !current) {
+  const webhook::Envelope* env = EnvelopeOf(*event);
+  if (env && IsBot(env->sender)) {
+    spdlog::info("processed delivery {} event={} action={} repo={} ignored: sent by {}", row.guid,
+                 row.event, row.action, repo, env->sender.login);
+    return Ok();
+  }
+  std::optional<rules::Event> rules_event = ToRulesEvent(*event, rules::Permission::kNone);
+  if (!rules_event || !current || rules_event->kind == rules::EventKind::kOther) {
     spdlog::info("processed delivery {} event={} action={} repo={}", row.guid, row.event,
                  row.action, repo);
     return Ok();
   }
+  Result<rules::Permission> permission = SenderPermission(*event);
+  if (!permission) return permission.error();
+  rules_event->permission = *permission;
   rules::Decision decision = rules::Evaluate(current->rule_set, *rules_event);
   spdlog::info("processed delivery {} event={} action={} repo={} decision={}{}{} ({})", row.guid,
                row.event, row.action, repo, rules::DecisionKindName(decision.kind),
                decision.rule.empty() ? "" : " rule=", decision.rule,
                decision.reasons.empty() ? "no rule applies" : Join(decision.reasons, " "));
+  Explain(*event, decision);
   return Ok();
 }
 

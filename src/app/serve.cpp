@@ -13,10 +13,14 @@
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
+#include "labelrun/github/client.hpp"
 #include "labelrun/github/jwt.hpp"
+#include "labelrun/github/outbox_worker.hpp"
+#include "labelrun/github/permission_cache.hpp"
 #include "labelrun/github/token_source.hpp"
 #include "labelrun/server/server.hpp"
 #include "labelrun/store/inbox.hpp"
+#include "labelrun/store/outbox.hpp"
 #include "labelrun/webhook/digest.hpp"
 
 namespace labelrun::app {
@@ -149,10 +153,39 @@ int RunServe(const ServeOptions& options) {
     }
     rules = *loaded;
   }
-  DeliveryProcessor delivery_processor(rules);
-
   const Clock& clock = SystemClock::Instance();
   const std::filesystem::path db_path = cfg.state_dir / "labelrun.db";
+
+  // The GitHub client, its outbox and the permission cache, when configured.
+  std::unique_ptr<github::CurlTransport> transport;
+  std::unique_ptr<github::TokenSource> tokens;
+  std::unique_ptr<github::Client> client;
+  std::unique_ptr<store::OutboxStore> outbox_store;
+  github::OutboxStats outbox_stats;
+  std::unique_ptr<github::OutboxWorker> outbox;
+  std::unique_ptr<github::PermissionCache> permissions;
+  if (cfg.github) {
+    transport = std::make_unique<github::CurlTransport>(github::CurlOptionsFrom(*cfg.github));
+    auto made = github::MakeTokenSource(*cfg.github, *transport, clock);
+    if (!made) {
+      std::cerr << "labelrun: not starting: " << made.error().message() << "\n";
+      return 1;
+    }
+    tokens = std::move(*made);
+    client = std::make_unique<github::Client>(github::ClientOptionsFrom(*cfg.github), *transport,
+                                              *tokens, clock);
+    auto opened = store::OutboxStore::Open(db_path);
+    if (!opened) {
+      std::cerr << "labelrun: not starting: " << opened.error().message() << "\n";
+      return 1;
+    }
+    outbox_store = std::move(*opened);
+    outbox = std::make_unique<github::OutboxWorker>(*outbox_store, *client, clock, outbox_stats);
+    outbox->Start();
+    permissions = std::make_unique<github::PermissionCache>(*client, clock);
+  }
+  DeliveryProcessor delivery_processor(rules, {permissions.get(), outbox.get()});
+
   store::InboxStats stats;
   // The commit thread wakes the processor after each commit that stored rows.
   std::atomic<store::InboxProcessor*> wake{nullptr};
@@ -182,10 +215,12 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   if (options.dev) PrintDevHelp(cfg, dev_secret, (*server)->port());
-  spdlog::info("labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s){}",
-               kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
-               rules ? rules->rule_set.rules().size() : 0,
-               cfg.inbox.paused ? ", processing paused" : "");
+  spdlog::info(
+      "labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s), GitHub {}{}",
+      kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
+      rules ? rules->rule_set.rules().size() : 0,
+      cfg.github ? cfg.github->api_url : std::string("not configured (decisions are only logged)"),
+      cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
   auto reload = [&] {
@@ -219,6 +254,7 @@ int RunServe(const ServeOptions& options) {
   proc->Stop();
   wake.store(nullptr);
   (*writer)->Stop();
+  if (outbox) outbox->Stop();  // writes still queued are sent after the next start
   spdlog::info("stopped");
   return 0;
 }

@@ -7,10 +7,12 @@
 #include <signal.h>
 
 #include <cstring>
+#include <regex>
 #include <thread>
 
 #include "labelrun/store/sqlite.hpp"
 #include "labelrun/webhook/signature.hpp"
+#include "support/fake_github.hpp"
 #include "support/labelrun_process.hpp"
 
 namespace labelrun::testing {
@@ -233,6 +235,71 @@ TEST_F(ServerTest, StoredDeliveriesAreDecidedByTheRules) {
       WaitUntil([&] { return server->Log().find("reload: rules invalid") != std::string::npos; },
                 std::chrono::seconds(5)))
       << server->Log();
+}
+
+TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
+  FakeGithub::Options github_options;
+  github_options.static_token = "ghp_labelrun_test_token";
+  FakeGithub github(github_options, SystemClock::Instance());
+  github.SetPermission("acme/vision", "alice", "triage");
+  github.SetPermission("acme/vision", "bob", "write");
+  dir_.Write("github-token", "ghp_labelrun_test_token\n");
+  LabelrunProcess::Options options;
+  options.extra_yaml = "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
+                       "/LABELS.md\n"
+                       "rules:\n"
+                       "  - name: train-on-gpu\n"
+                       "    when: {all: [task:training, gpu:required]}\n"
+                       "    job: {image: \"pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime\", "
+                       "command: [python, train.py], gpus: 1}\n"
+                       "github:\n  api_url: " +
+                       github.url() + "\n  token_file: " + (dir_ / "github-token").string() + "\n";
+  auto server = Start(options);
+  auto comments = [&] { return github.Comments("acme/vision", 7); };
+
+  // alice has triage: refused, with one comment saying why.
+  ASSERT_EQ(server->Deliver("issues", "perm-1", kLabeled).status, 202);
+  ASSERT_TRUE(WaitUntil([&] { return comments().size() == 1; }, std::chrono::seconds(10)))
+      << server->Log();
+  EXPECT_THAT(comments()[0].body, HasSubstr("deny"));
+  EXPECT_THAT(comments()[0].body, HasSubstr("train-on-gpu"));
+  EXPECT_THAT(comments()[0].body, HasSubstr("<!-- labelrun:job="));
+  EXPECT_THAT(server->Log(), HasSubstr("processed delivery perm-1 event=issues action=labeled "
+                                       "repo=acme/vision decision=deny rule=train-on-gpu"));
+  // The same refusal again edits that comment instead of adding one.
+  ASSERT_EQ(server->Deliver("issues", "perm-2", kLabeled).status, 202);
+  ASSERT_TRUE(WaitUntil([&] { return server->CountInLog("processed delivery perm-2 ") == 1; },
+                        std::chrono::seconds(5)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the outbox pacing
+  EXPECT_EQ(comments().size(), 1u);
+
+  // bob has write: the rule dispatches; no comment.
+  std::string from_bob = std::regex_replace(std::string(kLabeled), std::regex("alice"), "bob");
+  ASSERT_EQ(server->Deliver("issues", "perm-3", from_bob).status, 202);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return server->Log().find(
+                   "processed delivery perm-3 event=issues action=labeled "
+                   "repo=acme/vision decision=dispatch rule=train-on-gpu") != std::string::npos;
+      },
+      std::chrono::seconds(5)))
+      << server->Log();
+
+  // Bots, labelrun's own App among them, never start anything.
+  std::string from_bot =
+      std::regex_replace(std::string(kLabeled), std::regex(R"("login":"alice","type":"User")"),
+                         R"("login":"labelrun[bot]","type":"Bot")");
+  ASSERT_EQ(server->Deliver("issues", "perm-4", from_bot).status, 202);
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return server->Log().find(
+                   "perm-4 event=issues action=labeled repo=acme/vision ignored: sent by "
+                   "labelrun[bot]") != std::string::npos;
+      },
+      std::chrono::seconds(5)))
+      << server->Log();
+  EXPECT_EQ(comments().size(), 1u);
+  EXPECT_THAT(server->Log(), ::testing::Not(HasSubstr("ghp_labelrun_test_token")));
 }
 
 TEST_F(ServerTest, DeliveryAcknowledgedBeforeSigkillIsProcessedAfterRestart) {

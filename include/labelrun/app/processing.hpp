@@ -1,7 +1,9 @@
 #pragma once
-// What the inbox processor does with each stored delivery: decode it, turn it
-// into a rules::Event, and decide. Until the GitHub client and the dispatcher
-// are wired in, decisions are logged, not acted on.
+// What the inbox processor does with each stored delivery: decode it, ignore
+// bots, look up the sender's permission, turn it into a rules::Event, and
+// decide. Refusals (deny, hold, misspelt labels) are explained in one comment
+// per issue and cause, through the outbox. Dispatch decisions are logged until
+// the dispatcher is wired in.
 
 #include <memory>
 #include <mutex>
@@ -9,6 +11,8 @@
 
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/core/result.hpp"
+#include "labelrun/github/outbox_worker.hpp"
+#include "labelrun/github/permission_cache.hpp"
 #include "labelrun/rules/decision.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/webhook/event.hpp"
@@ -20,11 +24,21 @@ namespace labelrun::app {
 // `permission` is the sender's repository permission as GitHub reported it.
 std::optional<rules::Event> ToRulesEvent(const webhook::Event& event, rules::Permission permission);
 
+// True for senders that must never start jobs: bots, labelrun's own App included
+// (its status labels would otherwise loop).
+bool IsBot(const webhook::Actor& sender);
+
+// The GitHub side of processing; both null without a `github` config section.
+struct GithubContext {
+  github::PermissionCache* permissions = nullptr;
+  github::OutboxWorker* outbox = nullptr;
+};
+
 // Thread-safe: SetRules may run on an I/O thread (SIGHUP) while the processor
 // thread calls Process.
 class DeliveryProcessor {
  public:
-  explicit DeliveryProcessor(std::shared_ptr<const ConfigRules> rules);
+  DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github = {});
 
   void SetRules(std::shared_ptr<const ConfigRules> rules);
   // The inbox handler: Ok marks the delivery done.
@@ -32,7 +46,12 @@ class DeliveryProcessor {
 
  private:
   std::shared_ptr<const ConfigRules> rules() const;
+  // The sender's permission from GitHub; transient failures are returned so the
+  // delivery is retried later.
+  Result<rules::Permission> SenderPermission(const webhook::Event& event);
+  void Explain(const webhook::Event& event, const rules::Decision& decision);
 
+  GithubContext github_;
   mutable std::mutex mu_;
   std::shared_ptr<const ConfigRules> rules_;
 };
