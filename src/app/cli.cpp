@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/app/serve.hpp"
 #include "labelrun/core/version.hpp"
@@ -38,6 +39,17 @@ int RunCli(int argc, char** argv) {
   std::string lint_file = "LABELS.md";
   CLI::App* lint_cmd = labels_cmd->add_subcommand("lint", "Check LABELS.md against the grammar");
   lint_cmd->add_option("--file", lint_file, "The dictionary file (default LABELS.md)");
+
+  LabelsSyncArgs sync;
+  CLI::App* sync_cmd =
+      labels_cmd->add_subcommand("sync", "Make a repository's labels match LABELS.md");
+  sync_cmd->add_option("--config", sync.config_file, "Configuration file")->required();
+  sync_cmd->add_option("--repo", sync.repo, "OWNER/NAME")->required();
+  sync_cmd->add_option("--installation", sync.installation,
+                       "App installation id (default: the newest seen for the repository)");
+  sync_cmd->add_flag("--dry-run", sync.dry_run, "Print the plan, change nothing");
+  sync_cmd->add_flag("--prune", sync.prune,
+                     "Delete labels of a LABELS.md category that it no longer defines");
 
   ExplainArgs explain;
   CLI::App* explain_cmd = app.add_subcommand(
@@ -78,6 +90,7 @@ int RunCli(int argc, char** argv) {
   }
   if (*check_cmd) return RunCheckConfig(check_path);
   if (*lint_cmd) return RunLabelsLint(lint_file, std::cout, std::cerr);
+  if (*sync_cmd) return RunLabelsSync(sync, std::cout, std::cerr);
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
   if (*serve_cmd) {

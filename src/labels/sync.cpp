@@ -1,6 +1,7 @@
 #include "labelrun/labels/sync.hpp"
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "labelrun/core/strings.hpp"
 #include "labelrun/labels/name.hpp"
@@ -50,11 +51,25 @@ std::vector<SyncAction> PlanSync(const Dictionary& dictionary, std::span<const R
     plan.push_back({SyncActionKind::kCreate, wanted.name, "", wanted.colour, description,
                     "defined in LABELS.md, missing in the repository"});
   }
+  // --prune deletes only inside the dictionary's own categories (a `task:` label
+  // LABELS.md no longer defines); labels such as `bug` belong to other
+  // conventions and are never touched.
+  std::unordered_set<std::string> categories;
+  for (const LabelInfo& wanted : dictionary.labels()) {
+    categories.insert(wanted.name.substr(0, wanted.name.find(':')));
+  }
   for (const RepoLabel& label : repo) {
     if (claimed[&label]) continue;
-    plan.push_back({prune ? SyncActionKind::kDelete : SyncActionKind::kKeep, label.name, "", "", "",
-                    prune ? "not in LABELS.md; deleted because of --prune"
-                          : "not in LABELS.md; kept (use --prune to delete)"});
+    size_t colon = label.name.find(':');
+    bool ours = colon != std::string::npos && categories.count(label.name.substr(0, colon)) > 0;
+    if (prune && ours) {
+      plan.push_back({SyncActionKind::kDelete, label.name, "", "", "",
+                      "in a LABELS.md category but not defined there; deleted because of --prune"});
+    } else {
+      plan.push_back({SyncActionKind::kKeep, label.name, "", "", "",
+                      ours ? "not in LABELS.md; kept (use --prune to delete)"
+                           : "outside the LABELS.md categories; kept"});
+    }
   }
   return plan;
 }

@@ -21,9 +21,10 @@ TEST(SyncTest, PlansEveryKindOfChange) {
       {"gpu-required", "ffffff", ""},    // misspelt twin -> rename
       {"env:cpu", "000000", "m"},        // colour differs -> update
       {"bug", "d73a4a", "Something isn't working"},
+      {"task:retired", "000000", ""},  // a dictionary category, no longer defined
   };
   std::vector<SyncAction> plan = PlanSync(dictionary, repo, /*prune=*/false);
-  ASSERT_EQ(plan.size(), 4u);
+  ASSERT_EQ(plan.size(), 5u);
   EXPECT_EQ(plan[0].kind, SyncActionKind::kRename);
   EXPECT_EQ(plan[0].name, "gpu-required");
   EXPECT_EQ(plan[0].new_name, "gpu:required");
@@ -33,7 +34,11 @@ TEST(SyncTest, PlansEveryKindOfChange) {
   EXPECT_EQ(plan[2].name, "status:done");
   EXPECT_EQ(plan[3].kind, SyncActionKind::kKeep);
   EXPECT_EQ(plan[3].name, "bug");
-  EXPECT_EQ(PlanSync(dictionary, repo, /*prune=*/true)[3].kind, SyncActionKind::kDelete);
+  EXPECT_EQ(plan[4].kind, SyncActionKind::kKeep);
+  std::vector<SyncAction> pruned = PlanSync(dictionary, repo, /*prune=*/true);
+  EXPECT_EQ(pruned[3].kind, SyncActionKind::kKeep);  // `bug` is not ours to delete
+  EXPECT_EQ(pruned[4].kind, SyncActionKind::kDelete);
+  EXPECT_EQ(pruned[4].name, "task:retired");
 }
 
 TEST(SyncTest, InSyncMeansEmptyPlan) {
