@@ -207,6 +207,26 @@ int RunServe(const ServeOptions& options) {
   store::InboxProcessor* proc = processor->get();
   wake.store(proc);
   server::Metrics metrics;
+  if (outbox) {
+    metrics.SetExtra([&outbox_stats](std::string& out) {
+      auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
+                         int64_t value) {
+        out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
+               std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
+               std::to_string(value) + "\n";
+      };
+      line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
+           outbox_stats.depth.load());
+      line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
+           outbox_stats.sent.load());
+      line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
+           outbox_stats.failed.load());
+      line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
+           "counter", outbox_stats.retried.load());
+      line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
+           "counter", outbox_stats.rate_limit_waits.load());
+    });
+  }
   auto server = server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
                                        std::make_shared<const webhook::SignatureVerifier>(*secrets),
                                        server::ServerDeps{**writer, stats, metrics, clock});

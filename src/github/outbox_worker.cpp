@@ -36,6 +36,7 @@ OutboxWorker::~OutboxWorker() { Stop(); }
 
 Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
   Result<int64_t> id = store_.Enqueue(write, clock_.NowUnixMillis());
+  if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
   if (id) Wake();
   return id;
 }
@@ -156,6 +157,7 @@ void OutboxWorker::Start() {
     while (!stop_) {
       lock.unlock();
       Result<Step> step = RunOnce();
+      if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
       lock.lock();
       if (stop_) break;
       milliseconds wait = std::chrono::seconds(5);  // a database error: try again later

@@ -115,6 +115,7 @@ std::string Metrics::Render(const store::InboxStats& inbox) const {
   gauge("labelrun_http_connections", "Open HTTP connections.", "gauge", load(connections_));
   gauge("labelrun_http_connections_rejected_total", "Connections closed at server.max_connections.",
         "counter", load(rejected_));
+  if (extra_) extra_(out);
   return out;
 }
 

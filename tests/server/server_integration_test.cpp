@@ -300,6 +300,9 @@ TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
       << server->Log();
   EXPECT_EQ(comments().size(), 1u);
   EXPECT_THAT(server->Log(), ::testing::Not(HasSubstr("ghp_labelrun_test_token")));
+  HttpResponse metrics = HttpRequest("GET", server->Url("/metrics"), {}, "");
+  EXPECT_THAT(metrics.body, HasSubstr("labelrun_github_outbox_depth 0\n"));
+  EXPECT_THAT(metrics.body, ::testing::ContainsRegex("labelrun_github_writes_sent_total [12]\n"));
 }
 
 TEST_F(ServerTest, DeliveryAcknowledgedBeforeSigkillIsProcessedAfterRestart) {

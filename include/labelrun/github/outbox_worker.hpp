@@ -31,6 +31,7 @@ struct OutboxStats {
   std::atomic<int64_t> failed{0};
   std::atomic<int64_t> retried{0};
   std::atomic<int64_t> rate_limit_waits{0};
+  std::atomic<int64_t> depth{0};  // writes not yet done or failed, as last seen
 };
 
 struct OutboxOptions {

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,11 @@ class Metrics {
   // The whole exposition, including the inbox's counters.
   std::string Render(const store::InboxStats& inbox) const;
 
+  // More metric families appended to every exposition (other modules' counters).
+  // The function runs on an I/O thread: it must only read atomics.
+  // REQUIRES: set before the server starts.
+  void SetExtra(std::function<void(std::string&)> extra) { extra_ = std::move(extra); }
+
  private:
   static constexpr std::array<double, 14> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
@@ -63,6 +69,7 @@ class Metrics {
   std::atomic<uint64_t> latency_sum_ns_{0};
   std::atomic<int64_t> connections_{0};
   std::atomic<uint64_t> rejected_{0};
+  std::function<void(std::string&)> extra_;
 };
 
 }  // namespace labelrun::server
