@@ -128,10 +128,7 @@ Result<rules::Permission> DeliveryProcessor::SenderPermission(const webhook::Eve
                  env->repository.full_name, info.error().message());
     return rules::Permission::kNone;
   }
-  // GitHub's role name keeps triage and maintain apart; the level folds them.
-  if (auto role = rules::ParsePermission(info->role_name)) return *role;
-  return rules::ParsePermission(github::PermissionName(info->level))
-      .value_or(rules::Permission::kNone);
+  return info->level;
 }
 
 void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decision& decision) {

@@ -163,9 +163,10 @@ TEST(GithubClient, PermissionMatrixThroughTheApi) {
     Permission level;
     bool may_start;
   };
-  for (Row row : {Row{"admin", Permission::kAdmin, true}, Row{"maintain", Permission::kWrite, true},
-                  Row{"write", Permission::kWrite, true}, Row{"triage", Permission::kRead, false},
-                  Row{"read", Permission::kRead, false}, Row{"none", Permission::kNone, false}}) {
+  for (Row row :
+       {Row{"admin", Permission::kAdmin, true}, Row{"maintain", Permission::kMaintain, true},
+        Row{"write", Permission::kWrite, true}, Row{"triage", Permission::kTriage, false},
+        Row{"read", Permission::kRead, false}, Row{"none", Permission::kNone, false}}) {
     std::string user = std::string("user-") + row.role;
     env.fake.SetPermission("acme/vision", user, row.role);
     auto p = env.client.GetPermission(kInst, env.repo, user);

@@ -21,14 +21,14 @@ TEST(GithubPermissionCache, RepeatsAreServedUntilTheTtlEnds) {
   PermissionCache cache(env.client, env.clock, std::chrono::minutes(5));
   auto first = cache.Get(1, env.repo, "Octocat");
   ASSERT_TRUE(first) << first.error().message();
-  EXPECT_EQ(first->level, Permission::kWrite);
+  EXPECT_EQ(first->level, Permission::kMaintain);
   EXPECT_EQ(first->role_name, "maintain");
   EXPECT_TRUE(cache.Get(1, env.repo, "octocat"));  // logins ignore case
   EXPECT_EQ(PermissionRequests(env), 1u);
 
   env.fake.SetPermission("acme/vision", "Octocat", "read");
   env.clock.Advance(std::chrono::minutes(4));
-  EXPECT_EQ(cache.Get(1, env.repo, "Octocat")->level, Permission::kWrite);
+  EXPECT_EQ(cache.Get(1, env.repo, "Octocat")->level, Permission::kMaintain);
   env.clock.Advance(std::chrono::minutes(2));
   EXPECT_EQ(cache.Get(1, env.repo, "Octocat")->level, Permission::kRead);
   EXPECT_EQ(PermissionRequests(env), 2u);

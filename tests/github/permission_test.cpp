@@ -5,11 +5,12 @@
 namespace labelrun::github {
 namespace {
 
-TEST(GithubPermission, GithubRolesMapToLegacyLevels) {
+TEST(GithubPermission, GithubRolesKeepTriageAndMaintainApart) {
   EXPECT_EQ(ParsePermission("admin"), Permission::kAdmin);
-  EXPECT_EQ(ParsePermission("maintain"), Permission::kWrite);
+  EXPECT_EQ(ParsePermission("maintain"), Permission::kMaintain);
   EXPECT_EQ(ParsePermission("WRITE"), Permission::kWrite);
-  EXPECT_EQ(ParsePermission("triage"), Permission::kRead);
+  EXPECT_EQ(ParsePermission("push"), Permission::kWrite);
+  EXPECT_EQ(ParsePermission("triage"), Permission::kTriage);
   EXPECT_EQ(ParsePermission("read"), Permission::kRead);
   EXPECT_EQ(ParsePermission("none"), Permission::kNone);
   EXPECT_FALSE(ParsePermission("security-manager").has_value());
@@ -17,8 +18,8 @@ TEST(GithubPermission, GithubRolesMapToLegacyLevels) {
 }
 
 TEST(GithubPermission, CustomRolesFallBackToTheLegacyField) {
-  EXPECT_EQ(PermissionFromResponse("maintain", "write"), Permission::kWrite);
-  EXPECT_EQ(PermissionFromResponse("triage", "read"), Permission::kRead);
+  EXPECT_EQ(PermissionFromResponse("maintain", "write"), Permission::kMaintain);
+  EXPECT_EQ(PermissionFromResponse("triage", "read"), Permission::kTriage);
   EXPECT_EQ(PermissionFromResponse("security-manager", "write"), Permission::kWrite);
   EXPECT_EQ(PermissionFromResponse("", "admin"), Permission::kAdmin);
   EXPECT_EQ(PermissionFromResponse("odd", "odd"), Permission::kNone);

@@ -9,19 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "labelrun/core/permission.hpp"
 #include "labelrun/core/result.hpp"
 #include "labelrun/rules/pattern.hpp"
 
 namespace labelrun::rules {
 
-// A GitHub repository permission, in increasing order of power.
-enum class Permission { kNone, kRead, kTriage, kWrite, kMaintain, kAdmin };
-
-// "none", "read", "triage", "write", "maintain", "admin".
-std::string_view PermissionName(Permission p);
-// The inverse of PermissionName, case-insensitive; GitHub's legacy "pull" and "push" are read
-// and write.
-std::optional<Permission> ParsePermission(std::string_view text);
+// Repository permissions are labelrun's shared type (core/permission.hpp).
+using labelrun::ParsePermission;
+using labelrun::Permission;
+using labelrun::PermissionName;
 
 // Queue priority of a job, set by `priority:high` / `priority:low` labels.
 enum class JobPriority { kLow, kNormal, kHigh };
