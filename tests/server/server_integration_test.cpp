@@ -44,6 +44,17 @@ constexpr const char* kLabeled =
     R"("repository":{"id":1,"full_name":"acme/vision"},"sender":{"login":"alice","type":"User"},)"
     R"("installation":{"id":5}})";
 
+// LABELS.md and one rule: task:training + gpu:required dispatches train-on-gpu.
+std::string TrainingRuleYaml() {
+  return "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
+         "/LABELS.md\n"
+         "rules:\n"
+         "  - name: train-on-gpu\n"
+         "    when: {all: [task:training, gpu:required]}\n"
+         "    job: {image: \"pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime\", "
+         "command: [python, train.py], gpus: 1}\n";
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   std::unique_ptr<LabelrunProcess> Start(LabelrunProcess::Options options = {}) {
@@ -210,13 +221,7 @@ TEST_F(ServerTest, RedeliveredGuidIsProcessedOnce) {
 
 TEST_F(ServerTest, StoredDeliveriesAreDecidedByTheRules) {
   LabelrunProcess::Options options;
-  options.extra_yaml = "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
-                       "/LABELS.md\n"
-                       "rules:\n"
-                       "  - name: train-on-gpu\n"
-                       "    when: {all: [task:training, gpu:required]}\n"
-                       "    job: {image: \"pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime\", "
-                       "command: [python, train.py], gpus: 1}\n";
+  options.extra_yaml = TrainingRuleYaml();
   auto server = Start(options);
   ASSERT_EQ(server->Deliver("issues", "decide-1", kLabeled).status, 202);
   EXPECT_TRUE(WaitUntil(
@@ -245,15 +250,8 @@ TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
   github.SetPermission("acme/vision", "bob", "write");
   dir_.Write("github-token", "ghp_labelrun_test_token\n");
   LabelrunProcess::Options options;
-  options.extra_yaml = "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
-                       "/LABELS.md\n"
-                       "rules:\n"
-                       "  - name: train-on-gpu\n"
-                       "    when: {all: [task:training, gpu:required]}\n"
-                       "    job: {image: \"pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime\", "
-                       "command: [python, train.py], gpus: 1}\n"
-                       "github:\n  api_url: " +
-                       github.url() + "\n  token_file: " + (dir_ / "github-token").string() + "\n";
+  options.extra_yaml = TrainingRuleYaml() + "github:\n  api_url: " + github.url() +
+                       "\n  token_file: " + (dir_ / "github-token").string() + "\n";
   auto server = Start(options);
   auto comments = [&] { return github.Comments("acme/vision", 7); };
 
