@@ -150,7 +150,6 @@ TEST(InboxProcessor, DrainsInOrderAndResumesAfterRestart) {
   auto p =
       InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, fresh, SystemClock::Instance());
   ASSERT_TRUE(p);
-  EXPECT_EQ(fresh.pending.load() <= 5, true);
   ASSERT_TRUE(WaitFor([&] { return rec.size() == 5; }));
   EXPECT_EQ(rec.seen, (std::vector<std::string>{"r0", "r1", "r2", "r3", "r4"}));
   ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 5; }));
