@@ -406,9 +406,16 @@ TEST_F(ServerTest, HttpsWithTls12OrNewerOnly) {
   HttpOptions old = trust;
   old.tls_min = CURL_SSLVERSION_TLSv1_0;
   old.tls_max = CURL_SSLVERSION_MAX_TLSv1_1;
+  // Without this the client's own security level would refuse TLS 1.1 and the
+  // test would pass whatever the server allows.
+  old.ciphers = "DEFAULT@SECLEVEL=0";
   HttpResponse refused = HttpRequest("GET", server->Url("/healthz"), {}, "", old);
   EXPECT_EQ(refused.status, 0);
   EXPECT_FALSE(refused.error.empty());
+  // The same client settings with TLS 1.2 allowed do connect.
+  HttpOptions modern = old;
+  modern.tls_max = CURL_SSLVERSION_MAX_TLSv1_2;
+  EXPECT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "", modern).status, 200);
   // Plain HTTP on the TLS port gets no HTTP answer.
   std::string plain = server->Url("/healthz").replace(0, 5, "http");
   EXPECT_NE(HttpRequest("GET", plain, {}, "").status, 200);

@@ -39,6 +39,9 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url,
   if (options.tls_max != 0 || options.tls_min != 0) {
     curl_easy_setopt(curl, CURLOPT_SSLVERSION, options.tls_min | options.tls_max);
   }
+  if (!options.ciphers.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSL_CIPHER_LIST, options.ciphers.c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &res.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Append);

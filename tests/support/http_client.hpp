@@ -19,6 +19,7 @@ struct HttpOptions {
   std::string ca_file;  // trust this CA (HTTPS)
   long tls_max = 0;     // CURL_SSLVERSION_MAX_* to cap the client's TLS version
   long tls_min = 0;     // CURL_SSLVERSION_* minimum
+  std::string ciphers;  // OpenSSL cipher list; "DEFAULT@SECLEVEL=0" lets a client offer TLS 1.1
   long timeout_ms = 10'000;
 };
 
