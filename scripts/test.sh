@@ -14,6 +14,9 @@ jobs=$(nproc)
 scripts/install-deps.sh
 # Real GitHub webhook payloads the integration tests replay.
 npm ci --prefix tests/support --no-audit --no-fund --loglevel=error
+# The dispatcher's tests run containers on a real Docker daemon, from images built here.
+scripts/start-dockerd.sh
+tests/support/images/busybox.sh
 
 echo "== release build and tests"
 cmake --preset release >/dev/null
