@@ -64,8 +64,9 @@ bool IsBot(const webhook::Actor& sender) {
                                                        kBotSuffix.size(), kBotSuffix) == 0);
 }
 
-DeliveryProcessor::DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github)
-    : github_(github), rules_(std::move(rules)) {}
+DeliveryProcessor::DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github,
+                                     scheduler::Dispatcher* dispatcher)
+    : github_(std::move(github)), dispatcher_(dispatcher), rules_(std::move(rules)) {}
 
 void DeliveryProcessor::SetRules(std::shared_ptr<const ConfigRules> rules) {
   std::lock_guard lock(mu_);
@@ -113,8 +114,8 @@ Result<rules::Permission> DeliveryProcessor::SenderPermission(const webhook::Eve
   const webhook::Envelope* env = EnvelopeOf(event);
   std::optional<github::Repo> repo = env ? SplitRepo(env->repository.full_name) : std::nullopt;
   if (!github_.permissions || !repo) {
-    // Without a GitHub client nothing runs; decide as for a sender with write
-    // access so that the logged decision shows what the rules say.
+    // Local mode (no GitHub to ask): a delivery that carries a valid signature
+    // came from a holder of the webhook secret, and is trusted as write access.
     return rules::Permission::kWrite;
   }
   Result<github::PermissionInfo> info =
@@ -133,7 +134,7 @@ Result<rules::Permission> DeliveryProcessor::SenderPermission(const webhook::Eve
 
 void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decision& decision) {
   using rules::DecisionKind;
-  if (!github_.outbox) return;
+  if (!github_.outbox && !github_.on_comment) return;
   if (decision.kind != DecisionKind::kDeny && decision.kind != DecisionKind::kHold &&
       decision.kind != DecisionKind::kUnknownLabels && !decision.explain_only) {
     return;
@@ -151,6 +152,8 @@ void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decisi
       std::string(decision.explain_only ? "explain" : rules::DecisionKindName(decision.kind)) +
       (decision.rule.empty() ? "" : "-" + decision.rule);
   write.payload = "**labelrun**: " + rules::RenderExplainText(decision);
+  if (github_.on_comment) github_.on_comment(write);
+  if (!github_.outbox) return;
   if (Result<int64_t> queued = github_.outbox->Enqueue(write); !queued) {
     spdlog::error("cannot queue the {} comment on {}#{}: {}", write.job_key, write.repository,
                   write.issue, queued.error().message());
@@ -183,6 +186,44 @@ Status DeliveryProcessor::Process(const store::InboxRow& row) {
                decision.rule.empty() ? "" : " rule=", decision.rule,
                decision.reasons.empty() ? "no rule applies" : Join(decision.reasons, " "));
   Explain(*event, decision);
+  return Act(row, *event, decision);
+}
+
+Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& event,
+                              const rules::Decision& decision) {
+  using rules::DecisionKind;
+  const webhook::Envelope* env = EnvelopeOf(event);
+  if (!dispatcher_ || !env || decision.explain_only) return Ok();
+  const int64_t issue = IssueNumber(event);
+  const std::string who = "@" + env->sender.login;
+  if (decision.kind == DecisionKind::kCancel) {
+    const int n = dispatcher_->CancelOn(env->repository.full_name, issue, decision.rule, who);
+    if (n > 0) {
+      spdlog::info("delivery {}: cancelling {} job(s) on {}#{}", row.guid, n,
+                   env->repository.full_name, issue);
+    }
+    return Ok();
+  }
+  if (decision.kind != DecisionKind::kDispatch || !decision.job) return Ok();
+  scheduler::NewJob job;
+  job.delivery = row.guid;
+  job.repository = env->repository.full_name;
+  job.issue = issue;
+  job.installation = env->installation_id;
+  job.sender = env->sender.login;
+  job.spec = *decision.job;
+  Result<store::JobRecord> submitted = dispatcher_->Submit(std::move(job));
+  if (!submitted) {
+    if (submitted.error().code() == ErrorCode::kAlreadyExists) {
+      spdlog::info("delivery {}: {}", row.guid, submitted.error().message());
+      return Ok();
+    }
+    spdlog::warn("delivery {}: cannot queue the job: {}", row.guid, submitted.error().message());
+    return submitted.error();
+  }
+  spdlog::info("delivery {}: job {} {} for {}#{} (rule {})", row.guid, submitted->id,
+               JobStateName(submitted->state), submitted->repository, submitted->issue,
+               submitted->spec.rule);
   return Ok();
 }
 

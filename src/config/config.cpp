@@ -276,7 +276,8 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     r.Error("", "the top level must be a mapping of keys");
   } else if (r.CheckKeys(root, "",
                          {"state_dir", "server", "webhook", "inbox", "log", "github", "labels_file",
-                          "rules", "hold_labels"})) {
+                          "rules", "hold_labels", "hosts", "scheduler", "sources", "api", "report",
+                          "dashboard"})) {
     // labels_file, rules and hold_labels are read and checked by rules::LoadRuleSet.
     if (root["state_dir"]) {
       std::string dir;
@@ -292,6 +293,7 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     if (root["inbox"]) ParseInbox(r, root["inbox"], cfg.inbox);
     if (root["log"]) ParseLog(r, root["log"], cfg.log);
     if (root["github"]) ParseGithub(r, root["github"], cfg.github);
+    ParseJobSections(r, root, cfg);
   }
   bool has_error = false;
   for (const Problem& p : outcome.problems) has_error |= !p.warning;

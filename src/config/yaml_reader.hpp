@@ -14,6 +14,10 @@
 
 namespace labelrun::config {
 
+class YamlReader;
+// hosts, scheduler, sources, api, report and dashboard (jobs_config.cpp).
+void ParseJobSections(YamlReader& r, const YAML::Node& root, Config& cfg);
+
 class YamlReader {
  public:
   explicit YamlReader(std::vector<Problem>& problems) : problems_(problems) {}

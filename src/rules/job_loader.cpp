@@ -50,9 +50,10 @@ bool ReadSize(YamlReader& r, const YAML::Node& node, const std::string& path, ui
 std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const std::string& path,
                                    const labels::Dictionary* dictionary) {
   if (!r.ExpectMap(node, path)) return std::nullopt;
-  r.CheckKeys(node, path,
-              {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout",
-               "host_selector", "outputs", "metric", "env_from_labels"});
+  r.CheckKeys(
+      node, path,
+      {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout", "host_selector",
+       "outputs", "metric", "env_from_labels", "working_dir", "cap_add", "mounts"});
   JobTemplate job;
   bool ok = true;
   auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -138,6 +139,49 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
     }
     ok &= outputs.has_value();
     job.outputs = outputs.value_or("");
+  }
+  if (node["working_dir"]) {
+    auto dir = r.String(node["working_dir"], key("working_dir"));
+    if (dir && !IsContainerFolder(*dir)) {
+      r.Error(key("working_dir"), "must be an absolute folder in the container, without '..'");
+      ok = false;
+    }
+    ok &= dir.has_value();
+    if (dir) job.working_dir = std::move(*dir);
+  }
+  if (node["cap_add"]) {
+    auto caps = r.StringList(node["cap_add"], key("cap_add"));
+    ok &= caps.has_value();
+    for (const std::string& cap : caps.value_or(std::vector<std::string>{})) {
+      bool valid = !cap.empty() && cap != "ALL";
+      for (char c : cap) valid &= (c >= 'A' && c <= 'Z') || c == '_';
+      if (!valid) {
+        r.Error(key("cap_add"),
+                "'" + cap + "' is not a capability name like NET_ADMIN (ALL is refused)");
+        ok = false;
+      }
+    }
+    if (caps) job.cap_add = std::move(*caps);
+  }
+  if (node["mounts"]) {
+    auto mounts = r.StringList(node["mounts"], key("mounts"));
+    ok &= mounts.has_value();
+    for (const std::string& m : mounts.value_or(std::vector<std::string>{})) {
+      const size_t colon = m.find(':');
+      const std::string_view host = std::string_view(m).substr(0, colon);
+      std::string_view rest =
+          colon == std::string::npos ? "" : std::string_view(m).substr(colon + 1);
+      const std::string_view target = rest.substr(0, rest.find(':'));
+      const std::string_view mode =
+          rest.find(':') == std::string_view::npos ? "" : rest.substr(rest.find(':') + 1);
+      if (!IsContainerFolder(host) || !IsContainerFolder(target) ||
+          (mode != "" && mode != "ro" && mode != "rw")) {
+        r.Error(key("mounts"),
+                "'" + m + "' must be host_path:container_path[:ro|rw], both absolute");
+        ok = false;
+      }
+    }
+    if (mounts) job.mounts = std::move(*mounts);
   }
   if (node["metric"]) {
     auto metric = r.String(node["metric"], key("metric"));

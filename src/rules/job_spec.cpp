@@ -105,6 +105,9 @@ JobSpec MakeJobSpec(const Rule& rule, std::span<const std::string> labels) {
   spec.outputs = t.outputs;
   spec.metric = t.metric;
   spec.max_concurrent = rule.max_concurrent;
+  spec.working_dir = t.working_dir;
+  spec.cap_add = t.cap_add;
+  spec.mounts = t.mounts;
   bool high = false, low = false;
   for (const std::string& label : labels) {
     high |= label == "priority:high";

@@ -86,6 +86,28 @@ auto AsyncProbe(store::InboxWriter& inbox, Token&& token) {
       token);
 }
 
+// co_await AsyncApp(...): runs the app handler on `pool` and resumes this
+// coroutine on its own executor with the reply.
+template <typename Token>
+auto AsyncApp(asio::thread_pool& pool, AppRoutes& routes, AppRequest request, Token&& token) {
+  return asio::async_initiate<Token, void(AppReply)>(
+      [&pool, &routes](auto handler, AppRequest req) {
+        using Handler = decltype(handler);
+        auto ex = asio::get_associated_executor(handler);
+        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
+            std::move(handler), asio::make_work_guard(ex));
+        asio::post(pool, [state, &routes, req = std::move(req)] {
+          AppReply reply = routes.Handle(req);
+          auto ex2 = state->second.get_executor();
+          asio::post(ex2, [state, reply = std::move(reply)]() mutable {
+            std::move(state->first)(std::move(reply));
+            state->second.reset();
+          });
+        });
+      },
+      token, std::move(request));
+}
+
 // Printable, bounded text from an untrusted header, for log lines.
 std::string ForLog(std::string_view s) {
   std::string out;
@@ -96,10 +118,11 @@ std::string ForLog(std::string_view s) {
 struct Reply {
   Outcome outcome = Outcome::kOk;
   std::string body;
-  const char* content_type = "text/plain; charset=utf-8";
+  std::string content_type = "text/plain; charset=utf-8";
   bool close = false;  // the request body was not read, or the server is stopping
   bool abort = false;  // the client is gone: close without answering
   bool head = false;   // answer a HEAD request: headers only
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 // What Shutdown() needs to reach a session: its executor and a way to cancel its
@@ -381,6 +404,19 @@ class ServerImpl final : public Server {
     }
     Reply reply;
     reply.close = has_body;  // a body we will not read
+    if (deps_.app && deps_.app->Handles(path)) {
+      AppRequest app_request{std::string(req.method_string()), std::string(path),
+                             std::string(target.substr(std::min(target.size(), path.size() + 1))),
+                             std::string(req[http::field::authorization])};
+      AppReply app_reply =
+          co_await AsyncApp(app_pool_, *deps_.app, std::move(app_request), asio::use_awaitable);
+      reply.outcome = app_reply.outcome;
+      reply.body = std::move(app_reply.body);
+      reply.content_type = std::move(app_reply.content_type);
+      reply.headers = std::move(app_reply.headers);
+      reply.head = req.method() == http::verb::head;
+      co_return reply;
+    }
     if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
       reply.outcome = Outcome::kNotFound;
       reply.body = "not found\n";
@@ -479,6 +515,7 @@ class ServerImpl final : public Server {
     if (reply.outcome == Outcome::kMethodNotAllowed) {
       res.set(http::field::allow, reply.body == "use POST\n" ? "POST" : "GET, HEAD");
     }
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.keep_alive(!reply.close);
     if (reply.head) {
       res.content_length(reply.body.size());
@@ -506,6 +543,7 @@ class ServerImpl final : public Server {
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mu_;
   std::list<std::weak_ptr<SessionControl>> sessions_;
+  asio::thread_pool app_pool_{2};  // AppRoutes handlers: SQLite and file reads
 };
 
 }  // namespace

@@ -32,6 +32,12 @@ std::string_view OutcomeName(Outcome outcome) {
       return "method_not_allowed";
     case Outcome::kHeaderTooLarge:
       return "header_too_large";
+    case Outcome::kUnauthorized:
+      return "unauthorized";
+    case Outcome::kConflict:
+      return "conflict";
+    case Outcome::kStarted:
+      return "started";
     case Outcome::kCount:
       break;
   }

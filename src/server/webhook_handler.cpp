@@ -110,6 +110,12 @@ unsigned StatusFor(Outcome outcome) {
       return 405;
     case Outcome::kHeaderTooLarge:
       return 431;
+    case Outcome::kUnauthorized:
+      return 401;
+    case Outcome::kConflict:
+      return 409;
+    case Outcome::kStarted:
+      return 202;
     case Outcome::kCount:
       break;
   }

@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -63,6 +63,46 @@ CREATE TABLE outbox_comments (
   comment_id INTEGER NOT NULL,
   PRIMARY KEY (repository, issue, job_key)
 );
+)sql",
+    // 3: jobs and their history. A state change is written here before it is
+    // acted on. `dedupe` holds "repo#issue#rule" while a job is not final, so two
+    // racing deliveries cannot start the same rule twice on one issue.
+    R"sql(
+CREATE TABLE jobs (
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT    NOT NULL UNIQUE,
+  dedupe        TEXT    UNIQUE,
+  delivery      TEXT    NOT NULL DEFAULT '',
+  repository    TEXT    NOT NULL,
+  issue         INTEGER NOT NULL,
+  installation  INTEGER NOT NULL DEFAULT 0,
+  rule          TEXT    NOT NULL,
+  priority      INTEGER NOT NULL,
+  spec          TEXT    NOT NULL,
+  commit_sha    TEXT    NOT NULL DEFAULT '',
+  sender        TEXT    NOT NULL DEFAULT '',
+  state         TEXT    NOT NULL,
+  reason        TEXT    NOT NULL DEFAULT '',
+  host          TEXT    NOT NULL DEFAULT '',
+  gpus          TEXT    NOT NULL DEFAULT '',
+  container_id  TEXT    NOT NULL DEFAULT '',
+  image_digest  TEXT    NOT NULL DEFAULT '',
+  exit_code     INTEGER,
+  cancel_by     TEXT    NOT NULL DEFAULT '',
+  created_at    INTEGER NOT NULL,
+  started_at    INTEGER,
+  finished_at   INTEGER
+);
+CREATE INDEX jobs_open ON jobs (state) WHERE state NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out');
+CREATE INDEX jobs_repo ON jobs (repository, seq);
+CREATE TABLE job_events (
+  seq     INTEGER PRIMARY KEY,
+  job_id  TEXT    NOT NULL,
+  at      INTEGER NOT NULL,
+  state   TEXT    NOT NULL,
+  detail  TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX job_events_job ON job_events (job_id, seq);
 )sql",
 };
 

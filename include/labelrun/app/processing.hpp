@@ -5,6 +5,7 @@
 // per issue and cause, through the outbox. Dispatch decisions are logged until
 // the dispatcher is wired in.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/github/permission_cache.hpp"
 #include "labelrun/rules/decision.hpp"
+#include "labelrun/scheduler/dispatcher.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/webhook/event.hpp"
 
@@ -32,13 +34,18 @@ bool IsBot(const webhook::Actor& sender);
 struct GithubContext {
   github::PermissionCache* permissions = nullptr;
   github::OutboxWorker* outbox = nullptr;
+  // Refusal comments are also handed here (local mode keeps them); may be null.
+  std::function<void(const store::OutboxWrite&)> on_comment;
 };
 
 // Thread-safe: SetRules may run on an I/O thread (SIGHUP) while the processor
 // thread calls Process.
 class DeliveryProcessor {
  public:
-  DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github = {});
+  // `dispatcher` runs dispatch decisions and cancels jobs; null: decisions are
+  // only logged.
+  DeliveryProcessor(std::shared_ptr<const ConfigRules> rules, GithubContext github = {},
+                    scheduler::Dispatcher* dispatcher = nullptr);
 
   void SetRules(std::shared_ptr<const ConfigRules> rules);
   // The inbox handler: Ok marks the delivery done.
@@ -50,8 +57,12 @@ class DeliveryProcessor {
   // delivery is retried later.
   Result<rules::Permission> SenderPermission(const webhook::Event& event);
   void Explain(const webhook::Event& event, const rules::Decision& decision);
+  // Submits or cancels jobs; transient failures are returned for a retry.
+  Status Act(const store::InboxRow& row, const webhook::Event& event,
+             const rules::Decision& decision);
 
   GithubContext github_;
+  scheduler::Dispatcher* dispatcher_ = nullptr;
   mutable std::mutex mu_;
   std::shared_ptr<const ConfigRules> rules_;
 };

@@ -60,6 +60,51 @@ struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error
 };
 
+// A Docker daemon labelrun runs jobs on (`hosts[]`).
+struct HostConfig {
+  std::string name;
+  std::string docker = "unix:///var/run/docker.sock";  // or tcp://HOST:2376 with TLS files
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::vector<std::pair<std::string, std::string>> labels;  // matched by rules' host_selector
+  std::vector<std::string> gpus;  // device ids (UUIDs or indices); empty: a CPU host
+  bool discover_gpus = false;     // `gpus: discover`: ask nvidia-smi on this machine
+  uint32_t max_jobs = 0;          // jobs at once; 0: no limit
+  // false: GPUs are allocated and passed as NVIDIA_VISIBLE_DEVICES without a
+  // DeviceRequest (trying GPU scheduling on a host without the NVIDIA runtime).
+  bool device_requests = true;
+};
+
+struct SchedulerConfig {
+  std::chrono::milliseconds gpu_sample_interval{30'000};
+  uint32_t idle_below_percent = 0;  // idle_gpu.below_percent; 0: the idle guard is off
+  std::chrono::milliseconds idle_for{600'000};
+  std::chrono::milliseconds stop_grace{30'000};
+  uint32_t max_per_repository = 0;
+};
+
+// Where job code comes from without GitHub (local mode, tests): a folder (a git
+// work tree or a plain folder) for every repository, or per repository.
+struct SourcesConfig {
+  std::string default_dir;
+  std::vector<std::pair<std::string, std::string>> repos;  // owner/name -> folder
+};
+
+struct ApiConfig {
+  std::string token_file;  // bearer token for /api; empty: the API is off
+};
+
+struct ReportConfig {
+  std::chrono::milliseconds update_interval{30'000};  // comment edits while running
+  std::string public_url;                             // base of links in comments
+  std::chrono::milliseconds link_ttl{7LL * 24 * 3600 * 1000};
+};
+
+struct DashboardConfig {
+  std::string token_file;  // bearer token for /jobs pages without a signed link
+};
+
 struct Config {
   std::string source;  // the file it came from, or "<embedded defaults>"
   std::filesystem::path state_dir = "/var/lib/labelrun";
@@ -68,6 +113,12 @@ struct Config {
   InboxConfig inbox;
   LogConfig log;
   std::optional<github::Settings> github;  // absent: no GitHub client (logs decisions only)
+  std::vector<HostConfig> hosts;           // empty: the local Docker daemon as a CPU host
+  SchedulerConfig scheduler;
+  SourcesConfig sources;
+  ApiConfig api;
+  ReportConfig report;
+  DashboardConfig dashboard;
 };
 
 // One problem with its key path; `warning` problems do not fail a check.

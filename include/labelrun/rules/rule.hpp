@@ -50,6 +50,9 @@ struct JobTemplate {
   std::string outputs;          // absolute folder in the container to collect; may be empty
   std::string metric = "loss";  // the metric key drawn as the curve
   std::vector<EnvFromLabel> env_from_labels;
+  std::string working_dir = "/workspace";  // where the code is copied and the command runs
+  std::vector<std::string> cap_add;        // capabilities added back; all others are dropped
+  std::vector<std::string> mounts;         // "host:container[:ro]"; nothing is mounted otherwise
 };
 
 // `when`: every `all` pattern matches some label, at least one `any` pattern matches (when
@@ -87,6 +90,9 @@ struct JobSpec {
   std::string metric;
   JobPriority priority = JobPriority::kNormal;
   int max_concurrent = 0;
+  std::string working_dir = "/workspace";
+  std::vector<std::string> cap_add;
+  std::vector<std::string> mounts;
 };
 
 // OK when `image` names a tag other than `latest` or a sha256 digest; otherwise an

@@ -30,6 +30,9 @@ enum class Outcome : uint8_t {
   kNotFound,          // 404
   kMethodNotAllowed,  // 405
   kHeaderTooLarge,    // 431
+  kUnauthorized,      // 401: /api and /jobs without a valid token or signed link
+  kConflict,          // 409: e.g. cancelling a job that already ended
+  kStarted,           // 202: e.g. a cancellation asked for, the job stops in the background
   kCount
 };
 

@@ -8,6 +8,7 @@
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/clock.hpp"
 #include "labelrun/core/result.hpp"
+#include "labelrun/server/app_routes.hpp"
 #include "labelrun/server/metrics.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/webhook/signature.hpp"
@@ -19,6 +20,7 @@ struct ServerDeps {
   store::InboxStats& inbox_stats;
   Metrics& metrics;
   const Clock& clock;
+  AppRoutes* app = nullptr;  // /api and /jobs; null: not served
 };
 
 class Server {

@@ -1,0 +1,55 @@
+#pragma once
+// The JSON API for ops and tools, behind a bearer token:
+//   GET  /api/jobs[?repo=owner/name&state=running&limit=N]
+//   GET  /api/jobs/{id}
+//   POST /api/jobs/{id}/cancel
+//   GET  /api/jobs/{id}/comment   (the job's current comment markdown)
+// No token, or a wrong one, is 401.
+
+#include <functional>
+#include <string>
+
+#include "labelrun/scheduler/dispatcher.hpp"
+#include "labelrun/server/app_routes.hpp"
+#include "labelrun/store/jobs.hpp"
+
+namespace labelrun::app {
+
+// What the reporting side adds to a job's JSON and serves as its comment.
+struct JobReportHooks {
+  // Latest metric values as a JSON object text, e.g. {"loss":0.41,"epoch":3}; may be empty.
+  std::function<std::string(const std::string& job_id)> latest_metrics_json;
+  // The job's current comment markdown; empty when none.
+  std::function<std::string(const std::string& job_id)> comment_markdown;
+};
+
+class JobsApi {
+ public:
+  JobsApi(std::string token, scheduler::Dispatcher& dispatcher, store::JobStore& store,
+          const Clock& clock, JobReportHooks hooks = {});
+
+  static bool Handles(std::string_view path) { return path.rfind("/api/", 0) == 0; }
+  server::AppReply Handle(const server::AppRequest& request);
+
+ private:
+  server::AppReply Get(const std::string& id);
+  server::AppReply List(const std::string& query);
+  server::AppReply Cancel(const std::string& id);
+
+  std::string token_;
+  scheduler::Dispatcher& dispatcher_;
+  store::JobStore& store_;
+  const Clock& clock_;
+  JobReportHooks hooks_;
+};
+
+// True when `authorization` is "Bearer <token>" (constant-time compare). An
+// empty `token` accepts nothing.
+bool BearerMatches(std::string_view authorization, std::string_view token);
+// The decoded value of `name` in a query string, or "".
+std::string QueryValue(std::string_view query, std::string_view name);
+// A job as the API shows it.
+std::string JobJson(const store::JobRecord& job, int queue_position,
+                    const std::string& latest_metrics_json);
+
+}  // namespace labelrun::app

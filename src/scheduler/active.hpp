@@ -1,0 +1,39 @@
+#pragma once
+// A placed job's runtime state, shared by the dispatcher's loop and the job's
+// worker thread. Private to scheduler/.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "labelrun/runtime/runtime.hpp"
+#include "labelrun/scheduler/dispatcher.hpp"
+
+namespace labelrun::scheduler {
+
+struct Dispatcher::Active {
+  std::string job_id;
+  std::string host;
+  std::vector<std::string> gpus;  // as placed
+  std::shared_ptr<runtime::Runtime> runtime;
+  bool attach = false;  // recovery: the container exists; follow it
+
+  std::atomic<bool> stop_following{false};  // labelrun is shutting down
+  std::atomic<bool> stop_requested{false};  // cancel, timeout or idle GPU
+
+  std::mutex mu;  // guards the fields below
+  EndCause cause = EndCause::kNone;
+  std::string cause_detail;  // who cancelled, or the idle guard's words
+  std::string container_id;
+  bool running = false;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::unique_ptr<runtime::PendingExit> pending;
+  std::thread worker;
+  std::thread stopper;
+};
+
+}  // namespace labelrun::scheduler

@@ -1,0 +1,117 @@
+#include "labelrun/store/jobs.hpp"
+
+#include <gtest/gtest.h>
+
+namespace labelrun::store {
+namespace {
+
+JobRecord NewJob(std::string id, std::string rule = "train", int64_t issue = 7) {
+  JobRecord job;
+  job.id = std::move(id);
+  job.repository = "acme/models";
+  job.issue = issue;
+  job.installation = 42;
+  job.sender = "alice";
+  job.commit = "abc123";
+  job.spec.rule = std::move(rule);
+  job.spec.image = "pytorch/pytorch:2.8.0-cuda12.8-cudnn9-runtime";
+  job.spec.command = {"python", "train.py"};
+  job.spec.env = {{"EPOCHS", "3"}};
+  job.spec.gpus = 2;
+  job.spec.memory_bytes = 16ULL << 30;
+  job.spec.host_selector = {{"gpu-type", "a100"}};
+  job.spec.priority = rules::JobPriority::kHigh;
+  job.spec.cap_add = {"SYS_PTRACE"};
+  return job;
+}
+
+TEST(JobStoreTest, InsertGetRoundTripsEveryField) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store) << store.error().message();
+  JobRecord job = NewJob("j1");
+  ASSERT_TRUE((*store)->Insert(job, 1000));
+  EXPECT_GT(job.seq, 0);
+  job.state = JobState::kRunning;
+  job.host = "gpu-1";
+  job.gpus = {"GPU-a", "GPU-b"};
+  job.container_id = "c0ffee";
+  job.image_digest = "pytorch/pytorch@sha256:1234";
+  job.started_ms = 2000;
+  ASSERT_TRUE((*store)->Update(job, 2000, "started"));
+  auto got = (*store)->Get("j1");
+  ASSERT_TRUE(got && *got);
+  const JobRecord& g = **got;
+  EXPECT_EQ(g.state, JobState::kRunning);
+  EXPECT_EQ(g.gpus, (std::vector<std::string>{"GPU-a", "GPU-b"}));
+  EXPECT_EQ(g.spec.command, (std::vector<std::string>{"python", "train.py"}));
+  EXPECT_EQ(g.spec.env, job.spec.env);
+  EXPECT_EQ(g.spec.host_selector, job.spec.host_selector);
+  EXPECT_EQ(g.spec.priority, rules::JobPriority::kHigh);
+  EXPECT_EQ(g.spec.memory_bytes, 16ULL << 30);
+  EXPECT_EQ(g.spec.cap_add, job.spec.cap_add);
+  EXPECT_EQ(g.started_ms, 2000);
+  EXPECT_FALSE(g.exit_code.has_value());
+  EXPECT_EQ(g.created_ms, 1000);
+  auto events = (*store)->Events("j1");
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].state, JobState::kRunning);
+  EXPECT_EQ((*events)[1].detail, "started");
+}
+
+TEST(JobStoreTest, OneOpenJobPerIssueAndRuleUntilItEnds) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store);
+  JobRecord first = NewJob("j1");
+  ASSERT_TRUE((*store)->Insert(first, 1));
+  JobRecord racing = NewJob("j2");
+  Status dup = (*store)->Insert(racing, 2);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists);
+  JobRecord other_rule = NewJob("j3", "bench");
+  EXPECT_TRUE((*store)->Insert(other_rule, 3));
+  first.state = JobState::kSucceeded;
+  first.exit_code = 0;
+  ASSERT_TRUE((*store)->Update(first, 4, "exited with code 0"));
+  JobRecord again = NewJob("j4");
+  EXPECT_TRUE((*store)->Insert(again, 5));
+}
+
+TEST(JobStoreTest, ListFiltersAndOpenReturnsUnfinishedOldestFirst) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 4; ++i) {
+    JobRecord job = NewJob("j" + std::to_string(i), "train", 10 + i);
+    ASSERT_TRUE((*store)->Insert(job, i));
+    if (i % 2) {
+      job.state = JobState::kFailed;
+      ASSERT_TRUE((*store)->Update(job, i, "exited with code 1"));
+    }
+  }
+  auto open = (*store)->Open();
+  ASSERT_TRUE(open);
+  ASSERT_EQ(open->size(), 2u);
+  EXPECT_EQ((*open)[0].id, "j0");
+  EXPECT_EQ((*open)[1].id, "j2");
+  JobFilter failed;
+  failed.state = JobState::kFailed;
+  auto list = (*store)->List(failed);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "j3");  // newest first
+  JobFilter other_repo;
+  other_repo.repository = "someone/else";
+  EXPECT_TRUE((*store)->List(other_repo)->empty());
+}
+
+TEST(JobStoreTest, UpdateOfAnUnknownJobIsNotFound) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store);
+  JobRecord ghost = NewJob("nope");
+  Status s = (*store)->Update(ghost, 1, "x");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace labelrun::store
