@@ -1,5 +1,7 @@
 // The REST operations labelrun uses, on top of Client::Call.
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "labelrun/github/client.hpp"
@@ -228,6 +230,41 @@ Status Client::AddIssueReaction(int64_t installation, const Repo& repo, int64_t 
            &payload);
   if (!res) return res.error();
   return Ok();
+}
+
+Result<RepositoryInfo> Client::GetRepository(int64_t installation, const Repo& repo) {
+  Result<HttpResponse> res = Call(installation, "GET", RepoPath(repo), nullptr);
+  if (!res) return res.error();
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || Str(j, "default_branch").empty()) return Malformed("get repository");
+  RepositoryInfo info;
+  info.full_name = Str(j, "full_name");
+  info.default_branch = Str(j, "default_branch");
+  info.is_private = j.contains("private") && j["private"].is_boolean() && j["private"].get<bool>();
+  return info;
+}
+
+Result<std::string> Client::GetBranchHead(int64_t installation, const Repo& repo,
+                                          std::string_view branch) {
+  if (branch.empty()) return Error(ErrorCode::kInvalidArgument, "empty branch name");
+  // Branch names may hold '/': each part is one path segment, as GitHub expects.
+  std::string ref = "heads";
+  size_t start = 0;
+  while (start <= branch.size()) {
+    size_t end = std::min(branch.find('/', start), branch.size());
+    ref += "/" + Segment(branch.substr(start, end - start));
+    start = end + 1;
+  }
+  Result<HttpResponse> res = Call(installation, "GET", RepoPath(repo) + "/git/ref/" + ref, nullptr);
+  if (!res) return res.error();
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("object")) return Malformed("get branch head");
+  std::string sha = Str(j["object"], "sha");
+  bool hex = !sha.empty() && std::all_of(sha.begin(), sha.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+  });
+  if (!hex || Str(j["object"], "type") != "commit") return Malformed("get branch head");
+  return sha;
 }
 
 Result<int64_t> Client::DownloadTarball(int64_t installation, const Repo& repo,

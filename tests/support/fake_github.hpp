@@ -9,6 +9,8 @@
 //   - stores comments, issue labels, repository labels and reactions;
 //   - answers 422 to comment bodies over 65,536 characters;
 //   - serves collaborator permissions set by the test;
+//   - serves repositories (default_branch), branch heads (git/ref/heads/...)
+//     and tarballs set by the test, to installation tokens only;
 //   - on command answers 403 + retry-after, 403 + x-ratelimit-remaining: 0,
 //     a secondary-limit 403 without headers, 500, or hangs (never answers).
 // Time comes from the Clock passed in, so a ManualClock drives token expiry.
@@ -88,6 +90,10 @@ class FakeGithub {
   void AddIssueLabel(const std::string& repo, int64_t issue, const std::string& name);
   int64_t AddComment(const std::string& repo, int64_t issue, const std::string& body);
 
+  // GET /repos/{repo} answers with this default branch (other repositories: 404).
+  void SetRepository(const std::string& repo, const std::string& default_branch);
+  // GET /repos/{repo}/git/ref/heads/{branch} answers with this commit SHA.
+  void SetBranch(const std::string& repo, const std::string& branch, const std::string& sha);
   // GET /repos/{repo}/tarball/{ref} redirects (302) to a download URL on the
   // same server that serves these bytes without credentials.
   void SetTarball(const std::string& repo, const std::string& ref, std::string bytes);
@@ -141,7 +147,9 @@ class FakeGithub {
   std::map<std::string, std::vector<FakeLabel>> repo_labels_;     // "o/r"
   std::map<std::string, std::string> roles_;                      // "o/r@user"
   std::map<int64_t, std::vector<std::string>> reactions_;
-  std::map<std::string, std::string> tarballs_;  // "o/r@ref"
+  std::map<std::string, std::string> tarballs_;          // "o/r@ref"
+  std::map<std::string, std::string> default_branches_;  // "o/r"
+  std::map<std::string, std::string> branches_;          // "o/r@branch" -> sha
   std::vector<FakeRequest> requests_;
   int64_t next_id_ = 1000;
   int64_t tokens_issued_ = 0;

@@ -214,6 +214,38 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
     }
     return not_found;
   }
+  // /repos/o/r
+  if (n == 3 && m == "GET") {
+    auto it = default_branches_.find(repo);
+    if (it == default_branches_.end()) return not_found;
+    return {200,
+            json{{"id", 1296269},
+                 {"name", seg[2]},
+                 {"full_name", repo},
+                 {"owner", {{"login", seg[1]}}},
+                 {"private", true},
+                 {"default_branch", it->second}}
+                .dump(),
+            {},
+            false};
+  }
+  // /repos/o/r/git/ref/heads/{branch, possibly with slashes}
+  if (n >= 7 && seg[3] == "git" && seg[4] == "ref" && seg[5] == "heads" && m == "GET") {
+    std::string branch = seg[6];
+    for (size_t i = 7; i < n; ++i) branch += "/" + seg[i];
+    auto it = branches_.find(repo + "@" + branch);
+    if (it == branches_.end()) return not_found;
+    std::string api = url() + "/repos/" + repo + "/git";
+    return {
+        200,
+        json{{"ref", "refs/heads/" + branch},
+             {"url", api + "/refs/heads/" + branch},
+             {"object",
+              {{"type", "commit"}, {"sha", it->second}, {"url", api + "/commits/" + it->second}}}}
+            .dump(),
+        {},
+        false};
+  }
   // /repos/o/r/tarball/{ref}
   if (n == 5 && seg[3] == "tarball" && m == "GET") {
     if (tarballs_.count(repo + "@" + seg[4]) == 0) return not_found;
@@ -238,6 +270,17 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
 void FakeGithub::SetTarball(const std::string& repo, const std::string& ref, std::string bytes) {
   std::lock_guard lock(mu_);
   tarballs_[repo + "@" + ref] = std::move(bytes);
+}
+
+void FakeGithub::SetRepository(const std::string& repo, const std::string& default_branch) {
+  std::lock_guard lock(mu_);
+  default_branches_[repo] = default_branch;
+}
+
+void FakeGithub::SetBranch(const std::string& repo, const std::string& branch,
+                           const std::string& sha) {
+  std::lock_guard lock(mu_);
+  branches_[repo + "@" + branch] = sha;
 }
 
 void FakeGithub::PushFault(FakeFault fault, int times, int64_t seconds) {

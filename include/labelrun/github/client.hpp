@@ -48,6 +48,13 @@ struct Label {
   std::string description;
 };
 
+// GET /repos/{owner}/{repo}, the parts labelrun reads.
+struct RepositoryInfo {
+  std::string full_name;
+  std::string default_branch;
+  bool is_private = false;
+};
+
 struct PermissionInfo {
   Permission level = Permission::kNone;
   std::string role_name;  // as GitHub names it, custom roles included
@@ -112,6 +119,12 @@ class Client {
                             std::string_view content);
   Status AddIssueReaction(int64_t installation, const Repo& repo, int64_t issue,
                           std::string_view content);
+
+  Result<RepositoryInfo> GetRepository(int64_t installation, const Repo& repo);
+  // The commit SHA that `branch` points at (GET /repos/{o}/{r}/git/ref/heads/{branch}).
+  // kNotFound for a missing branch; kFailedPrecondition (409) for an empty repository.
+  Result<std::string> GetBranchHead(int64_t installation, const Repo& repo,
+                                    std::string_view branch);
 
   // Downloads the repository's tarball at `ref` (a commit SHA) to `dest`,
   // following GitHub's redirect to its download host (the Authorization header

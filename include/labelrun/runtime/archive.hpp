@@ -1,0 +1,48 @@
+#pragma once
+// Gzip tar archives of a job's code, ready for Runtime::CopyIn (Docker's
+// PUT /containers/{id}/archive). Pure functions over bytes and one folder walk;
+// no process, no network.
+//
+// Archives written here are POSIX ustar, with a pax extended header for a path
+// or link target that does not fit the ustar fields. Every entry is owned by
+// 0:0 (root), like `git archive` output; modes and modification times are kept.
+// Entries come out in a stable order, so the same input gives the same bytes.
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "labelrun/core/result.hpp"
+
+namespace labelrun::runtime {
+
+// Rewrites a repository tarball as GitHub serves it (GET /repos/{o}/{r}/tarball/{ref}):
+// every entry lies in one top folder ("owner-repo-sha/"), and the commit id
+// travels in a pax global header. The result holds the same files, directories
+// and symlinks with paths relative to that folder, and no global header.
+//
+// Reads ustar (name + prefix), pax extended headers (path, linkpath, size) and
+// GNU long names (L/K). Fails with:
+//   kResourceExhausted  past `max_bytes` of uncompressed tar data;
+//   kInvalidArgument    not gzip / not tar, a bad header checksum, a truncated
+//                       archive, an absolute path or a ".." component, an entry
+//                       outside the top folder (or no top folder at all), an
+//                       entry beneath a symlink, a symlink or hard link that
+//                       points out of the repository, or an entry type other
+//                       than file, directory, symlink or hard link (devices,
+//                       fifos, sparse files).
+// Absolute symlink targets are kept as they are: they name a place in the
+// container, not on this machine.
+Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes);
+
+// A gzip tar of the folder `dir`: regular files, directories and symlinks (not
+// followed), paths relative to `dir`, sorted, with anything named ".git" left
+// out (the repository itself, or a submodule's pointer file). A hard-linked
+// file is stored as a plain copy. Fails with kNotFound when `dir` is missing,
+// kInvalidArgument when it is not a folder or holds a socket, fifo or device,
+// kResourceExhausted past `max_bytes` of uncompressed tar data, kUnavailable
+// when a file cannot be read or changes size while it is read.
+Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_bytes);
+
+}  // namespace labelrun::runtime
