@@ -71,6 +71,7 @@ struct ExecOutput {
   int64_t exit_code = 0;
   std::string stdout_text;
   std::string stderr_text;
+  bool truncated = false;  // output past the runtime's bound was dropped
 };
 
 enum class LogStream { kStdout, kStderr };
