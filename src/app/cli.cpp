@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "labelrun/app/jobs_cli.hpp"
 #include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/app/serve.hpp"
@@ -73,6 +74,22 @@ int RunCli(int argc, char** argv) {
                            "The sender's permission (default write)");
   simulate_cmd->add_flag("--json", simulate.json, "Print one JSON object");
 
+  JobsArgs jobs;
+  std::string job_id;
+  CLI::App* jobs_cmd = app.add_subcommand("jobs", "See and steer jobs through the jobs API");
+  jobs_cmd->require_subcommand(1);
+  jobs_cmd->add_option("--url", jobs.url, "labelrun's base URL (default http://127.0.0.1:8080)");
+  jobs_cmd->add_option("--token-file", jobs.token_file, "File holding the API token")->required();
+  jobs_cmd->add_option("--ca-file", jobs.ca_file, "CA certificate for an https URL");
+  jobs_cmd->add_flag("--json", jobs.json, "Print the API's JSON");
+  CLI::App* jobs_list = jobs_cmd->add_subcommand("list", "Recent jobs, newest first");
+  jobs_list->add_option("--repo", jobs.repo, "Only jobs of owner/name");
+  jobs_list->add_option("--state", jobs.state, "Only jobs in this state (or: open)");
+  CLI::App* jobs_show = jobs_cmd->add_subcommand("show", "One job in full, with its history");
+  jobs_show->add_option("id", job_id, "Job id")->required();
+  CLI::App* jobs_cancel = jobs_cmd->add_subcommand("cancel", "Stop a job (queued or running)");
+  jobs_cancel->add_option("id", job_id, "Job id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,6 +110,9 @@ int RunCli(int argc, char** argv) {
   if (*sync_cmd) return RunLabelsSync(sync, std::cout, std::cerr);
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
+  if (*jobs_list) return RunJobsList(jobs, std::cout, std::cerr);
+  if (*jobs_show) return RunJobsShow(jobs, job_id, std::cout, std::cerr);
+  if (*jobs_cancel) return RunJobsCancel(jobs, job_id, std::cout, std::cerr);
   if (*serve_cmd) {
     if (config_path.empty() == !serve.dev) {
       std::cerr << "labelrun serve: give either --config FILE or --dev\n\n" << serve_cmd->help();

@@ -8,6 +8,10 @@
 #include <iostream>
 #include <random>
 
+#include "labelrun/app/job_pages.hpp"
+#include "labelrun/app/job_reporter.hpp"
+#include "labelrun/app/jobs_api.hpp"
+#include "labelrun/app/jobs_setup.hpp"
 #include "labelrun/app/processing.hpp"
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/config/config.hpp"
@@ -37,8 +41,9 @@ std::optional<config::Config> LoadOrReport(const std::filesystem::path& path) {
 }
 
 // A random secret kept in the dev state folder, so that it survives restarts.
-Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state_dir) {
-  std::filesystem::path path = state_dir / "dev-webhook-secret";
+Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state_dir,
+                                              const std::string& name = "dev-webhook-secret") {
+  std::filesystem::path path = state_dir / name;
   if (std::filesystem::exists(path)) return path;
   std::random_device rd;
   std::string bytes(24, '\0');
@@ -53,6 +58,23 @@ Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path;
 }
+
+// labelrun's own routes: /api/... for tools, /jobs... for people.
+class AppRouter final : public server::AppRoutes {
+ public:
+  AppRouter(JobsApi* api, JobPages* pages) : api_(api), pages_(pages) {}
+  bool Handles(std::string_view path) const override {
+    return JobsApi::Handles(path) || JobPages::Handles(path);
+  }
+  server::AppReply Handle(const server::AppRequest& request) override {
+    if (JobsApi::Handles(request.path)) return api_->Handle(request);
+    return pages_->Handle(request);
+  }
+
+ private:
+  JobsApi* api_;
+  JobPages* pages_;
+};
 
 Status PrepareStateDir(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -184,7 +206,105 @@ int RunServe(const ServeOptions& options) {
     outbox->Start();
     permissions = std::make_unique<github::PermissionCache>(*client, clock);
   }
-  DeliveryProcessor delivery_processor(rules, {permissions.get(), outbox.get()});
+  // Jobs: the store, the hosts, where code comes from, and the dispatcher.
+  auto job_store = store::JobStore::Open(db_path);
+  if (!job_store) {
+    std::cerr << "labelrun: not starting: " << job_store.error().message() << "\n";
+    return 1;
+  }
+  Result<std::vector<scheduler::Host>> hosts = MakeHosts(cfg);
+  if (!hosts) {
+    std::cerr << "labelrun: not starting: " << hosts.error().message() << "\n";
+    return 1;
+  }
+  const std::filesystem::path source_fallback =
+      options.config_path ? options.config_path->parent_path() : std::filesystem::current_path();
+  Result<std::unique_ptr<runtime::SourceProvider>> source =
+      MakeSource(cfg, client.get(), source_fallback);
+  if (!source) {
+    std::cerr << "labelrun: not starting: " << source.error().message() << "\n";
+    return 1;
+  }
+  Result<std::string> instance = EnsureInstanceId(cfg.state_dir);
+  if (!instance) {
+    std::cerr << "labelrun: not starting: " << instance.error().message() << "\n";
+    return 1;
+  }
+  std::string api_token;
+  if (!cfg.api.token_file.empty()) {
+    Result<std::string> token = ReadTokenFile(cfg.api.token_file);
+    if (!token) {
+      std::cerr << "labelrun: not starting: api.token_file: " << token.error().message() << "\n";
+      return 1;
+    }
+    api_token = *token;
+  } else if (options.dev) {
+    Result<std::filesystem::path> path = EnsureDevSecret(cfg.state_dir, "dev-api-token");
+    if (path) api_token = ReadTokenFile(*path).value_or("");
+  }
+  Result<std::filesystem::path> link_key_path = EnsureDevSecret(cfg.state_dir, "link-key");
+  if (!link_key_path) {
+    std::cerr << "labelrun: not starting: " << link_key_path.error().message() << "\n";
+    return 1;
+  }
+  const std::string link_key = ReadTokenFile(*link_key_path).value_or("");
+  std::string dashboard_token;
+  if (!cfg.dashboard.token_file.empty()) {
+    Result<std::string> token = ReadTokenFile(cfg.dashboard.token_file);
+    if (!token) {
+      std::cerr << "labelrun: not starting: dashboard.token_file: " << token.error().message()
+                << "\n";
+      return 1;
+    }
+    dashboard_token = *token;
+  } else if (options.dev) {
+    dashboard_token = api_token;
+  }
+  ReporterOptions reporter_options;
+  reporter_options.update_interval = cfg.report.update_interval;
+  reporter_options.public_url = cfg.report.public_url;
+  if (reporter_options.public_url.empty() && options.dev) {
+    reporter_options.public_url =
+        "http://" + cfg.server.host + ":" + std::to_string(cfg.server.port);
+  }
+  reporter_options.link_ttl = cfg.report.link_ttl;
+  reporter_options.link_key = link_key;
+  reporter_options.jobs_dir = cfg.state_dir / "jobs";
+  reporter_options.secrets = *secrets;
+  for (const std::string& t : {api_token, dashboard_token, link_key}) {
+    if (!t.empty()) reporter_options.secrets.push_back(t);
+  }
+  if (tokens) {
+    // The installation tokens change hourly; they are shaped like ghs_..., which
+    // the redactor recognises. The App's key file content is a PEM block, also
+    // recognised.
+  }
+  JobReporter reporter(reporter_options, outbox.get(), clock);
+  reporter.Start();
+  scheduler::Dispatcher dispatcher(DispatcherOptionsFrom(cfg, *instance), std::move(*hosts),
+                                   **job_store, **source, reporter, clock);
+  if (Status started = dispatcher.Start(); !started) {
+    spdlog::error("job recovery: {}", started.error().message());
+  }
+  JobsApi jobs_api(
+      api_token, dispatcher, **job_store, clock,
+      JobReportHooks{[&reporter](const std::string& id) { return reporter.LatestMetricsJson(id); },
+                     [&reporter](const std::string& id) { return reporter.CommentMarkdown(id); }});
+  JobPagesOptions pages_options;
+  pages_options.dashboard_token = dashboard_token;
+  pages_options.link_key = link_key;
+  pages_options.link_ttl = cfg.report.link_ttl;
+  pages_options.jobs_dir = cfg.state_dir / "jobs";
+  JobPages job_pages(pages_options, reporter, **job_store, clock);
+  AppRouter router(&jobs_api, &job_pages);
+
+  GithubContext github_context{permissions.get(), outbox.get(), {}};
+  if (!outbox) {
+    github_context.on_comment = [&reporter](const store::OutboxWrite& w) {
+      reporter.KeepLocalComment(w);
+    };
+  }
+  DeliveryProcessor delivery_processor(rules, github_context, &dispatcher);
 
   store::InboxStats stats;
   // The commit thread wakes the processor after each commit that stored rows.
@@ -207,29 +327,33 @@ int RunServe(const ServeOptions& options) {
   store::InboxProcessor* proc = processor->get();
   wake.store(proc);
   server::Metrics metrics;
-  if (outbox) {
-    metrics.SetExtra([&outbox_stats](std::string& out) {
-      auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
-                         int64_t value) {
-        out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
-               std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
-               std::to_string(value) + "\n";
-      };
-      line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
-           outbox_stats.depth.load());
-      line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
-           outbox_stats.sent.load());
-      line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
-           outbox_stats.failed.load());
-      line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
-           "counter", outbox_stats.retried.load());
-      line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
-           "counter", outbox_stats.rate_limit_waits.load());
-    });
+  {
+    metrics.SetExtra(
+        [&outbox_stats, &dispatcher, with_outbox = outbox != nullptr](std::string& out) {
+          RenderJobMetrics(dispatcher.Stats(), out);
+          if (!with_outbox) return;
+          auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
+                             int64_t value) {
+            out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
+                   std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
+                   std::to_string(value) + "\n";
+          };
+          line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
+               outbox_stats.depth.load());
+          line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
+               outbox_stats.sent.load());
+          line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
+               outbox_stats.failed.load());
+          line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
+               "counter", outbox_stats.retried.load());
+          line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
+               "counter", outbox_stats.rate_limit_waits.load());
+        });
   }
-  auto server = server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
-                                       std::make_shared<const webhook::SignatureVerifier>(*secrets),
-                                       server::ServerDeps{**writer, stats, metrics, clock});
+  auto server =
+      server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
+                             std::make_shared<const webhook::SignatureVerifier>(*secrets),
+                             server::ServerDeps{**writer, stats, metrics, clock, &router});
   if (!server) {
     std::cerr << "labelrun: not starting: " << server.error().message() << "\n";
     return 1;
@@ -274,6 +398,8 @@ int RunServe(const ServeOptions& options) {
   proc->Stop();
   wake.store(nullptr);
   (*writer)->Stop();
+  dispatcher.Stop();  // containers keep running; the next start re-attaches them
+  reporter.Stop();
   if (outbox) outbox->Stop();  // writes still queued are sent after the next start
   spdlog::info("stopped");
   return 0;

@@ -24,6 +24,7 @@ struct Dispatcher::Active {
 
   std::atomic<bool> stop_following{false};  // labelrun is shutting down
   std::atomic<bool> stop_requested{false};  // cancel, timeout or idle GPU
+  std::atomic<bool> daemon_lost{false};     // the Docker daemon went away while it ran
 
   std::mutex mu;  // guards the fields below
   EndCause cause = EndCause::kNone;

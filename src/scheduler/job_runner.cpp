@@ -308,6 +308,7 @@ void Dispatcher::Follow(Active& a, store::JobRecord& job) {
     if (!state && state.error().code() == ErrorCode::kNotFound) break;
     if (!daemon_lost_at) {
       daemon_lost_at = clock_.Steady();
+      a.daemon_lost = true;
       spdlog::warn("job {}: lost Docker on {} ({}); waiting for it", job.id, job.host,
                    state ? "stream ended" : state.error().message());
     }
@@ -383,6 +384,7 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
         job.state = JobState::kFailed;
         job.reason = "exited with code " + std::to_string(exit_code.value_or(-1));
         if (!wait_error.empty()) job.reason += " (" + wait_error + ")";
+        if (a.daemon_lost) job.reason += " when the Docker daemon on " + job.host + " went away";
       }
       break;
   }

@@ -1,0 +1,55 @@
+#pragma once
+// labelrun's job pages, for people:
+//   GET /jobs                     recent jobs (?repo=owner/name&state=running)
+//   GET /jobs/{id}                status, table, loss curve, GPUs, live log tail
+//   GET /jobs/{id}/log            the whole log, redacted, as text
+//   GET /jobs/{id}/log/tail       its last lines (the page refreshes from it)
+//   GET /jobs/{id}/loss.svg       the curve alone
+//   GET /jobs/{id}/outputs        the collected outputs, as a tar archive
+// Access: a link signed by labelrun (comments carry them; they expire after
+// report.link_ttl), or `Authorization: Bearer` with the dashboard token.
+// Without either: 401.
+
+#include <filesystem>
+#include <string>
+
+#include "labelrun/app/job_reporter.hpp"
+#include "labelrun/core/clock.hpp"
+#include "labelrun/server/app_routes.hpp"
+#include "labelrun/store/jobs.hpp"
+
+namespace labelrun::app {
+
+struct JobPagesOptions {
+  std::string dashboard_token;  // empty: signed links only
+  std::string link_key;
+  std::chrono::milliseconds link_ttl{7LL * 24 * 3600 * 1000};
+  std::filesystem::path jobs_dir;
+  uint64_t max_log_bytes = uint64_t{64} << 20;  // /log serves at most the last this many
+};
+
+class JobPages {
+ public:
+  JobPages(JobPagesOptions options, JobReporter& reporter, store::JobStore& store,
+           const Clock& clock);
+
+  static bool Handles(std::string_view path) {
+    return path == "/jobs" || path.rfind("/jobs/", 0) == 0;
+  }
+  server::AppReply Handle(const server::AppRequest& request);
+
+ private:
+  bool Allowed(const server::AppRequest& request) const;
+  // A link to `path` signed for as long as the page's own access lasts.
+  std::string Signed(const std::string& path) const;
+  server::AppReply List(const server::AppRequest& request);
+  server::AppReply Page(const std::string& id);
+  server::AppReply Log(const std::string& id, size_t tail_lines);
+
+  JobPagesOptions options_;
+  JobReporter& reporter_;
+  store::JobStore& store_;
+  const Clock& clock_;
+};
+
+}  // namespace labelrun::app

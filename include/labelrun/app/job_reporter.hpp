@@ -1,0 +1,124 @@
+#pragma once
+// What maintainers see of a job: one comment on the issue, kept up to date, and
+// the status label that follows the job (status:queued -> status:in-progress ->
+// status:done / status:failed). Fed by the dispatcher (a scheduler::JobObserver)
+// and rendered by report/. With GitHub configured the writes go through the
+// outbox; without it (local mode) they are kept here, shown on the job pages and
+// logged, marked as not sent.
+//
+// Edits while a job runs are throttled to one per update_interval and only sent
+// when the comment changed; state changes are sent at once. Thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "labelrun/core/clock.hpp"
+#include "labelrun/github/outbox_worker.hpp"
+#include "labelrun/report/comment.hpp"
+#include "labelrun/report/gpu_stats.hpp"
+#include "labelrun/report/job_metrics.hpp"
+#include "labelrun/report/job_view.hpp"
+#include "labelrun/report/log_tail.hpp"
+#include "labelrun/report/redact.hpp"
+#include "labelrun/scheduler/dispatcher.hpp"
+
+namespace labelrun::app {
+
+struct ReporterOptions {
+  std::chrono::milliseconds update_interval{30'000};
+  std::string public_url;  // base of links in comments; empty: no links
+  std::chrono::milliseconds link_ttl{7LL * 24 * 3600 * 1000};
+  std::string link_key;              // HMAC key of signed links
+  std::filesystem::path jobs_dir;    // the dispatcher's: logs to replay after a restart
+  std::vector<std::string> secrets;  // redacted wherever job output is shown
+  size_t max_jobs_kept = 256;        // finished jobs kept in memory for pages
+};
+
+// The links a job page carries (see report::JobPageLinks).
+struct PageLinks {
+  std::string list;
+  std::string log;
+  std::string log_tail;
+  std::string loss_svg;
+  std::string outputs;
+};
+
+// A job as the reporter holds it, copied out for pages and the API.
+struct JobSnapshot {
+  report::JobView view;
+  std::string comment;                    // the current comment markdown
+  std::string metric_svg;                 // the curve as SVG
+  std::string page_html;                  // filled by RenderPage
+  std::string latest_metrics_json;        // {"loss": 0.41, ...}
+  std::vector<std::string> local_writes;  // local mode: what would have been sent
+};
+
+class JobReporter final : public scheduler::JobObserver {
+ public:
+  // `outbox` null: local mode.
+  JobReporter(ReporterOptions options, github::OutboxWorker* outbox, const Clock& clock);
+  ~JobReporter() override;
+  JobReporter(const JobReporter&) = delete;
+  JobReporter& operator=(const JobReporter&) = delete;
+
+  void Start();  // the thread that sends throttled edits
+  void Stop();
+
+  void OnJobChanged(const store::JobRecord& job, int queue_position) override;
+  void OnLogLine(const std::string& job_id, runtime::LogStream stream,
+                 std::string_view text) override;
+  void OnGpuSamples(const std::string& job_id,
+                    const std::vector<scheduler::GpuSample>& samples) override;
+
+  // A refusal or explanation comment from processing, in local mode.
+  void KeepLocalComment(const store::OutboxWrite& write);
+
+  // The job's current comment markdown; "" when the reporter does not know it.
+  std::string CommentMarkdown(const std::string& job_id);
+  std::string LatestMetricsJson(const std::string& job_id);
+  // Everything a job page shows, rendered; nullopt when unknown. `links` are the
+  // page's own links (see report::JobPageLinks).
+  std::optional<std::string> RenderPage(const std::string& job_id, const PageLinks& links);
+  std::optional<std::string> RenderSvg(const std::string& job_id);
+  // The local-mode writes kept for an issue (refusals, job comments), newest last.
+  std::vector<std::string> LocalWrites(const std::string& repository, int64_t issue);
+
+  const report::Redactor& redactor() const { return redactor_; }
+  // Absolute, signed link to `path` (e.g. "/jobs/j1a2b"); "" without public_url.
+  std::string Link(const std::string& path) const;
+
+ private:
+  struct Report;
+  Report& Ensure(const store::JobRecord& job);  // REQUIRES: mu_ held
+  void Replay(Report& r);                       // REQUIRES: mu_ held
+  // Renders and, when it changed, hands the comment to the outbox (or keeps it).
+  void Publish(Report& r);                                // REQUIRES: mu_ held
+  void SetStatusLabel(Report& r);                         // REQUIRES: mu_ held
+  void Send(const store::OutboxWrite& write, Report* r);  // REQUIRES: mu_ held
+  void Loop();
+  void Evict();  // REQUIRES: mu_ held
+
+  ReporterOptions options_;
+  github::OutboxWorker* outbox_;
+  const Clock& clock_;
+  report::Redactor redactor_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::map<std::string, std::unique_ptr<Report>> jobs_;
+  std::deque<std::string> finished_order_;
+  std::map<std::string, std::vector<std::string>> local_by_issue_;  // "repo#issue"
+  std::thread thread_;
+};
+
+}  // namespace labelrun::app

@@ -1,0 +1,174 @@
+#include "labelrun/app/job_pages.hpp"
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "labelrun/app/jobs_api.hpp"
+#include "labelrun/report/job_page.hpp"
+#include "labelrun/report/link_signing.hpp"
+
+namespace labelrun::app {
+namespace {
+
+using server::AppReply;
+using server::Outcome;
+
+AppReply Text(Outcome outcome, std::string body, std::string type = "text/plain; charset=utf-8") {
+  AppReply r;
+  r.outcome = outcome;
+  r.body = std::move(body);
+  r.content_type = std::move(type);
+  return r;
+}
+
+// "<timestamp> <o|e> <text>" -> text
+std::string_view StoredText(std::string_view line) {
+  const size_t sp = line.find(' ');
+  if (sp == std::string_view::npos || sp + 3 > line.size() || line[sp + 2] != ' ') return line;
+  return line.substr(sp + 3);
+}
+
+}  // namespace
+
+JobPages::JobPages(JobPagesOptions options, JobReporter& reporter, store::JobStore& store,
+                   const Clock& clock)
+    : options_(std::move(options)), reporter_(reporter), store_(store), clock_(clock) {}
+
+bool JobPages::Allowed(const server::AppRequest& request) const {
+  if (BearerMatches(request.authorization, options_.dashboard_token)) return true;
+  const std::string exp = QueryValue(request.query, "exp");
+  const std::string sig = QueryValue(request.query, "sig");
+  if (exp.empty() || sig.empty() || options_.link_key.empty()) return false;
+  return report::VerifyLink(request.path, exp, sig, options_.link_key,
+                            clock_.NowUnixMillis() / 1000)
+      .has_value();
+}
+
+std::string JobPages::Signed(const std::string& path) const {
+  const int64_t expires =
+      clock_.NowUnixMillis() / 1000 +
+      std::chrono::duration_cast<std::chrono::seconds>(options_.link_ttl).count();
+  return report::SignLink(path, expires, options_.link_key);
+}
+
+AppReply JobPages::Handle(const server::AppRequest& request) {
+  if (!Allowed(request)) {
+    AppReply r = Text(Outcome::kUnauthorized,
+                      "this page needs a signed link from a labelrun comment, or the dashboard "
+                      "token (Authorization: Bearer)\n");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"labelrun\"");
+    return r;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    return Text(Outcome::kMethodNotAllowed, "use GET\n");
+  }
+  if (request.path == "/jobs" || request.path == "/jobs/") return List(request);
+  std::string_view rest = std::string_view(request.path).substr(6);
+  const size_t slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (sub.empty()) return Page(id);
+  if (sub == "/log") return Log(id, 0);
+  if (sub == "/log/tail") return Log(id, 200);
+  if (sub == "/loss.svg") {
+    std::optional<std::string> svg = reporter_.RenderSvg(id);
+    if (!svg) return Text(Outcome::kNotFound, "no job " + id + " in memory\n");
+    return Text(Outcome::kOk, std::move(*svg), "image/svg+xml");
+  }
+  if (sub == "/outputs") {
+    std::ifstream in(options_.jobs_dir / id / "outputs.tar", std::ios::binary);
+    if (!in) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    AppReply r = Text(Outcome::kOk, ss.str(), "application/x-tar");
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + id + "-outputs.tar\"");
+    return r;
+  }
+  return Text(Outcome::kNotFound, "not found\n");
+}
+
+AppReply JobPages::List(const server::AppRequest& request) {
+  store::JobFilter filter;
+  filter.repository = QueryValue(request.query, "repo");
+  filter.limit = 100;
+  std::optional<JobState> state;
+  if (const std::string s = QueryValue(request.query, "state"); !s.empty()) {
+    state = ParseJobState(s);
+    if (!state) return Text(Outcome::kBadRequest, "unknown state '" + s + "'\n");
+    filter.state = state;
+  }
+  Result<std::vector<store::JobRecord>> jobs = store_.List(filter);
+  if (!jobs) return Text(Outcome::kUnavailable, jobs.error().message() + "\n");
+  std::vector<report::JobListEntry> entries;
+  for (const store::JobRecord& job : *jobs) {
+    report::JobListEntry e;
+    e.view.id = job.id;
+    e.view.repo = job.repository;
+    e.view.issue = job.issue;
+    e.view.rule = job.spec.rule;
+    e.view.state = job.state;
+    e.view.reason = job.reason;
+    e.view.host = job.host;
+    e.view.image = job.spec.image;
+    e.view.created_unix_ms = job.created_ms;
+    e.view.started_unix_ms = job.started_ms;
+    e.view.finished_unix_ms = job.finished_ms;
+    e.view.exit_code = job.exit_code;
+    e.href = Signed("/jobs/" + job.id);
+    entries.push_back(std::move(e));
+  }
+  return Text(Outcome::kOk,
+              report::RenderJobList(entries, state, Signed("/jobs"), reporter_.redactor()),
+              "text/html; charset=utf-8");
+}
+
+AppReply JobPages::Page(const std::string& id) {
+  PageLinks links;
+  links.list = Signed("/jobs");
+  links.log = Signed("/jobs/" + id + "/log");
+  links.log_tail = Signed("/jobs/" + id + "/log/tail");
+  links.loss_svg = Signed("/jobs/" + id + "/loss.svg");
+  links.outputs = Signed("/jobs/" + id + "/outputs");
+  std::optional<std::string> html = reporter_.RenderPage(id, links);
+  if (!html) {
+    Result<std::optional<store::JobRecord>> job = store_.Get(id);
+    if (!job || !*job) return Text(Outcome::kNotFound, "no job " + id + "\n");
+    reporter_.OnJobChanged(**job, 0);  // loads it (and its log) into the reporter
+    html = reporter_.RenderPage(id, links);
+    if (!html) return Text(Outcome::kNotFound, "no job " + id + "\n");
+  }
+  return Text(Outcome::kOk, std::move(*html), "text/html; charset=utf-8");
+}
+
+AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
+  const std::filesystem::path path = options_.jobs_dir / id / "log";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Text(Outcome::kNotFound, "job " + id + " has no log (yet)\n");
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  std::string body;
+  if (!ec && size > options_.max_log_bytes && tail_lines == 0) {
+    in.seekg(static_cast<std::streamoff>(size - options_.max_log_bytes));
+    std::string skip;
+    std::getline(in, skip);  // a partial line
+    body = "[... the first " + std::to_string(size - options_.max_log_bytes) +
+           " bytes are left out; the whole log is on the labelrun host ...]\n";
+  }
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    std::string shown = reporter_.redactor().Redact(StoredText(line));
+    if (tail_lines) {
+      tail.push_back(std::move(shown));
+      if (tail.size() > tail_lines) tail.pop_front();
+    } else {
+      body += shown;
+      body += '\n';
+    }
+  }
+  for (const std::string& line : tail) body += line + "\n";
+  return Text(Outcome::kOk, std::move(body));
+}
+
+}  // namespace labelrun::app

@@ -1,0 +1,302 @@
+#include "labelrun/app/job_reporter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "labelrun/report/charts.hpp"
+#include "labelrun/report/job_page.hpp"
+#include "labelrun/report/link_signing.hpp"
+
+namespace labelrun::app {
+namespace {
+
+report::JobView ViewOf(const store::JobRecord& job, int queue_position) {
+  report::JobView v;
+  v.id = job.id;
+  v.repo = job.repository;
+  v.issue = job.issue;
+  v.rule = job.spec.rule;
+  v.state = job.state;
+  v.reason = job.reason;
+  v.queue_position = job.state == JobState::kQueued ? queue_position : 0;
+  v.image = job.spec.image;
+  v.image_digest = job.image_digest;
+  v.host = job.host;
+  v.gpus = job.gpus;
+  v.commit = job.commit;
+  v.metric = job.spec.metric;
+  v.created_unix_ms = job.created_ms;
+  v.started_unix_ms = job.started_ms;
+  v.finished_unix_ms = job.finished_ms;
+  v.exit_code = job.exit_code;
+  return v;
+}
+
+std::string IssueKey(const std::string& repo, int64_t issue) {
+  return repo + "#" + std::to_string(issue);
+}
+
+}  // namespace
+
+struct JobReporter::Report {
+  explicit Report(const report::Redactor* redactor, std::string metric)
+      : metrics(report::JobMetrics::Options{32, report::Series::kDefaultBuckets, {metric}}),
+        tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}) {}
+  report::JobView view;
+  int64_t installation = 0;
+  report::JobMetrics metrics;
+  report::LogTail tail;
+  report::GpuStats gpus;
+  std::string body;   // the last comment handed out
+  std::string label;  // the status label set last
+  bool labels_cleaned = false;
+  bool dirty = false;  // lines or samples since the last comment
+  std::chrono::steady_clock::time_point sent_at{};
+};
+
+JobReporter::JobReporter(ReporterOptions options, github::OutboxWorker* outbox, const Clock& clock)
+    : options_(std::move(options)), outbox_(outbox), clock_(clock), redactor_(options_.secrets) {}
+
+JobReporter::~JobReporter() { Stop(); }
+
+void JobReporter::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void JobReporter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string JobReporter::Link(const std::string& path) const {
+  if (options_.public_url.empty()) return "";
+  const int64_t expires =
+      clock_.NowUnixMillis() / 1000 +
+      std::chrono::duration_cast<std::chrono::seconds>(options_.link_ttl).count();
+  return options_.public_url + report::SignLink(path, expires, options_.link_key);
+}
+
+JobReporter::Report& JobReporter::Ensure(const store::JobRecord& job) {
+  auto it = jobs_.find(job.id);
+  if (it != jobs_.end()) return *it->second;
+  auto r = std::make_unique<Report>(&redactor_, job.spec.metric);
+  r->installation = job.installation;
+  r->view = ViewOf(job, 0);
+  Report& ref = *r;
+  jobs_[job.id] = std::move(r);
+  // A job met for the first time past its start (labelrun restarted): its log
+  // on disk gives back the curve and the tail.
+  if (job.state != JobState::kQueued) Replay(ref);
+  return ref;
+}
+
+void JobReporter::Replay(Report& r) {
+  std::ifstream in(options_.jobs_dir / r.view.id / "log", std::ios::binary);
+  for (std::string line; std::getline(in, line);) {
+    // "<timestamp> <o|e> <text>"
+    const size_t sp = line.find(' ');
+    const std::string_view text = sp != std::string::npos && sp + 3 <= line.size()
+                                      ? std::string_view(line).substr(sp + 3)
+                                      : std::string_view(line);
+    r.metrics.OnLine(text);
+    r.tail.AddLine(text);
+  }
+}
+
+void JobReporter::Send(const store::OutboxWrite& write, Report* r) {
+  if (outbox_) {
+    if (Result<int64_t> queued = outbox_->Enqueue(write); !queued) {
+      spdlog::error("job {}: cannot queue a GitHub write: {}", write.job_key,
+                    queued.error().message());
+    }
+    return;
+  }
+  std::string what;
+  switch (write.kind) {
+    case store::WriteKind::kComment:
+      what = "comment " + (r ? "updated for job " + r->view.id : "(" + write.job_key + ")");
+      break;
+    case store::WriteKind::kAddLabels:
+      what = "label " + write.payload + " added";
+      break;
+    case store::WriteKind::kRemoveLabel:
+      what = "label " + write.payload + " removed";
+      break;
+    default:
+      what = "reaction " + write.payload;
+  }
+  spdlog::info("{}#{}: {} (local mode: not sent to GitHub)", write.repository, write.issue, what);
+  std::vector<std::string>& kept = local_by_issue_[IssueKey(write.repository, write.issue)];
+  kept.push_back(write.kind == store::WriteKind::kComment ? write.payload : what);
+  if (kept.size() > 200) kept.erase(kept.begin());
+}
+
+void JobReporter::SetStatusLabel(Report& r) {
+  const std::string wanted(report::StatusLabel(r.view.state));
+  if (wanted == r.label) return;
+  store::OutboxWrite add;
+  add.installation_id = r.installation;
+  add.repository = r.view.repo;
+  add.issue = r.view.issue;
+  add.kind = store::WriteKind::kAddLabels;
+  add.payload = wanted;
+  Send(add, &r);
+  for (std::string_view label : report::kStatusLabels) {
+    // The first time, every other status label goes (a previous run's
+    // status:done, say); after that only the one this job set.
+    if (label == wanted || (r.labels_cleaned && label != r.label)) continue;
+    store::OutboxWrite remove = add;
+    remove.kind = store::WriteKind::kRemoveLabel;
+    remove.payload = std::string(label);
+    Send(remove, &r);
+  }
+  r.labels_cleaned = true;
+  r.label = wanted;
+}
+
+void JobReporter::Publish(Report& r) {
+  report::Links links;
+  links.job_page = Link("/jobs/" + r.view.id);
+  links.log = Link("/jobs/" + r.view.id + "/log");
+  if (IsFinal(r.view.state)) links.outputs = Link("/jobs/" + r.view.id + "/outputs");
+  std::string body = report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
+  r.dirty = false;
+  r.sent_at = clock_.Steady();
+  if (body == r.body) return;
+  r.body = std::move(body);
+  store::OutboxWrite write;
+  write.installation_id = r.installation;
+  write.repository = r.view.repo;
+  write.issue = r.view.issue;
+  write.kind = store::WriteKind::kComment;
+  write.job_key = r.view.id;
+  write.payload = r.body;
+  Send(write, &r);
+}
+
+void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) {
+  std::lock_guard lock(mu_);
+  Report& r = Ensure(job);
+  const bool state_changed = r.view.state != job.state || r.body.empty();
+  const bool moved = r.view.queue_position != queue_position;
+  r.view = ViewOf(job, queue_position);
+  r.installation = job.installation;
+  if (state_changed || moved) {
+    SetStatusLabel(r);
+    Publish(r);
+  }
+  if (IsFinal(job.state) &&
+      std::find(finished_order_.begin(), finished_order_.end(), job.id) == finished_order_.end()) {
+    finished_order_.push_back(job.id);
+    Evict();
+  }
+}
+
+void JobReporter::Evict() {
+  while (finished_order_.size() > options_.max_jobs_kept) {
+    jobs_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+}
+
+void JobReporter::OnLogLine(const std::string& job_id, runtime::LogStream, std::string_view text) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  it->second->metrics.OnLine(text);
+  it->second->tail.AddLine(text);
+  it->second->dirty = true;
+}
+
+void JobReporter::OnGpuSamples(const std::string& job_id,
+                               const std::vector<scheduler::GpuSample>& samples) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  for (const scheduler::GpuSample& s : samples) {
+    report::GpuSample g;
+    g.gpu = s.gpu;
+    g.utilization_percent = s.utilization_percent;
+    g.memory_used_bytes = static_cast<uint64_t>(s.memory_used_mib * 1024 * 1024);
+    g.memory_total_bytes = static_cast<uint64_t>(s.memory_total_mib * 1024 * 1024);
+    it->second->gpus.Add(g);
+  }
+  it->second->dirty = true;
+}
+
+void JobReporter::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(250));
+    const auto now = clock_.Steady();
+    for (auto& [id, r] : jobs_) {
+      if (r->dirty && !IsFinal(r->view.state) && now - r->sent_at >= options_.update_interval) {
+        Publish(*r);
+      }
+    }
+  }
+}
+
+void JobReporter::KeepLocalComment(const store::OutboxWrite& write) {
+  if (outbox_) return;
+  std::lock_guard lock(mu_);
+  Send(write, nullptr);
+}
+
+std::string JobReporter::CommentMarkdown(const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return "";
+  Report& r = *it->second;
+  report::Links links;
+  links.job_page = Link("/jobs/" + r.view.id);
+  links.log = Link("/jobs/" + r.view.id + "/log");
+  return report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
+}
+
+std::string JobReporter::LatestMetricsJson(const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return "";
+  nlohmann::json out = nlohmann::json::object();
+  for (const report::JobMetrics::Entry& e : it->second->metrics.entries()) {
+    if (auto last = e.series.last(); last && std::isfinite(last->value)) out[e.key] = last->value;
+  }
+  return out.dump();
+}
+
+std::optional<std::string> JobReporter::RenderPage(const std::string& job_id,
+                                                   const PageLinks& links) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  Report& r = *it->second;
+  report::JobPageLinks page{links.list, links.log, IsFinal(r.view.state) ? "" : links.log_tail,
+                            links.loss_svg, links.outputs};
+  return report::RenderJobPage(r.view, r.metrics, r.tail, r.gpus, page, redactor_);
+}
+
+std::optional<std::string> JobReporter::RenderSvg(const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  const Report& r = *it->second;
+  const report::JobMetrics::Entry* curve = r.metrics.CurveFor(r.view.metric);
+  if (!curve) return report::RenderLossSvg(report::Series(), r.view.metric);
+  return report::RenderLossSvg(curve->series, curve->key);
+}
+
+std::vector<std::string> JobReporter::LocalWrites(const std::string& repository, int64_t issue) {
+  std::lock_guard lock(mu_);
+  auto it = local_by_issue_.find(IssueKey(repository, issue));
+  return it == local_by_issue_.end() ? std::vector<std::string>{} : it->second;
+}
+
+}  // namespace labelrun::app

@@ -1,0 +1,427 @@
+// The dispatcher against the real Docker daemon: real containers from the
+// busybox test image, code from a real git repository.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "labelrun/runtime/sources.hpp"
+#include "labelrun/scheduler/dispatcher.hpp"
+#include "support/docker_env.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace labelrun::scheduler {
+namespace {
+
+using namespace std::chrono_literals;
+using store::JobRecord;
+
+// Records what the dispatcher reports, and lets a test wait for it.
+class RecordingObserver : public JobObserver {
+ public:
+  void OnJobChanged(const JobRecord& job, int queue_position) override {
+    std::lock_guard lock(mu_);
+    changes_.push_back({job.id, job.state, job.reason, queue_position});
+    latest_[job.id] = job;
+    if (on_change) on_change(job);
+    cv_.notify_all();
+  }
+  void OnLogLine(const std::string& job_id, runtime::LogStream, std::string_view text) override {
+    std::lock_guard lock(mu_);
+    auto& lines = lines_[job_id];
+    if (lines.size() < 1000) lines.emplace_back(text);
+    ++line_count_[job_id];
+    longest_[job_id] = std::max(longest_[job_id], text.size());
+  }
+  void OnGpuSamples(const std::string&, const std::vector<GpuSample>&) override {}
+
+  // Waits until `pred(latest job)` holds.
+  JobRecord WaitFor(const std::string& id, const std::function<bool(const JobRecord&)>& pred,
+                    std::chrono::seconds timeout = 60s) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return latest_.count(id) && pred(latest_[id]); });
+    return latest_[id];
+  }
+  JobRecord WaitFinal(const std::string& id, std::chrono::seconds timeout = 60s) {
+    return WaitFor(
+        id, [](const JobRecord& j) { return IsFinal(j.state); }, timeout);
+  }
+  std::vector<std::string> Lines(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return lines_[id];
+  }
+  int64_t LineCount(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return line_count_[id];
+  }
+  size_t Longest(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return longest_[id];
+  }
+  std::vector<JobState> States(const std::string& id) {
+    std::lock_guard lock(mu_);
+    std::vector<JobState> out;
+    for (const auto& c : changes_) {
+      if (c.id == id && (out.empty() || out.back() != c.state)) out.push_back(c.state);
+    }
+    return out;
+  }
+  int MaxQueuePosition(const std::string& id) {
+    std::lock_guard lock(mu_);
+    int most = 0;
+    for (const auto& c : changes_) {
+      if (c.id == id) most = std::max(most, c.position);
+    }
+    return most;
+  }
+
+  std::function<void(const JobRecord&)> on_change;  // called under the lock
+
+ private:
+  struct Change {
+    std::string id;
+    JobState state;
+    std::string reason;
+    int position;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Change> changes_;
+  std::map<std::string, JobRecord> latest_;
+  std::map<std::string, std::vector<std::string>> lines_;
+  std::map<std::string, int64_t> line_count_;
+  std::map<std::string, size_t> longest_;
+};
+
+std::string Git(const std::filesystem::path& dir, const std::string& args) {
+  std::string output;
+  const int rc =
+      testing::RunCommand({"/bin/sh", "-c", "cd '" + dir.string() + "' && git " + args}, &output);
+  EXPECT_EQ(rc, 0) << args << ": " << output;
+  return output;
+}
+
+void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+class DispatcherDockerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto rt = testing::ConnectTestDocker();
+    ASSERT_TRUE(rt) << rt.error().message();
+    runtime_ = std::shared_ptr<runtime::Runtime>(std::move(*rt));
+    ASSERT_EQ(testing::EnsureTestImage(*runtime_), "");
+    instance_ = "test-" + testing::RandomHex(10);
+    repo_ = dir_.path() / "repo";
+    std::filesystem::create_directories(repo_);
+    Git(repo_, "init -q && git config user.email t@example.com && git config user.name t");
+    WriteFile(repo_ / "version.txt", "first\n");
+    Git(repo_, "add -A && git commit -qm first");
+    auto opened = store::JobStore::Open(dir_.path() / "labelrun.db");
+    ASSERT_TRUE(opened);
+    store_ = std::move(*opened);
+    runtime::LocalSourceOptions so;
+    so.default_folder = repo_;
+    source_ = std::make_unique<runtime::LocalSource>(so);
+  }
+
+  void TearDown() override {
+    if (dispatcher_) dispatcher_->Stop();
+    dispatcher_.reset();
+    if (runtime_) {
+      if (auto left = runtime_->List({{"labelrun.instance", instance_}})) {
+        for (const auto& c : *left) (void)runtime_->Remove(c.id);
+      }
+    }
+  }
+
+  // One host named "box" with `gpus`.
+  void StartDispatcher(std::vector<std::string> gpus = {}, bool device_requests = true,
+                       int max_jobs = 0) {
+    Host host;
+    host.slots = {"box", {}, std::move(gpus), max_jobs};
+    host.endpoint = testing::TestDockerUrl();
+    host.runtime = runtime_;
+    host.device_requests = device_requests;
+    DispatcherOptions o;
+    o.jobs_dir = dir_.path() / "jobs";
+    o.stop_grace = 1s;
+    o.instance = instance_;
+    o.daemon_grace = 20s;
+    dispatcher_ = std::make_unique<Dispatcher>(o, std::vector<Host>{host}, *store_, *source_,
+                                               observer_, SystemClock::Instance());
+    ASSERT_TRUE(dispatcher_->Start());
+  }
+
+  NewJob Job(const std::string& script, int gpus = 0, std::string rule = "train",
+             int64_t issue = 1) {
+    NewJob j;
+    j.repository = "acme/models";
+    j.issue = issue;
+    j.sender = "alice";
+    j.spec.rule = std::move(rule);
+    j.spec.image = testing::kTestImage;
+    j.spec.command = {"sh", "-c", script};
+    j.spec.gpus = gpus;
+    j.spec.working_dir = "/workspace";
+    return j;
+  }
+
+  std::string Submit(NewJob j) {
+    Result<JobRecord> job = dispatcher_->Submit(std::move(j));
+    EXPECT_TRUE(job) << job.error().message();
+    return job ? job->id : "";
+  }
+
+  bool ContainersLeft(const std::string& job_id) {
+    auto left = runtime_->List({{"labelrun.job", job_id}});
+    EXPECT_TRUE(left) << left.error().message();
+    return !left || !left->empty();
+  }
+
+  testing::TempDir dir_;
+  std::filesystem::path repo_;
+  std::string instance_;
+  std::shared_ptr<runtime::Runtime> runtime_;
+  std::unique_ptr<store::JobStore> store_;
+  std::unique_ptr<runtime::LocalSource> source_;
+  RecordingObserver observer_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherDockerTest, ASuccessfulJobRunsTheCodeLogsAndIsRemoved) {
+  StartDispatcher();
+  const std::string id = Submit(Job("echo hello; cat version.txt; echo oops >&2; pwd"));
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  EXPECT_EQ(done.exit_code, 0);
+  EXPECT_FALSE(done.image_digest.empty());
+  EXPECT_FALSE(done.commit.empty());
+  EXPECT_EQ(observer_.States(id),
+            (std::vector<JobState>{JobState::kQueued, JobState::kStarting, JobState::kRunning,
+                                   JobState::kSucceeded}));
+  EXPECT_EQ(observer_.Lines(id),
+            (std::vector<std::string>{"hello", "first", "oops", "/workspace"}));
+  std::ifstream log(dir_.path() / "jobs" / id / "log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find(" e oops\n"), std::string::npos) << text.str();
+  EXPECT_FALSE(ContainersLeft(id));
+  auto events = store_->Events(id);
+  ASSERT_TRUE(events);
+  EXPECT_GE(events->size(), 4u);
+  EXPECT_EQ(events->back().state, JobState::kSucceeded);
+}
+
+TEST_F(DispatcherDockerTest, NonZeroExitFailsWithTheCode) {
+  StartDispatcher();
+  const std::string id = Submit(Job("echo bad input >&2; exit 3"));
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_EQ(done.exit_code, 3);
+  EXPECT_EQ(done.reason, "exited with code 3");
+  EXPECT_FALSE(ContainersLeft(id));
+}
+
+TEST_F(DispatcherDockerTest, OutOfMemoryIsNamed) {
+  StartDispatcher();
+  NewJob j = Job("head -c 64m /dev/zero | tail");
+  j.spec.memory_bytes = 16 << 20;
+  const std::string id = Submit(j);
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_EQ(done.reason, "killed: out of memory (limit 16 MiB)");
+  EXPECT_FALSE(ContainersLeft(id));
+}
+
+TEST_F(DispatcherDockerTest, TimeoutStopsTheJob) {
+  StartDispatcher();
+  NewJob j = Job("echo started; sleep 120");
+  j.spec.timeout = 2s;
+  const std::string id = Submit(j);
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kTimedOut);
+  EXPECT_EQ(done.reason, "stopped: it ran past its timeout of 2s");
+  EXPECT_FALSE(ContainersLeft(id));
+}
+
+TEST_F(DispatcherDockerTest, CancelStopsARunningJob) {
+  StartDispatcher();
+  const std::string id = Submit(Job("echo started; sleep 120"));
+  observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  ASSERT_TRUE(dispatcher_->Cancel(id, "@alice"));
+  JobRecord done = observer_.WaitFinal(id, 30s);
+  EXPECT_EQ(done.state, JobState::kCancelled);
+  EXPECT_EQ(done.reason, "cancelled by @alice");
+  EXPECT_FALSE(ContainersLeft(id));
+  Status again = dispatcher_->Cancel(id, "@bob");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(DispatcherDockerTest, CodeIsTheCommitChosenWhenTheJobWasDecided) {
+  StartDispatcher({}, true, /*max_jobs=*/1);
+  const std::string blocker = Submit(Job("sleep 3", 0, "blocker"));
+  const std::string id = Submit(Job("cat version.txt", 0, "train", 2));
+  EXPECT_EQ(dispatcher_->QueuePosition(id), 1);
+  WriteFile(repo_ / "version.txt", "second\n");
+  Git(repo_, "commit -qam second");
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  EXPECT_EQ(observer_.Lines(id), std::vector<std::string>{"first"});
+  EXPECT_EQ(observer_.MaxQueuePosition(id), 1);
+  observer_.WaitFinal(blocker);
+}
+
+TEST_F(DispatcherDockerTest, GpuJobsGetTheirOwnDevicesAndFailClearlyWithoutTheNvidiaRuntime) {
+  std::mutex mu;
+  std::map<std::string, std::string> device_requests;  // job -> DeviceRequests JSON
+  observer_.on_change = [&](const JobRecord& job) {
+    if (job.state != JobState::kStarting || job.container_id.empty()) return;
+    std::string output;
+    (void)testing::RunCommand({"/usr/bin/docker", "inspect", "--format",
+                               "{{json .HostConfig.DeviceRequests}}", job.container_id},
+                              &output);
+    std::lock_guard lock(mu);
+    device_requests[job.id] = output;
+  };
+  StartDispatcher({"0", "1"});
+  const std::string a = Submit(Job("true", 1, "train", 1));
+  const std::string b = Submit(Job("true", 1, "train", 2));
+  JobRecord da = observer_.WaitFinal(a);
+  JobRecord db = observer_.WaitFinal(b);
+  for (const JobRecord& j : {da, db}) {
+    EXPECT_EQ(j.state, JobState::kFailed);
+    EXPECT_NE(j.reason.find("the host has no NVIDIA runtime"), std::string::npos) << j.reason;
+    EXPECT_NE(j.reason.find("could not select device driver"), std::string::npos) << j.reason;
+    EXPECT_FALSE(ContainersLeft(j.id));
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(device_requests.size(), 2u);
+  const std::string ra = device_requests[a], rb = device_requests[b];
+  EXPECT_NE(ra.find("\"DeviceIDs\":[\"0\"]") == std::string::npos,
+            rb.find("\"DeviceIDs\":[\"0\"]") == std::string::npos)
+      << ra << " / " << rb;
+  EXPECT_NE(ra + rb, "");
+  EXPECT_NE((ra + rb).find("\"DeviceIDs\":[\"1\"]"), std::string::npos) << ra << rb;
+  EXPECT_EQ((ra + rb).find("\"Count\":1"), std::string::npos) << ra << rb;
+}
+
+TEST_F(DispatcherDockerTest, AThirdGpuJobWaitsForAFreeGpu) {
+  StartDispatcher({"0", "1"}, /*device_requests=*/false);
+  const std::string a = Submit(Job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 3", 1, "train", 1));
+  const std::string b = Submit(Job("echo gpu=$NVIDIA_VISIBLE_DEVICES; sleep 3", 1, "train", 2));
+  const std::string c = Submit(Job("echo gpu=$NVIDIA_VISIBLE_DEVICES", 1, "train", 3));
+  observer_.WaitFor(
+      c, [](const JobRecord& j) { return j.state == JobState::kRunning || IsFinal(j.state); });
+  JobRecord dc = observer_.WaitFinal(c);
+  JobRecord da = observer_.WaitFinal(a);
+  JobRecord db = observer_.WaitFinal(b);
+  EXPECT_EQ(observer_.MaxQueuePosition(c), 1);
+  EXPECT_NE(da.gpus, db.gpus);
+  ASSERT_EQ(observer_.Lines(a).size(), 1u);
+  EXPECT_NE(observer_.Lines(a), observer_.Lines(b));
+  EXPECT_EQ(dc.state, JobState::kSucceeded);
+  // c started only after a or b ended.
+  EXPECT_GE(*dc.started_ms, std::min(*da.finished_ms, *db.finished_ms));
+}
+
+TEST_F(DispatcherDockerTest, AJobThatCanNeverFitFailsAtOnce) {
+  StartDispatcher({"0"});
+  Result<JobRecord> job = dispatcher_->Submit(Job("true", 4));
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->state, JobState::kFailed);
+  EXPECT_EQ(job->reason,
+            "it can never run here: it needs 4 GPUs and the largest matching host has 1");
+}
+
+TEST_F(DispatcherDockerTest, AOneMegabyteLineArrivesWhole) {
+  StartDispatcher();
+  const std::string id = Submit(Job("head -c 1000000 /dev/zero | tr '\\0' x; echo; echo after"));
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  EXPECT_EQ(observer_.Longest(id), 1000000u);
+  EXPECT_EQ(observer_.Lines(id).back(), "after");
+}
+
+TEST_F(DispatcherDockerTest, SecondDecisionForAnOpenRuleIsRefused) {
+  StartDispatcher();
+  const std::string id = Submit(Job("sleep 5"));
+  Result<JobRecord> again = dispatcher_->Submit(Job("sleep 5"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(dispatcher_->Cancel(id, "@alice"));
+  observer_.WaitFinal(id);
+}
+
+TEST_F(DispatcherDockerTest, ARestartedDispatcherReattachesWithoutRepeatingLines) {
+  StartDispatcher();
+  const std::string id =
+      Submit(Job("for i in 1 2 3 4 5 6; do echo line $i; sleep 0.5; done; echo end"));
+  observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  std::this_thread::sleep_for(1200ms);
+  dispatcher_->Stop();  // the container keeps running
+  dispatcher_.reset();
+  ASSERT_TRUE(ContainersLeft(id));
+  StartDispatcher();
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  std::ifstream log(dir_.path() / "jobs" / id / "log");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(log, line);)
+    lines.emplace_back(line.substr(line.find(" o ") + 3));
+  EXPECT_EQ(lines, (std::vector<std::string>{"line 1", "line 2", "line 3", "line 4", "line 5",
+                                             "line 6", "end"}));
+  EXPECT_FALSE(ContainersLeft(id));
+}
+
+TEST_F(DispatcherDockerTest, StrayContainersOfThisInstanceAreRemovedAtStart) {
+  runtime::ContainerSpec stray;
+  stray.name = "labelrun-stray-" + testing::RandomHex(6);
+  stray.image = testing::kTestImage;
+  stray.cmd = {"sleep", "60"};
+  stray.labels = {{"labelrun.instance", instance_}, {"labelrun.job", "jnotknown"}};
+  auto id = runtime_->Create(stray);
+  ASSERT_TRUE(id);
+  StartDispatcher();
+  auto left = runtime_->List({{"labelrun.instance", instance_}});
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->empty());
+}
+
+// Restarts the Docker daemon: run alone (see CMakeLists.txt).
+using DockerDaemonRestartTest = DispatcherDockerTest;
+
+void RestartDockerd() {
+  std::string out;
+  const int rc = testing::RunCommand(
+      {"/bin/sh", "-c",
+       "if command -v systemctl >/dev/null && systemctl is-active -q docker 2>/dev/null; then "
+       "systemctl restart docker; else "
+       "pid=$(cat /var/run/docker.pid); kill $pid; "
+       "for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
+       "'" LABELRUN_SOURCE_DIR "/scripts/start-dockerd.sh'; fi"},
+      &out);
+  ASSERT_EQ(rc, 0) << out;
+}
+
+TEST_F(DockerDaemonRestartTest, NoJobIsLeftRunningWhenDockerdRestarts) {
+  StartDispatcher();
+  const std::string id = Submit(Job("echo started; sleep 120"));
+  observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  RestartDockerd();
+  JobRecord done = observer_.WaitFinal(id, 90s);
+  EXPECT_TRUE(IsFinal(done.state)) << JobStateName(done.state);
+  EXPECT_EQ(done.state, JobState::kFailed) << done.reason;
+  EXPECT_FALSE(ContainersLeft(id));
+  // The dispatcher still works with the restarted daemon.
+  const std::string next = Submit(Job("echo after", 0, "train", 2));
+  EXPECT_EQ(observer_.WaitFinal(next).state, JobState::kSucceeded);
+}
+
+}  // namespace
+}  // namespace labelrun::scheduler
