@@ -1,0 +1,52 @@
+#pragma once
+// HTML for labelrun's own job pages: GET /jobs and GET /jobs/{id}. Pure: the server
+// fetches the state, builds (and signs) the links, and sends what these return.
+//
+// The pages are standalone HTML5 with inline CSS, an inline SVG chart and, while a job
+// runs, a small inline script; they load nothing else (the favicon is an empty data: URI,
+// so browsers do not ask for /favicon.ico). Everything user-derived is redacted and
+// HTML-escaped.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "labelrun/core/job.hpp"
+#include "labelrun/report/gpu_stats.hpp"
+#include "labelrun/report/job_metrics.hpp"
+#include "labelrun/report/job_view.hpp"
+#include "labelrun/report/log_tail.hpp"
+#include "labelrun/report/redact.hpp"
+
+namespace labelrun::report {
+
+struct JobListEntry {
+  JobView view;
+  std::string href;  // the job's page
+};
+
+// GET /jobs: a table of jobs in the order given (newest first is the caller's choice),
+// with filter links `<list_path>?state=<JobStateName>` for every state and `<list_path>`
+// for all; when `filter` is set only jobs in that state are listed and its link is marked
+// aria-current.
+std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
+                          std::string_view list_path, const Redactor& redactor);
+
+struct JobPageLinks {
+  std::string list;      // GET /jobs
+  std::string log;       // the full log, text/plain
+  std::string log_tail;  // text/plain tail the page fetches every 5 s while the job is not
+                         // final; empty: no refresh
+  std::string loss_svg;  // the chart alone
+  std::string outputs;
+};
+
+// GET /jobs/{id}: status line, facts table, the metric's chart as inline SVG
+// (RenderLossSvg), metrics summary, GPU utilisation, and the log tail in
+// <pre id="log">, refreshed from links.log_tail while the job runs.
+std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                          const GpuStats& gpus, const JobPageLinks& links,
+                          const Redactor& redactor);
+
+}  // namespace labelrun::report

@@ -1,0 +1,28 @@
+#pragma once
+// Expiring links to job pages: links in comments carry an HMAC signature so that the pages
+// need no login, and stop working after `report.link_ttl`.
+//
+// A signed link is "PATH?exp=UNIX_SECONDS&sig=HEX" where HEX is the lower-case hex
+// HMAC-SHA256, under the link key, of "labelrun-link\n" + PATH + "\n" + UNIX_SECONDS.
+// The signature covers the path and the expiry only: other query parameters (say
+// `tail=200`) may be appended and are not protected.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "labelrun/core/result.hpp"
+
+namespace labelrun::report {
+
+// REQUIRES: key is not empty; path holds no '?' or '#'.
+std::string SignLink(std::string_view path, int64_t expires_unix, std::string_view key);
+
+// Checks the `exp` and `sig` query values of a request for `path`, compared in constant
+// time. Errors: kFailedPrecondition when the key is empty; kInvalidArgument when exp is
+// not a decimal number or sig not 64 hex digits; kUnauthenticated when the signature does
+// not match; kPermissionDenied when it matches but now_unix >= exp (the link expired).
+Status VerifyLink(std::string_view path, std::string_view exp, std::string_view sig,
+                  std::string_view key, int64_t now_unix);
+
+}  // namespace labelrun::report

@@ -1,0 +1,61 @@
+#pragma once
+// The last lines of a job's log, as a person reads them in the comment and on the page.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "labelrun/report/line_buffer.hpp"
+#include "labelrun/report/redact.hpp"
+
+namespace labelrun::report {
+
+// A bounded ring of cleaned lines. Not thread-safe: one writer, readers synchronised by
+// the owner. Lines are stored as shown: ANSI colour codes removed, invalid UTF-8 replaced
+// by U+FFFD, control characters but tab dropped, `\r` redraws reduced to what a terminal
+// leaves on screen (the last non-empty segment), long lines cut at max_line_bytes with
+// " …" appended. The renderers redact what they show; with Options::redactor set, each
+// line is also redacted before it is cut, so that a cut never leaves part of a secret.
+class LogTail {
+ public:
+  struct Options {
+    size_t max_lines = 500;
+    size_t max_bytes = 128 * 1024;  // the sum of the kept lines' sizes
+    size_t max_line_bytes = 2048;
+    // Not owned; must outlive the tail. Redactor is safe to share between threads.
+    const Redactor* redactor = nullptr;
+  };
+
+  LogTail() : LogTail(Options{}) {}
+  explicit LogTail(Options options);
+
+  // One complete line (without its '\n').
+  void AddLine(std::string_view line);
+  // A piece as LineBuffer hands it out: kCarriageReturn pieces are kept as an open line
+  // that the next non-empty piece replaces; other ends commit.
+  void Add(std::string_view text, LineEnd end);
+
+  // The kept lines, oldest first, with the open redraw line (if any) last.
+  std::vector<std::string> Lines() const;
+  // Lines() joined with '\n'.
+  std::string Text() const;
+  size_t size() const { return lines_.size() + (open_ ? 1 : 0); }
+  // Lines ever committed (kept or not).
+  uint64_t total_lines() const { return total_; }
+
+ private:
+  void Commit(std::string line);
+  std::string Clean(std::string_view line) const;
+
+  Options options_;
+  std::deque<std::string> lines_;
+  size_t bytes_ = 0;
+  uint64_t total_ = 0;
+  bool open_ = false;
+  std::string open_line_;
+};
+
+}  // namespace labelrun::report

@@ -1,0 +1,369 @@
+#include "labelrun/report/comment.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "labelrun/core/units.hpp"
+#include "labelrun/report/charts.hpp"
+#include "markdown.hpp"
+#include "text.hpp"
+
+namespace labelrun::report {
+namespace {
+
+using markdown::Code;
+using markdown::Prose;
+
+constexpr std::string_view kMarkerPrefix = "<!-- labelrun:job=";
+constexpr std::string_view kMarkerSuffix = " -->";
+constexpr std::string_view kDash = "—";
+
+std::string_view StateWord(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+      return "Queued";
+    case JobState::kPulling:
+      return "Pulling the image";
+    case JobState::kStarting:
+      return "Starting";
+    case JobState::kRunning:
+      return "Running";
+    case JobState::kSucceeded:
+      return "Succeeded";
+    case JobState::kFailed:
+      return "Failed";
+    case JobState::kCancelled:
+      return "Cancelled";
+    case JobState::kTimedOut:
+      return "Timed out";
+  }
+  return "Unknown";
+}
+
+std::optional<int64_t> DurationMs(const JobView& job) {
+  if (!job.started_unix_ms || !job.finished_unix_ms) return std::nullopt;
+  return std::max<int64_t>(0, *job.finished_unix_ms - *job.started_unix_ms);
+}
+
+std::string StatusLine(const JobView& job, const Redactor& r) {
+  std::string out = "**" + std::string(StateWord(job.state)) + "**";
+  const auto duration = DurationMs(job);
+  switch (job.state) {
+    case JobState::kQueued:
+      if (job.queue_position > 0) {
+        out += " (position " + std::to_string(job.queue_position) + " in the queue)";
+      }
+      break;
+    case JobState::kPulling:
+    case JobState::kStarting:
+    case JobState::kRunning:
+      if (!job.host.empty()) out += " on " + Code(r, job.host, 100, false);
+      if (job.state == JobState::kRunning && job.started_unix_ms) {
+        out += " since " + text::FormatUtc(*job.started_unix_ms);
+      }
+      break;
+    case JobState::kSucceeded:
+      if (duration) out += " in " + FormatDuration(std::chrono::milliseconds(*duration));
+      break;
+    case JobState::kFailed:
+    case JobState::kCancelled:
+    case JobState::kTimedOut:
+      if (duration) out += " after " + FormatDuration(std::chrono::milliseconds(*duration));
+      break;
+  }
+  if (!job.reason.empty()) {
+    out += " — " + Prose(r, job.reason, 300);
+  } else if (job.state == JobState::kFailed && job.exit_code) {
+    out += " — exit code " + std::to_string(*job.exit_code);
+  }
+  return out + "\n";
+}
+
+std::string Row(std::string_view name, const std::string& value) {
+  return "| " + std::string(name) + " | " + (value.empty() ? std::string(kDash) : value) + " |\n";
+}
+
+std::string CodeOrDash(const Redactor& r, std::string_view s, size_t max) {
+  return s.empty() ? std::string() : Code(r, s, max, true);
+}
+
+std::string FactsTable(const JobView& job, const Redactor& r) {
+  std::string out = "| Job | " + Code(r, job.id, 64, true) + " |\n|---|---|\n";
+  out += Row("Rule", CodeOrDash(r, job.rule, 100));
+  std::string image = CodeOrDash(r, job.image, 200);
+  if (!job.image_digest.empty()) image += " " + Code(r, job.image_digest, 100, true);
+  out += Row("Image", image);
+  out += Row("Host", CodeOrDash(r, job.host, 100));
+  std::string gpus;
+  constexpr size_t kShownGpus = 16;
+  for (size_t i = 0; i < job.gpus.size() && i < kShownGpus; ++i) {
+    if (i) gpus += ", ";
+    gpus += Code(r, job.gpus[i], 64, true);
+  }
+  if (job.gpus.size() > kShownGpus) {
+    gpus += " and " + std::to_string(job.gpus.size() - kShownGpus) + " more";
+  }
+  if (job.gpus.empty() && !job.host.empty()) gpus = "none";
+  out += Row("GPUs", gpus);
+  out += Row("Commit", CodeOrDash(r, job.commit, 40));
+  out += Row("Started", job.started_unix_ms ? text::FormatUtc(*job.started_unix_ms) : "");
+  std::string duration;
+  if (auto d = DurationMs(job)) {
+    duration = FormatDuration(std::chrono::milliseconds(*d));
+  } else if (job.started_unix_ms && !IsFinal(job.state)) {
+    duration = "running";
+  }
+  out += Row("Duration", duration);
+  out += Row("Exit code", job.exit_code ? std::to_string(*job.exit_code) : "");
+  return out;
+}
+
+std::string MetricsTable(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
+  if (job.state == JobState::kQueued || job.state == JobState::kPulling ||
+      job.state == JobState::kStarting) {
+    return "";
+  }
+  std::string out = "#### Metrics\n\n";
+  if (metrics.entries().empty()) {
+    out +=
+        IsFinal(job.state) ? "No metrics were found in the log.\n" : "No metrics in the log yet.\n";
+    return out;
+  }
+  out += "| Metric | First | Best | Last | Points |\n|---|--:|--:|--:|--:|\n";
+  for (const JobMetrics::Entry& e : metrics.entries()) {
+    const Series& s = e.series;
+    std::string best = std::string(kDash);
+    if (auto b = s.best())
+      best = text::FormatValue(b->value) + " @ step " + text::FormatStep(b->step);
+    std::string points = markdown::Grouped(s.count());
+    if (s.non_finite_count() > 0) {
+      points += " (" + markdown::Grouped(s.non_finite_count()) + " nan/inf)";
+    }
+    out += "| " + Code(r, e.key, 64, true) + " | " +
+           (s.first() ? text::FormatValue(s.first()->value) : std::string(kDash)) + " | " + best +
+           " | " + (s.last() ? text::FormatValue(s.last()->value) : std::string(kDash)) + " | " +
+           points + " |\n";
+  }
+  if (metrics.dropped_points() > 0) {
+    out += "\n" + markdown::Grouped(metrics.dropped_points()) +
+           " points of further metrics were not kept (at most " +
+           std::to_string(metrics.entries().size()) + " metrics per job).\n";
+  }
+  return out;
+}
+
+std::string Curve(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
+  const JobMetrics::Entry* entry = metrics.CurveFor(job.metric);
+  if (entry == nullptr) return "";
+  const std::string key = r.Redact(entry->key);
+  std::string chart = MermaidChart(entry->series, key);
+  if (!chart.empty()) chart += "\n";
+  return chart + SparklineLine(key, entry->series) + "\n";
+}
+
+std::string Percent(double v) { return std::to_string(std::lround(v)) + "%"; }
+
+std::string GpuTable(const GpuStats& gpus, const Redactor& r) {
+  if (gpus.empty()) return "";
+  std::string out =
+      "#### GPU utilisation\n\n| GPU | Mean | Max | Memory (max / total) |\n|---|--:|--:|--:|\n";
+  for (const GpuSummary& g : gpus.Summaries()) {
+    std::string memory =
+        g.max_memory_used_bytes ? FormatBytes(*g.max_memory_used_bytes) : std::string(kDash);
+    if (g.memory_total_bytes) memory += " / " + FormatBytes(*g.memory_total_bytes);
+    out += "| " + Code(r, g.gpu, 64, true) + " | " + Percent(g.mean_utilization) + " | " +
+           Percent(g.max_utilization) + " | " + memory + " |\n";
+  }
+  return out;
+}
+
+std::string LinksLine(const Links& links) {
+  std::string out;
+  auto add = [&](std::string_view name, const std::string& url) {
+    const std::string dest = markdown::Destination(url);
+    if (dest.empty()) return;
+    if (!out.empty()) out += " · ";
+    out += "[" + std::string(name) + "](" + dest + ")";
+  };
+  add("Job page", links.job_page);
+  add("Full log", links.log);
+  add("Outputs", links.outputs);
+  return out.empty() ? out : out + "\n";
+}
+
+// The log tail's lines after redaction (of the whole tail at once, so that a private key
+// spread over several lines is found) and cleaning.
+std::vector<std::string> RedactedTail(const LogTail& tail, const Redactor& r) {
+  const std::string redacted = text::CleanUtf8(r.Redact(tail.Text()), /*keep_newlines=*/true);
+  std::vector<std::string> lines;
+  if (tail.size() == 0) return lines;
+  size_t start = 0;
+  while (true) {
+    const size_t nl = redacted.find('\n', start);
+    lines.push_back(redacted.substr(start, nl == std::string::npos ? nl : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::string DetailsOpen(size_t shown, uint64_t total) {
+  std::string summary = shown == total ? "Log: " + markdown::Grouped(total) + " lines"
+                                       : "Log: last " + markdown::Grouped(shown) + " of " +
+                                             markdown::Grouped(total) + " lines";
+  return "<details><summary>" + summary + "</summary>\n\n";
+}
+
+// DetailsOpen at its longest for this total: the shown count as long as the total.
+size_t DetailsOpenMaxLength(uint64_t total) {
+  return CommentLength("<details><summary>Log: last " + markdown::Grouped(total) + " of " +
+                       markdown::Grouped(total) + " lines</summary>\n\n");
+}
+
+constexpr std::string_view kDetailsClose = "\n</details>\n";
+
+// The <details> block with as many of the last lines as fit in `budget`; empty if none.
+std::string TailBlock(const std::vector<std::string>& lines, uint64_t total, size_t budget) {
+  if (lines.empty()) return "";
+  // The wrapper's cost is taken at its largest (every count as long as the total).
+  total = std::max<uint64_t>(total, lines.size());
+  const size_t wrapper =
+      DetailsOpenMaxLength(total) + CommentLength(kDetailsClose) + CommentLength("text\n\n");
+  if (budget <= wrapper) return "";
+  size_t used = wrapper;
+  size_t run = 0;
+  size_t first = lines.size();
+  while (first > 0) {
+    const std::string& line = lines[first - 1];
+    const size_t longest = std::max(run, markdown::LongestBacktickRun(line));
+    const size_t fence = std::max<size_t>(3, longest + 1);
+    const size_t cost = CommentLength(line) + 2;
+    const size_t old_fence = std::max<size_t>(3, run + 1);
+    const size_t next = used + cost + 2 * (fence - old_fence) + (first == lines.size() ? 6 : 0);
+    if (next > budget) break;
+    used = next;
+    run = longest;
+    --first;
+  }
+  if (first == lines.size()) return "";
+  const std::string fence(std::max<size_t>(3, run + 1), '`');
+  std::string out = DetailsOpen(lines.size() - first, total);
+  out += fence + "text\n";
+  for (size_t i = first; i < lines.size(); ++i) out += lines[i] + "\n";
+  out += fence + "\n";
+  out += kDetailsClose;
+  return out;
+}
+
+// The id as the marker shows it: other bytes become '_' (and the second '-' of "--"), so
+// nothing is deleted and no two pieces join up.
+std::string MarkerId(std::string_view id) {
+  std::string out(id.substr(0, 128));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    const bool ok =
+        text::IsAlnum(c) || c == '_' || c == '.' || (c == '-' && (i == 0 || out[i - 1] != '-'));
+    if (!ok) out[i] = '_';
+  }
+  return out;
+}
+
+// MarkerId, redacted: cleaned first, so that redaction sees what is shown.
+std::string RedactedMarkerId(std::string_view id, const Redactor& r) {
+  const std::string shown = MarkerId(r.Redact(MarkerId(id)));
+  return r.Matches(shown) ? "redacted" : shown;
+}
+
+}  // namespace
+
+std::string CommentMarker(std::string_view job_id) {
+  return std::string(kMarkerPrefix) + MarkerId(job_id) + std::string(kMarkerSuffix);
+}
+
+std::optional<std::string> FindJobMarker(std::string_view body) {
+  const size_t at = body.find(kMarkerPrefix);
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t start = at + kMarkerPrefix.size();
+  const size_t end = body.find(kMarkerSuffix, start);
+  if (end == std::string_view::npos || end == start || end - start > 128) return std::nullopt;
+  return std::string(body.substr(start, end - start));
+}
+
+size_t CommentLength(std::string_view body) {
+  size_t newlines = 0;
+  for (char c : body) newlines += c == '\n';
+  return text::Utf16Units(body) + newlines;
+}
+
+std::string_view StatusLabel(JobState state) {
+  switch (state) {
+    case JobState::kQueued:
+    case JobState::kPulling:
+    case JobState::kStarting:
+      return kStatusLabels[0];
+    case JobState::kRunning:
+      return kStatusLabels[1];
+    case JobState::kSucceeded:
+      return kStatusLabels[2];
+    case JobState::kFailed:
+    case JobState::kCancelled:
+    case JobState::kTimedOut:
+      return kStatusLabels[3];
+  }
+  return kStatusLabels[3];
+}
+
+std::string RenderComment(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                          const GpuStats& gpus, const Links& links, const Redactor& redactor,
+                          size_t limit) {
+  limit = std::max(limit, kMinCommentLimit);
+  // Parts in order; `drop` > 0 may be left out, lowest first, should a small limit need it.
+  struct Part {
+    std::string text;
+    int drop;
+  };
+  std::vector<Part> parts = {
+      // The id is labelrun's own, but nothing leaves unredacted.
+      {std::string(kMarkerPrefix) + RedactedMarkerId(job.id, redactor) +
+           std::string(kMarkerSuffix) + "\n",
+       0},
+      {StatusLine(job, redactor), 0},
+      {FactsTable(job, redactor), 5},
+      {MetricsTable(job, metrics, redactor), 4},
+      {Curve(job, metrics, redactor), 2},
+      {GpuTable(gpus, redactor), 3},
+  };
+  const std::string links_line = LinksLine(links);
+  auto separated = [](const std::string& s) { return s.empty() ? s : "\n" + s; };
+  auto head_length = [&] {
+    size_t n = CommentLength(separated(links_line));
+    for (const Part& p : parts) {
+      n += CommentLength(p.text) + (p.text.empty() || p.drop == 0 ? 0 : 2);
+    }
+    return n;
+  };
+  // Drop parts only when the summary alone does not fit (never at GitHub's limit).
+  for (int order = 1; order <= 5 && head_length() > limit; ++order) {
+    for (Part& p : parts) {
+      if (p.drop == order) p.text.clear();
+    }
+  }
+  std::string body;
+  for (const Part& p : parts) {
+    if (p.text.empty()) continue;
+    if (p.drop != 0) body += "\n";
+    body += p.text;
+  }
+  const size_t used = CommentLength(body) + CommentLength(separated(links_line));
+  if (used < limit) {
+    const std::string block =
+        TailBlock(RedactedTail(tail, redactor), tail.total_lines(), limit - used - 2);
+    if (!block.empty()) body += "\n" + block;
+  }
+  body += separated(links_line);
+  return body;
+}
+
+}  // namespace labelrun::report

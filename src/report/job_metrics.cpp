@@ -1,0 +1,68 @@
+#include "labelrun/report/job_metrics.hpp"
+
+#include <cmath>
+
+#include "text.hpp"
+
+namespace labelrun::report {
+namespace {
+
+bool SameValue(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+
+bool ContainsLoss(std::string_view key) {
+  for (size_t i = 0; i + 4 <= key.size(); ++i) {
+    if (text::IEqualsAscii(key.substr(i, 4), "loss")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+JobMetrics::JobMetrics(Options options)
+    : options_(std::move(options)), extractor_(options_.extra_keys) {}
+
+void JobMetrics::OnLine(std::string_view line) {
+  scratch_.clear();
+  extractor_.Extract(line, lines_++, scratch_);
+  for (const MetricPoint& p : scratch_) Add(p);
+}
+
+void JobMetrics::Add(const MetricPoint& point) {
+  for (Entry& e : entries_) {
+    if (e.key != point.key) continue;
+    auto last = e.series.last();
+    if (last && last->step == point.step && SameValue(last->value, point.value)) return;
+    e.series.Add(point.step, point.value);
+    return;
+  }
+  if (entries_.size() >= options_.max_keys || point.key.empty()) {
+    ++dropped_points_;
+    return;
+  }
+  entries_.push_back(Entry{point.key, Series(GoalFor(point.key), options_.buckets)});
+  entries_.back().series.Add(point.step, point.value);
+}
+
+const Series* JobMetrics::Find(std::string_view key) const {
+  for (const Entry& e : entries_) {
+    if (e.key == key) return &e.series;
+  }
+  return nullptr;
+}
+
+const JobMetrics::Entry* JobMetrics::CurveFor(std::string_view wanted) const {
+  for (const Entry& e : entries_) {
+    if (e.key == wanted) return &e;
+  }
+  for (const Entry& e : entries_) {
+    if (text::IEqualsAscii(e.key, wanted)) return &e;
+  }
+  if (ContainsLoss(wanted)) {
+    for (const Entry& e : entries_) {
+      if (ContainsLoss(e.key)) return &e;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace labelrun::report
