@@ -132,7 +132,9 @@ void JobReporter::Send(const store::OutboxWrite& write, Report* r) {
     default:
       what = "reaction " + write.payload;
   }
-  spdlog::info("{}#{}: {} (local mode: not sent to GitHub)", write.repository, write.issue, what);
+  const std::string page = r ? Link("/jobs/" + r->view.id) : "";
+  spdlog::info("{}#{}: {} (local mode: not sent to GitHub){}{}", write.repository, write.issue,
+               what, page.empty() ? "" : "; job page: ", page);
   std::vector<std::string>& kept = local_by_issue_[IssueKey(write.repository, write.issue)];
   kept.push_back(write.kind == store::WriteKind::kComment ? write.payload : what);
   if (kept.size() > 200) kept.erase(kept.begin());

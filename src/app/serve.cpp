@@ -103,6 +103,17 @@ void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret
             << "  curl -i -H 'Content-Type: application/json' -H 'X-GitHub-Event: ping' \\\n"
             << "       -H \"X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)\" \\\n"
             << "       -H \"X-Hub-Signature-256: sha256=$sig\" -d \"$body\" " << url << "\n"
+            << "Start the demo job (rule task:training, local Docker, nothing sent to GitHub):\n"
+            << "  body=$(cat examples/demo/labeled.json)\n"
+            << "  sig=$(printf %s \"$body\" | openssl dgst -sha256 -hmac \"$(cat "
+            << secret_path.string() << ")\" | sed 's/^.* //')\n"
+            << "  curl -H 'Content-Type: application/json' -H 'X-GitHub-Event: issues' \\\n"
+            << "       -H \"X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)\" \\\n"
+            << "       -H \"X-Hub-Signature-256: sha256=$sig\" -d \"$body\" " << url << "\n"
+            << "  then follow it: the log prints the job page's link with each comment update;\n"
+            << "  curl -H \"Authorization: Bearer $(cat "
+            << (cfg.state_dir / "dev-api-token").string() << ")\" http://" << cfg.server.host << ":"
+            << port << "/api/jobs\n"
             << "Health: curl http://" << cfg.server.host << ":" << port << "/readyz   "
             << "Metrics: curl http://" << cfg.server.host << ":" << port << "/metrics\n"
             << std::flush;
@@ -167,6 +178,30 @@ int RunServe(const ServeOptions& options) {
   }
 
   std::shared_ptr<const ConfigRules> rules;
+  if (options.dev) {
+    // The embedded defaults come with a demo rule when run from a labelrun checkout:
+    // task:training runs examples/demo/train.sh in the demo image on the local Docker.
+    const std::filesystem::path root = std::filesystem::current_path();
+    if (std::filesystem::exists(root / "LABELS.md") &&
+        std::filesystem::exists(root / "examples/demo/train.sh")) {
+      const std::filesystem::path dev_rules = cfg.state_dir / "dev-rules.yaml";
+      std::ofstream(dev_rules, std::ios::trunc)
+          << "# Written by `labelrun serve --dev`: the demo rule of the embedded defaults.\n"
+          << "labels_file: " << (root / "LABELS.md").string() << "\n"
+          << "rules:\n"
+          << "  - name: demo-training\n"
+          << "    when: {all: [task:training]}\n"
+          << "    job: {image: \"labelrun-demo/busybox:1\", command: [sh, train.sh], "
+             "timeout: 10m}\n";
+      Result<std::shared_ptr<const ConfigRules>> loaded = LoadRules(dev_rules);
+      if (loaded) {
+        rules = *loaded;
+        cfg.sources.default_dir = (root / "examples/demo").string();
+      } else {
+        spdlog::warn("dev mode: demo rule not loaded: {}", loaded.error().message());
+      }
+    }
+  }
   if (options.config_path) {
     Result<std::shared_ptr<const ConfigRules>> loaded = LoadRules(*options.config_path);
     if (!loaded) {

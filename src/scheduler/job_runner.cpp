@@ -397,13 +397,19 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
       detail_text += "; outputs collected";
     }
   }
-  Persist(job, detail_text);
+  // Stored first (a crash now leaves a stray container that the next start
+  // removes), then the container goes, then the job is reported as ended.
+  if (Status s = store_.Update(job, clock_.NowUnixMillis(), detail_text); !s) {
+    spdlog::error("job {}: could not store state {}: {}", job.id, JobStateName(job.state),
+                  s.error().message());
+  }
   spdlog::info("job {} {}{}{}", job.id, JobStateName(job.state), job.reason.empty() ? "" : ": ",
                job.reason);
   if (Status removed = rt.Remove(job.container_id); !removed) {
     spdlog::warn("job {}: removing container {} failed: {} (removed at the next start)", job.id,
                  job.container_id.substr(0, 12), removed.error().message());
   }
+  observer_.OnJobChanged(job, 0);
 }
 
 Status Dispatcher::Recover() {

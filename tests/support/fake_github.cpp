@@ -171,7 +171,8 @@ void FakeGithub::HandleConnection(int fd) {
     std::string auth = req.header("authorization");
     requests_.push_back(FakeRequest{req.method, target, auth.substr(0, auth.find(' ')),
                                     req.header("user-agent"), req.header("accept"),
-                                    req.header("x-github-api-version"), res.hang ? 0 : res.status});
+                                    req.header("x-github-api-version"), res.hang ? 0 : res.status,
+                                    req.body});
   }
   if (res.hang) {
     // Hold the connection until the client gives up and closes it.

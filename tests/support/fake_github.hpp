@@ -60,6 +60,7 @@ struct FakeRequest {
   std::string accept;
   std::string api_version;
   long status = 0;
+  std::string body;  // the request body (comment texts, labels)
 };
 
 class FakeGithub {
