@@ -211,6 +211,8 @@ Result<HttpReply> DockerHttp::Perform(const HttpCall& call) const {
   curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
   curl_off_t connect_us = 0;
   curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+  curl_off_t tls_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
   curl_multi_remove_handle(multi, easy);
   curl_easy_cleanup(easy);
   curl_multi_cleanup(multi);
@@ -247,14 +249,25 @@ Result<HttpReply> DockerHttp::Perform(const HttpCall& call) const {
                       call.what + ": " + where + " did not answer within " +
                           std::to_string(call.timeout.count()) + " ms");
   }
-  bool tls_refused = !socket_path_.empty()
-                         ? false
-                         : IsTlsFailure(rc) ||
-                               (!ex.headers_done && (why.find("alert") != std::string::npos ||
-                                                     why.find("certificate") != std::string::npos));
-  if (tls_refused) {
+  bool tls = socket_path_.empty();
+  if (tls &&
+      (IsTlsFailure(rc) || (ex.status == 0 && (why.find("alert") != std::string::npos ||
+                                               why.find("certificate") != std::string::npos)))) {
     return Unexpected(ErrorCode::kUnauthenticated, "TLS with " + where + " failed: " + why +
                                                        " (check ca_file, cert_file and key_file)");
+  }
+  // With TLS 1.3 the client's side of the handshake is done before the daemon has
+  // checked the client certificate; refusing it, the daemon closes the fresh
+  // connection, often with a reset that loses its alert. A daemon that stops
+  // answering otherwise is refused at connect, not after a handshake.
+  if (tls && tls_us > 0 && ex.status == 0 &&
+      (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)) {
+    return Unexpected(ErrorCode::kUnauthenticated,
+                      "TLS with " + where +
+                          " failed: the daemon closed the connection right after the handshake (" +
+                          why +
+                          "), as it does when it refuses the client certificate (check ca_file, "
+                          "cert_file and key_file)");
   }
   if (connect_us == 0 || rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
     return Unexpected(ErrorCode::kUnavailable, where + " is unreachable: " + why);
