@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <stdexcept>
 
 #include "labelrun/core/strings.hpp"
@@ -22,6 +23,11 @@ std::string Sha256(const std::string& bytes) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
   return "sha256:" + HexEncode(std::string_view(reinterpret_cast<char*>(md), sizeof md));
+}
+
+std::string RandomNonce() {
+  std::random_device rd;
+  return std::to_string(rd()) + std::to_string(rd());
 }
 
 void SendAll(int fd, const std::string& bytes) {
@@ -51,7 +57,10 @@ FakeRegistry::FakeRegistry() {
   // The layer: a tar of hello.txt, gzip-compressed; its config names the
   // uncompressed tar's digest as the diff id.
   TempDir dir;
-  dir.Write("root/hello.txt", "pulled from the fake registry\n");
+  // Unique content, so that no two registries (tests running side by side)
+  // serve the same layer: the daemon shares a download between pulls of the
+  // same digest, which would hide a fault.
+  dir.Write("root/hello.txt", "pulled from the fake registry " + RandomNonce() + "\n");
   std::string out;
   if (RunCommand({"/bin/tar", "-cf", (dir / "layer.tar").string(), "-C", (dir / "root").string(),
                   "hello.txt"},
