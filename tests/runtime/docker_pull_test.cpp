@@ -13,10 +13,10 @@ namespace {
 
 using testing::FakeRegistry;
 
-class DockerPullTest : public DockerTest {
+class DockerPullTest : public DockerRuntimeTest {
  protected:
   void SetUp() override {
-    DockerTest::SetUp();
+    DockerRuntimeTest::SetUp();
     registry_.emplace();
     repo_ = registry_->host() + "/labelrun/tiny";
   }
@@ -28,7 +28,7 @@ class DockerPullTest : public DockerTest {
         testing::RunCommand({"/usr/bin/docker", "image", "rm", "-f", *id}, &out);
       }
     }
-    DockerTest::TearDown();
+    DockerRuntimeTest::TearDown();
   }
 
   std::optional<FakeRegistry> registry_;

@@ -61,10 +61,10 @@ class Pki {
   int serial_ = 1;
 };
 
-class DockerTlsTest : public DockerTest {
+class DockerTlsTest : public DockerRuntimeTest {
  protected:
   void SetUp() override {
-    DockerTest::SetUp();
+    DockerRuntimeTest::SetUp();
     ASSERT_TRUE(pki_.error().empty()) << pki_.error();
     std::string daemon = testing::TestDockerUrl();
     ASSERT_EQ(daemon.rfind("unix://", 0), 0u) << "the TLS proxy forwards to a unix socket";
