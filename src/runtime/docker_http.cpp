@@ -8,6 +8,17 @@
 #include <cstring>
 
 namespace labelrun::runtime {
+
+// One exchange's state, shared with curl's callbacks.
+struct HttpExchange {
+  const HttpCall* call = nullptr;
+  HttpReply* reply = nullptr;
+  long status = 0;
+  bool headers_done = false;
+  bool sink_stopped = false;
+  bool too_large = false;
+};
+
 namespace {
 
 constexpr size_t kMaxErrorBody = 64 * 1024;
@@ -19,19 +30,10 @@ void GlobalInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-struct Exchange {
-  const HttpCall* call = nullptr;
-  HttpReply* reply = nullptr;
-  long status = 0;
-  bool headers_done = false;
-  bool sink_stopped = false;
-  bool too_large = false;
-};
-
 bool Is2xx(long status) { return status >= 200 && status < 300; }
 
 size_t OnHeader(char* data, size_t size, size_t n, void* userdata) {
-  auto* ex = static_cast<Exchange*>(userdata);
+  auto* ex = static_cast<HttpExchange*>(userdata);
   std::string_view line(data, size * n);
   if (line.rfind("HTTP/", 0) == 0) {
     size_t space = line.find(' ');
@@ -45,7 +47,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* userdata) {
 }
 
 size_t OnBody(char* data, size_t size, size_t n, void* userdata) {
-  auto* ex = static_cast<Exchange*>(userdata);
+  auto* ex = static_cast<HttpExchange*>(userdata);
   std::string_view chunk(data, size * n);
   std::string& body = ex->reply->body;
   if (!Is2xx(ex->status)) {
@@ -130,7 +132,7 @@ DockerHttp::DockerHttp(DockerEndpoint endpoint, std::chrono::milliseconds connec
 
 Result<HttpReply> DockerHttp::Perform(const HttpCall& call) const {
   HttpReply reply;
-  Exchange ex{&call, &reply};
+  HttpExchange ex{&call, &reply};
   CURL* easy = curl_easy_init();
   CURLM* multi = curl_multi_init();
   if (easy == nullptr || multi == nullptr) {
@@ -140,77 +142,28 @@ Result<HttpReply> DockerHttp::Perform(const HttpCall& call) const {
   }
   std::string url = base_url_ + (call.version.empty() ? "" : "/v" + call.version) + call.path;
   curl_slist* headers = nullptr;
-  bool has_body = call.method == "POST" || call.method == "PUT";
-  if (has_body) {
+  if (call.method == "POST" || call.method == "PUT") {
     headers = curl_slist_append(headers, ("Content-Type: " + call.content_type).c_str());
   }
   // Large bodies (CopyIn) must not wait for "100 Continue".
   headers = curl_slist_append(headers, "Expect:");
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, long(connect_timeout_.count()));
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, long(call.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L);
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L);
-  if (!socket_path_.empty()) {
-    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
-  } else {
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(easy, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    // Only the endpoint's CA vouches for the daemon, not the system store.
-    curl_easy_setopt(easy, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
-    curl_easy_setopt(easy, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
-  }
-  if (has_body) {
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call.body.empty() ? "" : call.body.data());
-  }
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &ex);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ex);
+  Configure(easy, call);
   curl_multi_add_handle(multi, easy);
   if (call.cancel != nullptr) call.cancel->Attach(multi);
 
-  CURLcode rc = CURLE_OK;
-  bool finished = false;
-  while (true) {
-    int running = 0;
-    if (curl_multi_perform(multi, &running) != CURLM_OK) {
-      rc = CURLE_FAILED_INIT;
-      finished = true;
-      break;
-    }
-    if (running == 0) {
-      int left = 0;
-      CURLMsg* msg = curl_multi_info_read(multi, &left);
-      rc = (msg != nullptr && msg->msg == CURLMSG_DONE) ? msg->data.result : CURLE_OK;
-      finished = true;
-      break;
-    }
-    if ((call.stop != nullptr && call.stop->load()) ||
-        (call.cancel != nullptr && call.cancel->cancelled())) {
-      break;
-    }
-    curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
-  }
+  int rc = CURLE_OK;
+  bool finished = Drive(multi, call, &rc);
   if (call.cancel != nullptr) call.cancel->Detach();
-  long os_errno = 0;
-  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-  curl_off_t connect_us = 0;
-  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+  Failure failure{rc, errbuf, 0, 0, 0};
+  curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &failure.os_errno);
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &failure.connect_us);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &failure.tls_us);
   curl_multi_remove_handle(multi, easy);
   curl_easy_cleanup(easy);
   curl_multi_cleanup(multi);
@@ -227,41 +180,112 @@ Result<HttpReply> DockerHttp::Perform(const HttpCall& call) const {
                           std::to_string(kMaxCollectedBody >> 20) + " MiB");
   }
   if (rc == CURLE_OK) return reply;
+  return TransportError(call, ex, failure);
+}
 
+void DockerHttp::Configure(void* handle, const HttpCall& call) const {
+  CURL* easy = static_cast<CURL*>(handle);
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, long(connect_timeout_.count()));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, long(call.timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
+  if (call.method == "POST" || call.method == "PUT") {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, call.body.empty() ? "" : call.body.data());
+  }
+  if (!socket_path_.empty()) {
+    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http");
+    return;
+  }
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+  // A wait may idle for days: keepalive notices a remote host that vanished.
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 60L);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 30L);
+  curl_easy_setopt(easy, CURLOPT_SSLVERSION, long(CURL_SSLVERSION_TLSv1_2));
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  // Only the endpoint's CA vouches for the daemon, not the system store.
+  curl_easy_setopt(easy, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
+  curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);
+  curl_easy_setopt(easy, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
+  curl_easy_setopt(easy, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
+}
+
+bool DockerHttp::Drive(void* handle, const HttpCall& call, int* rc) {
+  CURLM* multi = static_cast<CURLM*>(handle);
+  while (true) {
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) {
+      *rc = CURLE_FAILED_INIT;
+      return true;
+    }
+    if (running == 0) {
+      int left = 0;
+      CURLMsg* msg = curl_multi_info_read(multi, &left);
+      *rc = (msg != nullptr && msg->msg == CURLMSG_DONE) ? msg->data.result : CURLE_OK;
+      return true;
+    }
+    if ((call.stop != nullptr && call.stop->load()) ||
+        (call.cancel != nullptr && call.cancel->cancelled())) {
+      return false;
+    }
+    curl_multi_poll(multi, nullptr, 0, kPollMs, nullptr);
+  }
+}
+
+Error DockerHttp::TransportError(const HttpCall& call, const HttpExchange& ex,
+                                 const Failure& f) const {
+  auto rc = static_cast<CURLcode>(f.rc);
   std::string where = "docker at " + endpoint_.url;
-  std::string why = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
-  if (!socket_path_.empty() && rc == CURLE_COULDNT_CONNECT) {
+  std::string why = f.errbuf[0] != '\0' ? std::string(f.errbuf) : curl_easy_strerror(rc);
+  bool tls = socket_path_.empty();
+  if (!tls && rc == CURLE_COULDNT_CONNECT) {
     struct stat st {};
     if (stat(socket_path_.c_str(), &st) != 0) {
       why = "no socket at " + socket_path_ + " (is dockerd running?)";
-    } else if (os_errno == EACCES) {
-      return Unexpected(ErrorCode::kPermissionDenied,
-                        where + " refuses this user: permission denied on " + socket_path_ +
-                            " (is the user in the docker group?)");
-    } else if (os_errno != 0) {
-      why = std::strerror(static_cast<int>(os_errno)) + std::string(" on ") + socket_path_;
+    } else if (f.os_errno == EACCES) {
+      return Error(ErrorCode::kPermissionDenied,
+                   where + " refuses this user: permission denied on " + socket_path_ +
+                       " (is the user in the docker group?)");
+    } else if (f.os_errno != 0) {
+      why = std::strerror(static_cast<int>(f.os_errno)) + std::string(" on ") + socket_path_;
     }
   }
-  if (rc == CURLE_OPERATION_TIMEDOUT && connect_us > 0) {
-    return Unexpected(ErrorCode::kDeadlineExceeded,
-                      call.what + ": " + where + " did not answer within " +
-                          std::to_string(call.timeout.count()) + " ms");
+  if (rc == CURLE_OPERATION_TIMEDOUT && f.connect_us > 0) {
+    return Error(ErrorCode::kDeadlineExceeded, call.what + ": " + where +
+                                                   " did not answer within " +
+                                                   std::to_string(call.timeout.count()) + " ms");
   }
-  bool tls_refused = !socket_path_.empty()
-                         ? false
-                         : IsTlsFailure(rc) ||
-                               (!ex.headers_done && (why.find("alert") != std::string::npos ||
-                                                     why.find("certificate") != std::string::npos));
-  if (tls_refused) {
-    return Unexpected(ErrorCode::kUnauthenticated, "TLS with " + where + " failed: " + why +
-                                                       " (check ca_file, cert_file and key_file)");
+  if (tls &&
+      (IsTlsFailure(rc) || (ex.status == 0 && (why.find("alert") != std::string::npos ||
+                                               why.find("certificate") != std::string::npos)))) {
+    return Error(ErrorCode::kUnauthenticated, "TLS with " + where + " failed: " + why +
+                                                  " (check ca_file, cert_file and key_file)");
   }
-  if (connect_us == 0 || rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-    return Unexpected(ErrorCode::kUnavailable, where + " is unreachable: " + why);
+  // With TLS 1.3 the client's side of the handshake is done before the daemon has
+  // checked the client certificate; refusing it, the daemon closes the fresh
+  // connection, often with a reset that loses its alert. A daemon that stops
+  // answering otherwise is refused at connect, not after a handshake.
+  if (tls && f.tls_us > 0 && ex.status == 0 &&
+      (rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)) {
+    return Error(ErrorCode::kUnauthenticated,
+                 "TLS with " + where +
+                     " failed: the daemon closed the connection right after the handshake (" + why +
+                     "), as it does when it refuses the client certificate (check ca_file, "
+                     "cert_file and key_file)");
   }
-  return Unexpected(ErrorCode::kUnavailable,
-                    call.what + ": the connection to " + where +
-                        (ex.headers_done ? " broke: " : " ended without an answer: ") + why);
+  if (f.connect_us == 0 || rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+    return Error(ErrorCode::kUnavailable, where + " is unreachable: " + why);
+  }
+  return Error(ErrorCode::kUnavailable,
+               call.what + ": the connection to " + where +
+                   (ex.headers_done ? " broke: " : " ended without an answer: ") + why);
 }
 
 }  // namespace labelrun::runtime

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,8 @@ struct HttpCall {
   std::string what;
 };
 
+struct HttpExchange;  // docker_http.cpp
+
 struct HttpReply {
   long status = 0;
   std::string body;      // non-2xx: always (first 64 KiB); 2xx: unless on_body
@@ -76,6 +79,20 @@ class DockerHttp {
   const DockerEndpoint& endpoint() const { return endpoint_; }
 
  private:
+  struct Failure {
+    int rc;  // CURLcode
+    const char* errbuf;
+    long os_errno;
+    int64_t connect_us;  // 0: never connected
+    int64_t tls_us;      // 0: no TLS handshake completed
+  };
+  // Everything but the per-exchange buffers (handle: CURL*).
+  void Configure(void* handle, const HttpCall& call) const;
+  // Runs the exchange on its multi handle (CURLM*) until it is done (true, with
+  // its CURLcode in *rc) or stopped or cancelled (false).
+  static bool Drive(void* handle, const HttpCall& call, int* rc);
+  Error TransportError(const HttpCall& call, const HttpExchange& ex, const Failure& f) const;
+
   DockerEndpoint endpoint_;
   std::chrono::milliseconds connect_timeout_;
   std::string base_url_;     // "http://docker" (unix) or "https://host:port"

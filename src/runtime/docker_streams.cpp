@@ -64,6 +64,8 @@ class DockerPendingExit final : public PendingExit {
   std::optional<Result<ExitStatus>> result_;
 };
 
+// Pull errors come from the registry, as HTTP errors of the pull call (the
+// manifest) or inside its progress stream (layers); the message tells them apart.
 ErrorCode PullErrorCode(std::string_view message) {
   if (message.find("not found") != std::string_view::npos ||
       message.find("manifest unknown") != std::string_view::npos) {
@@ -168,8 +170,15 @@ Status DockerRuntime::Pull(const std::string& image, const std::atomic<bool>* ca
     }
     return true;
   };
-  Result<HttpReply> reply = PerformOk(call);
+  Result<HttpReply> reply = Perform(call);
   if (!reply) return reply.error();
+  if (reply->status < 200 || reply->status > 299) {
+    Error error = DockerError(reply->status, reply->body, call.what);
+    ErrorCode code = reply->status == 400
+                         ? ErrorCode::kInvalidArgument
+                         : PullErrorCode(DockerErrorMessage(reply->status, reply->body));
+    return Unexpected(code, error.message());
+  }
   if (failure.empty() && !reply->aborted) check_line();
   if (!failure.empty()) return Unexpected(PullErrorCode(failure), call.what + ": " + failure);
   if (reply->aborted) return Unexpected(ErrorCode::kCancelled, call.what + ": cancelled");

@@ -22,7 +22,7 @@ struct OwnedLine {
   bool truncated = false;
 };
 
-class DockerTest : public ::testing::Test {
+class DockerRuntimeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto connected = testing::ConnectTestDocker();

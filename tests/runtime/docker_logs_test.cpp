@@ -27,7 +27,7 @@ int64_t ProcStatus(const std::string& field) {
   return -1;
 }
 
-TEST_F(DockerTest, LogsCarryStdoutAndStderrLinesWithTimestamps) {
+TEST_F(DockerRuntimeTest, LogsCarryStdoutAndStderrLinesWithTimestamps) {
   std::string id;
   ASSERT_EQ(RunToExit(Spec("echo out1; echo err1 >&2; printf 'bar 1\\rbar 2\\rbar 3\\n'; "
                            "printf 'a\\r\\nb\\n\\n'; echo err2 >&2; printf 'no newline'"),
@@ -52,7 +52,7 @@ TEST_F(DockerTest, LogsCarryStdoutAndStderrLinesWithTimestamps) {
   }
 }
 
-TEST_F(DockerTest, FollowStreamsUntilTheContainerExits) {
+TEST_F(DockerRuntimeTest, FollowStreamsUntilTheContainerExits) {
   std::unique_ptr<PendingExit> exit;
   auto id = CreateAndStart(Spec("for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done"), &exit);
   ASSERT_TRUE(id) << id.error().ToString();
@@ -63,7 +63,7 @@ TEST_F(DockerTest, FollowStreamsUntilTheContainerExits) {
   EXPECT_EQ(exit->Get().value().status_code, 0);
 }
 
-TEST_F(DockerTest, FollowEndsOnStopFlagOrWhenTheCallbackSaysSo) {
+TEST_F(DockerRuntimeTest, FollowEndsOnStopFlagOrWhenTheCallbackSaysSo) {
   std::unique_ptr<PendingExit> exit;
   auto id =
       CreateAndStart(Spec("trap 'exit 0' TERM; while true; do echo tick; sleep 0.05; done"), &exit);
@@ -88,7 +88,7 @@ TEST_F(DockerTest, FollowEndsOnStopFlagOrWhenTheCallbackSaysSo) {
   EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(3));
 }
 
-TEST_F(DockerTest, LogsSinceSkipOlderLines) {
+TEST_F(DockerRuntimeTest, LogsSinceSkipOlderLines) {
   std::string id;
   ASSERT_EQ(RunToExit(Spec("echo early"), &id).value(), 0);
   std::vector<std::string> texts;
@@ -103,7 +103,7 @@ TEST_F(DockerTest, LogsSinceSkipOlderLines) {
   EXPECT_TRUE(texts.empty());
 }
 
-TEST_F(DockerTest, AMegabyteLineArrivesWhole) {
+TEST_F(DockerRuntimeTest, AMegabyteLineArrivesWhole) {
   std::string id;
   ASSERT_EQ(
       RunToExit(Spec("head -c 1000000 /dev/zero | tr '\\0' x; echo; echo after"), &id).value(), 0);
@@ -115,7 +115,7 @@ TEST_F(DockerTest, AMegabyteLineArrivesWhole) {
   EXPECT_EQ((*lines)[1].text, "after");
 }
 
-TEST_F(DockerTest, ALineOverTheCapIsCutOnce) {
+TEST_F(DockerRuntimeTest, ALineOverTheCapIsCutOnce) {
   DockerOptions options;
   options.max_log_line_bytes = 64 * 1024;
   auto capped = testing::ConnectTestDocker(options);
@@ -139,7 +139,7 @@ TEST_F(DockerTest, ALineOverTheCapIsCutOnce) {
   EXPECT_FALSE(lines[1].truncated);
 }
 
-TEST_F(DockerTest, HundredMegabytesStreamWithBoundedMemory) {
+TEST_F(DockerRuntimeTest, HundredMegabytesStreamWithBoundedMemory) {
   // 1 MiB lines of 99 characters + '\n': 100 MiB of output (about 170 MB of
   // json-file log, below the rotation size: see DockerOptions::log_max_size).
   const std::string line(99, 'z');
@@ -178,7 +178,7 @@ TEST_F(DockerTest, HundredMegabytesStreamWithBoundedMemory) {
   EXPECT_EQ(exit->Get().value().status_code, 0);
 }
 
-TEST_F(DockerTest, LogsOfAMissingContainerAreNotFound) {
+TEST_F(DockerRuntimeTest, LogsOfAMissingContainerAreNotFound) {
   Status st = rt().Logs(
       "labelrun-test-never-existed", 0, false, [](const LogLine&) { return true; }, nullptr);
   ASSERT_FALSE(st);
@@ -186,7 +186,7 @@ TEST_F(DockerTest, LogsOfAMissingContainerAreNotFound) {
   EXPECT_NE(st.error().message().find("No such container"), std::string::npos);
 }
 
-TEST_F(DockerTest, CallsFromManyThreadsAtOnce) {
+TEST_F(DockerRuntimeTest, CallsFromManyThreadsAtOnce) {
   std::unique_ptr<PendingExit> exit;
   auto id = CreateAndStart(Spec("for i in $(seq 1 40); do echo $i; sleep 0.02; done"), &exit);
   ASSERT_TRUE(id) << id.error().ToString();

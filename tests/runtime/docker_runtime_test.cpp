@@ -32,7 +32,7 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-TEST_F(DockerTest, NegotiatesTheApiVersion) {
+TEST_F(DockerRuntimeTest, NegotiatesTheApiVersion) {
   std::string v = rt().ApiVersion().value();
   EXPECT_GE(CompareApiVersions(v, "1.40"), 0) << v;
   EXPECT_LE(CompareApiVersions(v, "1.45"), 0) << v;
@@ -50,7 +50,7 @@ TEST_F(DockerTest, NegotiatesTheApiVersion) {
   EXPECT_EQ((*capped)->ApiVersion().value(), "1.40");
 }
 
-TEST_F(DockerTest, RenegotiatesWhenTheDaemonRefusesAVersion) {
+TEST_F(DockerRuntimeTest, RenegotiatesWhenTheDaemonRefusesAVersion) {
   // "too new" answers JSON; "too old" answers text/plain.
   for (std::string assumed : {"1.99", "1.11"}) {
     DockerOptions options;
@@ -64,7 +64,7 @@ TEST_F(DockerTest, RenegotiatesWhenTheDaemonRefusesAVersion) {
   }
 }
 
-TEST_F(DockerTest, ReportsExitCodes) {
+TEST_F(DockerRuntimeTest, ReportsExitCodes) {
   for (int code : {0, 3}) {
     std::string id;
     Result<int64_t> status = RunToExit(Spec("exit " + std::to_string(code)), &id);
@@ -83,7 +83,7 @@ TEST_F(DockerTest, ReportsExitCodes) {
   }
 }
 
-TEST_F(DockerTest, InspectShowsAnOomKill) {
+TEST_F(DockerRuntimeTest, InspectShowsAnOomKill) {
   ContainerSpec spec = Spec("head -c 64m /dev/zero | tail");  // tail holds the whole "line"
   spec.memory_bytes = 16 << 20;
   std::string id;
@@ -95,7 +95,7 @@ TEST_F(DockerTest, InspectShowsAnOomKill) {
   EXPECT_TRUE(state->oom_killed);
 }
 
-TEST_F(DockerTest, StopEndsAContainerWithinItsGrace) {
+TEST_F(DockerRuntimeTest, StopEndsAContainerWithinItsGrace) {
   std::unique_ptr<PendingExit> exit;
   auto id = CreateAndStart(Spec("trap 'exit 0' TERM; sleep 300 & wait"), &exit);
   ASSERT_TRUE(id) << id.error().ToString();
@@ -107,7 +107,7 @@ TEST_F(DockerTest, StopEndsAContainerWithinItsGrace) {
   EXPECT_TRUE(rt().Stop(*id, std::chrono::seconds(1))) << "stopping a stopped container is Ok";
 }
 
-TEST_F(DockerTest, StopKillsAfterTheGrace) {
+TEST_F(DockerRuntimeTest, StopKillsAfterTheGrace) {
   std::unique_ptr<PendingExit> exit;
   ContainerSpec spec = Spec("");
   spec.cmd = {"sleep", "300"};  // PID 1 without a handler: SIGTERM is ignored
@@ -121,7 +121,7 @@ TEST_F(DockerTest, StopKillsAfterTheGrace) {
   EXPECT_EQ(exit->Get().value().status_code, 137);
 }
 
-TEST_F(DockerTest, AbandonUnblocksAPendingExit) {
+TEST_F(DockerRuntimeTest, AbandonUnblocksAPendingExit) {
   std::unique_ptr<PendingExit> exit;
   ContainerSpec spec = Spec("");
   spec.cmd = {"sleep", "300"};
@@ -138,7 +138,7 @@ TEST_F(DockerTest, AbandonUnblocksAPendingExit) {
   EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
-TEST_F(DockerTest, CopyInBeforeStartThenTheContainerSeesTheFiles) {
+TEST_F(DockerRuntimeTest, CopyInBeforeStartThenTheContainerSeesTheFiles) {
   TempDir src;
   src.Write("hello.txt", "hello from the host\n");
   src.Write("sub/dir/data.txt", "nested\n");
@@ -170,7 +170,7 @@ TEST_F(DockerTest, CopyInBeforeStartThenTheContainerSeesTheFiles) {
   EXPECT_EQ(missing_dir.error().code(), ErrorCode::kNotFound) << missing_dir.error().ToString();
 }
 
-TEST_F(DockerTest, CopyOutWritesTheFolderAsATar) {
+TEST_F(DockerRuntimeTest, CopyOutWritesTheFolderAsATar) {
   std::string id;
   ASSERT_EQ(RunToExit(Spec("mkdir -p /out/sub && echo hi > /out/a.txt && "
                            "echo deep > /out/sub/b.txt"),
@@ -193,7 +193,7 @@ TEST_F(DockerTest, CopyOutWritesTheFolderAsATar) {
   EXPECT_FALSE(std::filesystem::exists(dir / "nope.tar"));
 }
 
-TEST_F(DockerTest, ListsByEveryLabel) {
+TEST_F(DockerRuntimeTest, ListsByEveryLabel) {
   ContainerSpec a = Spec("true"), b = Spec("true");
   a.labels["labelrun.role"] = "a";
   b.labels["labelrun.role"] = "b";
@@ -212,7 +212,7 @@ TEST_F(DockerTest, ListsByEveryLabel) {
   EXPECT_EQ((*only_a)[0].labels.at("labelrun.role"), "a");
 }
 
-TEST_F(DockerTest, RemoveKillsAndIsOkForMissingContainers) {
+TEST_F(DockerRuntimeTest, RemoveKillsAndIsOkForMissingContainers) {
   std::unique_ptr<PendingExit> exit;
   ContainerSpec spec = Spec("");
   spec.cmd = {"sleep", "300"};
@@ -227,7 +227,7 @@ TEST_F(DockerTest, RemoveKillsAndIsOkForMissingContainers) {
   EXPECT_TRUE(rt().Remove("labelrun-test-never-existed-" + testing::RandomHex(8)));
 }
 
-TEST_F(DockerTest, ErrorsCarryDockersMessage) {
+TEST_F(DockerRuntimeTest, ErrorsCarryDockersMessage) {
   ContainerSpec spec = Spec("true");
   spec.image = "labelrun-test/missing:1";
   Result<std::string> created = rt().Create(spec);
@@ -255,7 +255,7 @@ TEST_F(DockerTest, ErrorsCarryDockersMessage) {
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(DockerTest, PullFailureCarriesTheDaemonsReason) {
+TEST_F(DockerRuntimeTest, PullFailureCarriesTheDaemonsReason) {
   // No registry is reachable from the test machines.
   Status pulled = rt().Pull("labelrun-test/not-in-any-registry:1", nullptr);
   ASSERT_FALSE(pulled);
@@ -264,7 +264,7 @@ TEST_F(DockerTest, PullFailureCarriesTheDaemonsReason) {
   EXPECT_GT(pulled.error().message().size(), 45u);
 }
 
-TEST_F(DockerTest, GpuRequestsNameDevicesAndFailAtStartWithoutTheToolkit) {
+TEST_F(DockerRuntimeTest, GpuRequestsNameDevicesAndFailAtStartWithoutTheToolkit) {
   ContainerSpec spec = Spec("true");
   spec.gpu_ids = {"0"};
   Result<std::string> id = rt().Create(spec);
@@ -288,7 +288,7 @@ TEST_F(DockerTest, GpuRequestsNameDevicesAndFailAtStartWithoutTheToolkit) {
       << started.error().message();
 }
 
-TEST_F(DockerTest, ExecReturnsOutputAndExitCode) {
+TEST_F(DockerRuntimeTest, ExecReturnsOutputAndExitCode) {
   std::unique_ptr<PendingExit> exit;
   auto id = CreateAndStart(Spec("trap 'exit 0' TERM; sleep 300 & wait"), &exit);
   ASSERT_TRUE(id) << id.error().ToString();

@@ -156,6 +156,8 @@ struct BreakCase {
   std::vector<std::string> want;
 };
 
+void PrintTo(const BreakCase& c, std::ostream* os) { *os << c.name; }
+
 class LogDecoderBreaks : public ::testing::TestWithParam<BreakCase> {};
 
 TEST_P(LogDecoderBreaks, Splits) {

@@ -36,8 +36,7 @@ Result<DockerEndpoint> ParseDockerEndpoint(std::string_view url, std::string_vie
                                            std::string_view cert_file = {},
                                            std::string_view key_file = {});
 
-// "1.41" < "1.9" is false: numeric comparison, part by part. -1, 0 or 1.
-// Unparsable parts compare as 0.
+// Numeric, part by part ("1.9" < "1.41"): -1, 0 or 1. Unparsable parts count as 0.
 int CompareApiVersions(std::string_view a, std::string_view b);
 
 // An image reference as POST /images/create wants it: fromImage and tag, where
@@ -109,6 +108,9 @@ class DockerRuntime final : public Runtime {
   Result<std::vector<ContainerSummary>> List(
       const std::map<std::string, std::string>& labels) override;
 
+  // Decodes the multiplexed stream of a container created without a TTY (as
+  // Create makes them); lines over max_log_line_bytes are cut. A broken
+  // connection is kUnavailable; a daemon error inside the stream kInternal.
   Status Logs(const std::string& id, int64_t since_unix, bool follow, const LogCallback& on_line,
               const std::atomic<bool>* stop) override;
 
