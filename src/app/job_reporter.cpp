@@ -191,8 +191,10 @@ void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) 
   r.view = ViewOf(job, queue_position);
   r.installation = job.installation;
   if (state_changed || moved) {
-    SetStatusLabel(r);
+    // The comment first: with GitHub's writes paced, the queued comment goes out at
+    // once rather than behind the label changes.
     Publish(r);
+    SetStatusLabel(r);
   }
   if (IsFinal(job.state) &&
       std::find(finished_order_.begin(), finished_order_.end(), job.id) == finished_order_.end()) {

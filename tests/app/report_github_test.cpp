@@ -127,7 +127,9 @@ TEST_F(ReportTest, OneCommentFollowsTheJobAndTheStatusLabelsMove) {
 
   // The comment was created once and edited: queued, then running, then the end.
   std::vector<std::string> states;
+  std::string sent;  // what was sent, for the failure message
   for (const FakeRequest& r : github.Requests()) {
+    sent += r.method + " " + r.target + " " + r.body.substr(0, 120) + "\n";
     if (r.target.find("/comments") == std::string::npos || r.body.empty()) continue;
     for (const char* s : {"Queued", "Running", "Succeeded"}) {
       if (r.body.find(s) != std::string::npos && (states.empty() || states.back() != s)) {
@@ -135,7 +137,7 @@ TEST_F(ReportTest, OneCommentFollowsTheJobAndTheStatusLabelsMove) {
       }
     }
   }
-  EXPECT_EQ(states, (std::vector<std::string>{"Queued", "Running", "Succeeded"}));
+  EXPECT_EQ(states, (std::vector<std::string>{"Queued", "Running", "Succeeded"})) << sent;
 
   // Labels: status:queued -> status:in-progress -> status:done, the old ones removed.
   ASSERT_TRUE(WaitUntil(

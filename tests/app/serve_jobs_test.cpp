@@ -204,6 +204,10 @@ TEST_F(ServeJobsTest, SigkillMidJobThenRestartFinishesItOnce) {
   int finals = 0;
   for (const json& e : shown["events"]) finals += e["state"] == "succeeded";
   EXPECT_EQ(finals, 1) << shown.dump(2);
+  // The container goes right after the final state is stored.
+  for (int i = 0; i < 100 && !docker_->List({{"labelrun.job", id}})->empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
   EXPECT_TRUE(docker_->List({{"labelrun.job", id}})->empty());
 }
 

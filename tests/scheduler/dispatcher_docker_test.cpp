@@ -152,6 +152,7 @@ class DispatcherDockerTest : public ::testing::Test {
     o.stop_grace = 1s;
     o.instance = instance_;
     o.daemon_grace = 20s;
+    if (tune_options) tune_options(o);
     dispatcher_ = std::make_unique<Dispatcher>(o, std::vector<Host>{host}, *store_, *source_,
                                                observer_, SystemClock::Instance());
     ASSERT_TRUE(dispatcher_->Start());
@@ -183,6 +184,7 @@ class DispatcherDockerTest : public ::testing::Test {
     return !left || !left->empty();
   }
 
+  std::function<void(DispatcherOptions&)> tune_options;
   testing::TempDir dir_;
   std::filesystem::path repo_;
   std::string instance_;
@@ -391,6 +393,26 @@ TEST_F(DispatcherDockerTest, StrayContainersOfThisInstanceAreRemovedAtStart) {
   auto left = runtime_->List({{"labelrun.instance", instance_}});
   ASSERT_TRUE(left);
   EXPECT_TRUE(left->empty());
+}
+
+// The GPU sampler runs nvidia-smi in the job's container. This host has no GPU,
+// so the job installs a stand-in nvidia-smi that reports an idle GPU, and the
+// host passes its GPU as NVIDIA_VISIBLE_DEVICES only.
+TEST_F(DispatcherDockerTest, AnIdleGpuIsSampledAndTheJobStopped) {
+  tune_options = [](DispatcherOptions& o) {
+    o.gpu_sample_interval = 300ms;
+    o.idle_below_percent = 5;
+    o.idle_for = 1s;
+  };
+  StartDispatcher({"GPU-test-0"}, /*device_requests=*/false);
+  const std::string id =
+      Submit(Job("printf '#!/bin/sh\\necho \"0, 2, 1200, 81920\"\\n' > /bin/nvidia-smi; "
+                 "chmod +x /bin/nvidia-smi; echo ready; sleep 120",
+                 1));
+  JobRecord done = observer_.WaitFinal(id, 60s);
+  EXPECT_EQ(done.state, JobState::kFailed);
+  EXPECT_EQ(done.reason, "stopped: GPU idle below 5% for 1s");
+  EXPECT_FALSE(ContainersLeft(id));
 }
 
 // Restarts the Docker daemon: run alone (see CMakeLists.txt).
