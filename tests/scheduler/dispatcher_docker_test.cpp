@@ -425,7 +425,7 @@ void RestartDockerd() {
        "if command -v systemctl >/dev/null && systemctl is-active -q docker 2>/dev/null; then "
        "systemctl restart docker; else "
        "pid=$(cat /var/run/docker.pid); kill $pid; "
-       "for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
+       "for i in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
        "'" LABELRUN_SOURCE_DIR "/scripts/start-dockerd.sh'; fi"},
       &out);
   ASSERT_EQ(rc, 0) << out;
