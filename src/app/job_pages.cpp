@@ -7,6 +7,7 @@
 #include "labelrun/app/jobs_api.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
+#include "labelrun/report/redact.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -157,8 +158,10 @@ AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
            " bytes are left out; the whole log is on the labelrun host ...]\n";
   }
   std::deque<std::string> tail;
+  // Line by line, remembering a private key block that spans lines.
+  report::StreamRedactor redact(reporter_.redactor());
   for (std::string line; std::getline(in, line);) {
-    std::string shown = reporter_.redactor().Redact(StoredText(line));
+    std::string shown = redact.RedactLine(StoredText(line));
     if (tail_lines) {
       tail.push_back(std::move(shown));
       if (tail.size() > tail_lines) tail.pop_front();

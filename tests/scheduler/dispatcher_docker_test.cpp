@@ -395,6 +395,23 @@ TEST_F(DispatcherDockerTest, StrayContainersOfThisInstanceAreRemovedAtStart) {
   EXPECT_TRUE(left->empty());
 }
 
+TEST_F(DispatcherDockerTest, OutputsAreCollectedBeforeTheContainerGoes) {
+  StartDispatcher();
+  NewJob j = Job("mkdir -p out/ckpt && echo weights > out/ckpt/model.bin && echo done");
+  j.spec.outputs = "/workspace/out";
+  const std::string id = Submit(j);
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  const auto tar = dir_.path() / "jobs" / id / "outputs.tar";
+  ASSERT_TRUE(std::filesystem::exists(tar));
+  std::string listing;
+  ASSERT_EQ(testing::RunCommand({"/usr/bin/tar", "-tf", tar.string()}, &listing), 0) << listing;
+  EXPECT_NE(listing.find("out/ckpt/model.bin"), std::string::npos) << listing;
+  auto events = store_->Events(id);
+  ASSERT_TRUE(events);
+  EXPECT_NE(events->back().detail.find("outputs collected"), std::string::npos);
+}
+
 // The GPU sampler runs nvidia-smi in the job's container. This host has no GPU,
 // so the job installs a stand-in nvidia-smi that reports an idle GPU, and the
 // host passes its GPU as NVIDIA_VISIBLE_DEVICES only.
