@@ -136,7 +136,7 @@ AppReply JobPages::Page(const std::string& id) {
   if (!html) {
     Result<std::optional<store::JobRecord>> job = store_.Get(id);
     if (!job || !*job) return Text(Outcome::kNotFound, "no job " + id + "\n");
-    reporter_.OnJobChanged(**job, 0);  // loads it (and its log) into the reporter
+    reporter_.Load(**job);  // its log replayed; nothing is sent
     html = reporter_.RenderPage(id, links);
     if (!html) return Text(Outcome::kNotFound, "no job " + id + "\n");
   }

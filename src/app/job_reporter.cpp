@@ -203,6 +203,19 @@ void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) 
   }
 }
 
+void JobReporter::Load(const store::JobRecord& job) {
+  std::lock_guard lock(mu_);
+  if (jobs_.count(job.id)) return;
+  Report& r = Ensure(job);
+  r.view = ViewOf(job, 0);
+  r.label = std::string(report::StatusLabel(job.state));
+  r.labels_cleaned = true;
+  if (IsFinal(job.state)) {
+    finished_order_.push_back(job.id);
+    Evict();
+  }
+}
+
 void JobReporter::Evict() {
   while (finished_order_.size() > options_.max_jobs_kept) {
     jobs_.erase(finished_order_.front());

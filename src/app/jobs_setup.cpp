@@ -35,6 +35,15 @@ Result<std::vector<std::string>> DiscoverGpus() {
   return gpus;
 }
 
+// No code at all: an empty commit and an empty archive (nothing is copied in).
+class NoSource final : public runtime::SourceProvider {
+ public:
+  Result<std::string> ResolveCommit(const std::string&, int64_t) override { return std::string(); }
+  Result<std::string> Archive(const std::string&, int64_t, const std::string&) override {
+    return std::string();
+  }
+};
+
 std::string Escape(std::string_view v) {
   std::string out;
   for (char c : v) {
@@ -105,6 +114,11 @@ Result<std::unique_ptr<runtime::SourceProvider>> MakeSource(
     std::filesystem::create_directories(o.temp_dir, ec);
     return std::unique_ptr<runtime::SourceProvider>(
         std::make_unique<runtime::GithubSource>(*client, o));
+  }
+  if (!local && fallback_dir.empty()) {
+    // Neither GitHub nor folders: jobs run their image with no code copied in.
+    spdlog::warn("no `github` and no `sources` configured: jobs get no repository code");
+    return std::unique_ptr<runtime::SourceProvider>(std::make_unique<NoSource>());
   }
   runtime::LocalSourceOptions o;
   o.default_folder = local ? std::filesystem::path(cfg.sources.default_dir) : fallback_dir;

@@ -252,8 +252,8 @@ int RunServe(const ServeOptions& options) {
     std::cerr << "labelrun: not starting: " << hosts.error().message() << "\n";
     return 1;
   }
-  const std::filesystem::path source_fallback =
-      options.config_path ? options.config_path->parent_path() : std::filesystem::current_path();
+  // Only the dev demo falls back to a folder (its examples/demo, set above).
+  const std::filesystem::path source_fallback;
   Result<std::unique_ptr<runtime::SourceProvider>> source =
       MakeSource(cfg, client.get(), source_fallback);
   if (!source) {

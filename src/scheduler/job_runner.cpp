@@ -479,6 +479,9 @@ Status Dispatcher::Recover() {
       job.started_ms = started;
       job.host = host->slots.name;
       Persist(job, "running (found after a labelrun restart)");
+    } else {
+      // The reporting side learns of it before its first log line.
+      observer_.OnJobChanged(job, 0);
     }
     std::lock_guard lock(mu_);
     planner_.Restore(DemandOf(job), {job.id, host->slots.name, job.gpus});

@@ -79,6 +79,10 @@ class JobReporter final : public scheduler::JobObserver {
   void OnGpuSamples(const std::string& job_id,
                     const std::vector<scheduler::GpuSample>& samples) override;
 
+  // Makes a job known (from the store, its log replayed) without sending
+  // anything: for pages of jobs that ended before this labelrun started.
+  void Load(const store::JobRecord& job);
+
   // A refusal or explanation comment from processing, in local mode.
   void KeepLocalComment(const store::OutboxWrite& write);
 

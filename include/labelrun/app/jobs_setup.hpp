@@ -22,8 +22,9 @@ namespace labelrun::app {
 Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg);
 
 // GitHub's tarballs when a GitHub client exists and no `sources` are set;
-// otherwise the configured local folders (`fallback_dir` for every repository
-// when none are configured).
+// otherwise the configured local folders, else `fallback_dir` for every
+// repository, else no code at all (never a folder nobody named: the config
+// folder holds secrets).
 Result<std::unique_ptr<runtime::SourceProvider>> MakeSource(
     const config::Config& cfg, github::Client* client, const std::filesystem::path& fallback_dir);
 
