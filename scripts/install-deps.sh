@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   curl
-  docker.io busybox-static chromium
+  docker.io busybox-static chromium mmdebstrap
 )
 # Node.js and npm fetch the test payloads; any install of them will do (a
 # machine may carry Node from elsewhere, whose npm conflicts with Debian's).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite:
-#   1. unit and loopback integration tests (release build, -Werror)
+#   1. unit, loopback integration and end-to-end tests (release build, -Werror)
 #   2. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. a short libFuzzer run of every fuzz target (clang)
 #   4. clang-format check
@@ -17,6 +17,8 @@ npm ci --prefix tests/support --no-audit --no-fund --loglevel=error
 # The dispatcher's tests run containers on a real Docker daemon, from images built here.
 scripts/start-dockerd.sh
 tests/support/images/busybox.sh
+# The end-to-end tests train a real PyTorch model: a CPU image from Debian's python3-torch.
+docker/pytorch-cpu/build.sh
 
 echo "== release build and tests"
 cmake --preset release >/dev/null

@@ -8,6 +8,7 @@
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
 #include "labelrun/report/redact.hpp"
+#include "labelrun/runtime/archive.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -77,16 +78,8 @@ AppReply JobPages::Handle(const server::AppRequest& request) {
     if (!svg) return Text(Outcome::kNotFound, "no job " + id + " in memory\n");
     return Text(Outcome::kOk, std::move(*svg), "image/svg+xml");
   }
-  if (sub == "/outputs") {
-    std::ifstream in(options_.jobs_dir / id / "outputs.tar", std::ios::binary);
-    if (!in) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    AppReply r = Text(Outcome::kOk, ss.str(), "application/x-tar");
-    r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"" + id + "-outputs.tar\"");
-    return r;
-  }
+  if (sub == "/outputs" || sub == "/outputs.tar") return Outputs(id, sub.substr(8));
+  if (sub.rfind("/outputs/", 0) == 0) return Outputs(id, sub.substr(8));
   return Text(Outcome::kNotFound, "not found\n");
 }
 
@@ -172,6 +165,43 @@ AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
   }
   for (const std::string& line : tail) body += line + "\n";
   return Text(Outcome::kOk, std::move(body));
+}
+
+AppReply JobPages::Outputs(const std::string& id, std::string_view which) {
+  std::ifstream in(options_.jobs_dir / id / "outputs.tar", std::ios::binary);
+  if (!in) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
+  const std::string tar{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string base = "/jobs/" + id + "/outputs";
+  if (which == ".tar") {
+    AppReply r = Text(Outcome::kOk, tar, "application/x-tar");
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + id + "-outputs.tar\"");
+    return r;
+  }
+  if (which.empty()) {
+    Result<std::vector<runtime::OutputFile>> files = runtime::ListOutputs(tar);
+    if (!files) return Text(Outcome::kUnavailable, files.error().message() + "\n");
+    std::vector<report::OutputLink> links;
+    for (runtime::OutputFile& f : *files) {
+      links.push_back({f.path, f.size, Signed(base + "/" + f.path)});
+    }
+    return Text(Outcome::kOk,
+                report::RenderOutputsIndex(id, links, Signed("/jobs/" + id), Signed(base + ".tar"),
+                                           reporter_.redactor()),
+                "text/html; charset=utf-8");
+  }
+  const std::string_view path = which.substr(1);  // after the '/'
+  Result<std::string> file = runtime::ReadOutput(tar, path, options_.max_log_bytes);
+  if (!file) {
+    const bool missing = file.error().code() == ErrorCode::kNotFound;
+    return Text(missing ? Outcome::kNotFound : Outcome::kUnavailable,
+                file.error().message() + "\n");
+  }
+  const std::string name(path.substr(path.rfind('/') + 1));
+  AppReply r = Text(Outcome::kOk, std::move(*file), "application/octet-stream");
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
 }
 
 }  // namespace labelrun::app

@@ -216,6 +216,27 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
   return out;
 }
 
+std::string RenderOutputsIndex(std::string_view job_id, const std::vector<OutputLink>& files,
+                               std::string_view job_href, std::string_view archive_href,
+                               const Redactor& redactor) {
+  std::string out;
+  out.reserve(2048 + files.size() * 256);
+  const std::string id = E(redactor, job_id);
+  Head(out, "labelrun · outputs of " + std::string(job_id));
+  out += "<header><strong>labelrun</strong> · <a href=\"" + Attr(job_href) + "\"><code>" + id +
+         "</code></a></header>\n<main>\n<h1>Outputs of <code>" + id + "</code></h1>\n";
+  out += "<p><a href=\"" + Attr(archive_href) + "\">Download all (tar)</a></p>\n";
+  out += "<table>\n<thead><tr><th>File</th><th>Size</th></tr></thead>\n<tbody>\n";
+  for (const OutputLink& f : files) {
+    out += "<tr><td><a href=\"" + Attr(f.href) + "\"><code>" + E(redactor, f.path) +
+           "</code></a></td><td class=\"num\">" + FormatBytes(f.size) + "</td></tr>\n";
+  }
+  out += "</tbody>\n</table>\n";
+  if (files.empty()) out += "<p>The outputs folder was empty.</p>\n";
+  out += "</main>\n</body>\n</html>\n";
+  return out;
+}
+
 std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
                           const GpuStats& gpus, const JobPageLinks& links,
                           const Redactor& redactor) {

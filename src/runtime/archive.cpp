@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -245,6 +246,71 @@ Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_byt
   if (Status s = AddTree(writer, dir, "", 0); !s) return s.error();
   if (Status s = writer.Finish(); !s) return s.error();
   return gz.Finish();
+}
+
+namespace {
+
+// Calls `visit(entry, relative_path)` for each regular file of an outputs tar;
+// stops early when it returns false.
+template <typename Visit>
+Status ForEachOutput(std::string_view tar, Visit visit) {
+  tar::PlainReader in(tar);
+  tar::TarReader reader(in);
+  tar::Entry e;
+  while (true) {
+    Result<bool> more = reader.Next(&e);
+    if (!more) return more.error();
+    if (!*more) return Ok();
+    if (e.type != tar::Type::kFile) continue;
+    Result<std::vector<std::string>> parts = PathParts(e.path);
+    if (!parts || parts->size() < 2) continue;  // not inside the collected folder
+    if (!visit(reader, e, Join(*parts, 1))) return Ok();
+  }
+}
+
+}  // namespace
+
+Result<std::vector<OutputFile>> ListOutputs(std::string_view tar) {
+  std::vector<OutputFile> files;
+  Status s = ForEachOutput(tar, [&](tar::TarReader&, const tar::Entry& e, std::string path) {
+    files.push_back({std::move(path), e.size});
+    return true;
+  });
+  if (!s) return s.error();
+  return files;
+}
+
+Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size_t max_bytes) {
+  std::optional<Result<std::string>> found;
+  Status s =
+      ForEachOutput(tar, [&](tar::TarReader& reader, const tar::Entry& e, const std::string& rel) {
+        if (rel != path) return true;
+        if (e.size > max_bytes) {
+          found = Unexpected(ErrorCode::kResourceExhausted,
+                             "'" + rel + "' is " + std::to_string(e.size) + " bytes, over the " +
+                                 std::to_string(max_bytes) + " served here");
+          return false;
+        }
+        std::string data(e.size, '\0');
+        size_t at = 0;
+        while (at < data.size()) {
+          Result<size_t> got = reader.ReadData(data.data() + at, data.size() - at);
+          if (!got) {
+            found = got.error();
+            return false;
+          }
+          if (*got == 0) break;
+          at += *got;
+        }
+        data.resize(at);
+        found = std::move(data);
+        return false;
+      });
+  if (!s) return s.error();
+  if (!found) {
+    return Unexpected(ErrorCode::kNotFound, "no file '" + std::string(path) + "' in the outputs");
+  }
+  return std::move(*found);
 }
 
 }  // namespace labelrun::runtime

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "runtime/tar_stream.hpp"
 
@@ -21,6 +22,13 @@ bool AllZero(std::string_view s) {
 }
 
 }  // namespace
+
+Result<size_t> PlainReader::Read(char* buf, size_t n) {
+  const size_t got = std::min(n, rest_.size());
+  std::memcpy(buf, rest_.data(), got);
+  rest_.remove_prefix(got);
+  return got;
+}
 
 GzipReader::GzipReader(std::string_view compressed, uint64_t max_bytes)
     : rest_(compressed), max_bytes_(max_bytes) {

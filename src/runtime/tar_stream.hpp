@@ -15,18 +15,35 @@ namespace labelrun::runtime::tar {
 
 inline constexpr size_t kBlock = 512;
 
+// Where a TarReader reads its bytes from.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Fills `buf` with exactly `n` bytes, or fewer only at the end of the stream
+  // (the count says how many).
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Uncompressed bytes in memory (a plain tar, as Docker's archive endpoint sends it).
+class PlainReader final : public ByteSource {
+ public:
+  explicit PlainReader(std::string_view data) : rest_(data) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  std::string_view rest_;
+};
+
 // Inflates gzip data (several concatenated members allowed), at most
 // `max_bytes` of output in total.
-class GzipReader {
+class GzipReader final : public ByteSource {
  public:
   GzipReader(std::string_view compressed, uint64_t max_bytes);
-  ~GzipReader();
+  ~GzipReader() override;
   GzipReader(const GzipReader&) = delete;
   GzipReader& operator=(const GzipReader&) = delete;
 
-  // Fills `buf` with exactly `n` bytes, or fewer only at the end of the stream
-  // (the count says how many).
-  Result<size_t> Read(char* buf, size_t n);
+  Result<size_t> Read(char* buf, size_t n) override;
 
  private:
   z_stream zs_{};
@@ -79,7 +96,7 @@ struct Entry {
 // entry they describe and skipping pax global headers.
 class TarReader {
  public:
-  explicit TarReader(GzipReader& in) : in_(in) {}
+  explicit TarReader(ByteSource& in) : in_(in) {}
 
   // The next entry, or false at the end of the archive. Skips what is left of
   // the previous entry's data.
@@ -91,7 +108,7 @@ class TarReader {
   Status Skip(uint64_t bytes);
   Result<std::string> ReadMeta(uint64_t size);
 
-  GzipReader& in_;
+  ByteSource& in_;
   uint64_t data_left_ = 0;
   uint64_t padding_ = 0;
   int64_t index_ = 0;  // entries seen, for messages

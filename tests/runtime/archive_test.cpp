@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "runtime/tar_stream.hpp"
@@ -344,6 +345,64 @@ TEST(StripTopFolder, RefusesWhatIsNotATarball) {
 
   Crafted empty;
   EXPECT_NE(StripError(empty.Done()).message().find("no entries"), std::string::npos);
+}
+
+// Collected outputs: the plain tar Docker sends for a folder, made here by the
+// system tar the same way (one top folder).
+std::string OutputsTar(const fs::path& parent) {
+  TempDir out;
+  std::string log;
+  EXPECT_EQ(RunCommand(
+                {"/usr/bin/tar", "-cf", (out / "o.tar").string(), "-C", parent.string(), "outputs"},
+                &log),
+            0)
+      << log;
+  return ReadFile(out / "o.tar");
+}
+
+TEST(Outputs, ListsTheFilesAndReadsEachByItsPath) {
+  TempDir dir;
+  FillRepo(dir / "outputs");
+  const std::string tar = OutputsTar(dir.path());
+
+  Result<std::vector<OutputFile>> files = ListOutputs(tar);
+  ASSERT_TRUE(files) << files.error().ToString();
+  std::map<std::string, uint64_t> listed;
+  for (const OutputFile& f : *files) listed[f.path] = f.size;
+  EXPECT_EQ(listed.count("README.md"), 1u);
+  EXPECT_EQ(listed["data/weights.bin"], 200'000u);
+  EXPECT_EQ(listed.count("configs/" + Long('n', 130) + ".yaml"), 1u) << "a pax long name";
+  EXPECT_EQ(listed.count("models"), 0u) << "symlinks are not files";
+  EXPECT_EQ(listed.count("empty_dir"), 0u);
+
+  Result<std::string> weights = ReadOutput(tar, "data/weights.bin", kMax);
+  ASSERT_TRUE(weights) << weights.error().ToString();
+  EXPECT_EQ(*weights, ReadFile(dir / "outputs/data/weights.bin"));
+  Result<std::string> empty = ReadOutput(tar, "empty", kMax);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(*empty, "");
+
+  for (const char* missing : {"nothing", "models/resnet.py", "../outputs/README.md", "data", ""}) {
+    Result<std::string> r = ReadOutput(tar, missing, kMax);
+    ASSERT_FALSE(r) << missing;
+    EXPECT_EQ(r.error().code(), ErrorCode::kNotFound) << missing;
+  }
+  Result<std::string> big = ReadOutput(tar, "data/weights.bin", 1000);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code(), ErrorCode::kResourceExhausted);
+}
+
+TEST(Outputs, ABrokenArchiveIsAnErrorNotACrash) {
+  TempDir dir;
+  FillRepo(dir / "outputs");
+  std::string tar = OutputsTar(dir.path());
+  tar[100] ^= 0x55;  // inside the first header: its checksum no longer holds
+  EXPECT_FALSE(ListOutputs(tar));
+  EXPECT_FALSE(ReadOutput(tar, "README.md", kMax));
+  EXPECT_FALSE(ReadOutput(tar.substr(0, 700), "data/weights.bin", kMax));
+  Result<std::vector<OutputFile>> none = ListOutputs("");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 }  // namespace

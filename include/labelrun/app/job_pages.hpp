@@ -5,7 +5,9 @@
 //   GET /jobs/{id}/log            the whole log, redacted, as text
 //   GET /jobs/{id}/log/tail       its last lines (the page refreshes from it)
 //   GET /jobs/{id}/loss.svg       the curve alone
-//   GET /jobs/{id}/outputs        the collected outputs, as a tar archive
+//   GET /jobs/{id}/outputs        the collected outputs: each file with its link
+//   GET /jobs/{id}/outputs/PATH   one collected file (up to max_log_bytes)
+//   GET /jobs/{id}/outputs.tar    all of them, as the tar archive Docker gave
 // Access: a link signed by labelrun (comments carry them; they expire after
 // report.link_ttl), or `Authorization: Bearer` with the dashboard token.
 // Without either: 401.
@@ -45,6 +47,8 @@ class JobPages {
   server::AppReply List(const server::AppRequest& request);
   server::AppReply Page(const std::string& id);
   server::AppReply Log(const std::string& id, size_t tail_lines);
+  // "" (the index), ".tar" (the whole archive) or "/<path>" (one file).
+  server::AppReply Outputs(const std::string& id, std::string_view which);
 
   JobPagesOptions options_;
   JobReporter& reporter_;

@@ -33,6 +33,19 @@ struct JobListEntry {
 std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
                           std::string_view list_path, const Redactor& redactor);
 
+// One collected output file with its (signed) link.
+struct OutputLink {
+  std::string path;
+  uint64_t size = 0;
+  std::string href;
+};
+
+// The index of a job's collected outputs: each file with its size and link,
+// and a link to the whole archive.
+std::string RenderOutputsIndex(std::string_view job_id, const std::vector<OutputLink>& files,
+                               std::string_view job_href, std::string_view archive_href,
+                               const Redactor& redactor);
+
 struct JobPageLinks {
   std::string list;      // GET /jobs
   std::string log;       // the full log, text/plain

@@ -9,9 +9,11 @@
 // Entries come out in a stable order, so the same input gives the same bytes.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "labelrun/core/result.hpp"
 
@@ -44,5 +46,22 @@ Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes);
 // kResourceExhausted past `max_bytes` of uncompressed tar data, kUnavailable
 // when a file cannot be read or changes size while it is read.
 Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_bytes);
+
+// A job's collected outputs: the plain tar that Docker's
+// GET /containers/{id}/archive gives for a folder, whose entries all lie in
+// that folder ("outputs/..."). Paths here are relative to it.
+struct OutputFile {
+  std::string path;  // "model.pt", "plots/loss.png"
+  uint64_t size = 0;
+};
+
+// The regular files, in archive order. Fails with kInvalidArgument on a tar it
+// cannot read (bad checksum, truncated).
+Result<std::vector<OutputFile>> ListOutputs(std::string_view tar);
+
+// The bytes of one regular file, by its relative path. kNotFound when there is
+// no such file (directories, links and ".." paths are never files here);
+// kResourceExhausted when it is larger than `max_bytes`.
+Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size_t max_bytes);
 
 }  // namespace labelrun::runtime
