@@ -89,6 +89,8 @@ int RunCli(int argc, char** argv) {
   jobs_show->add_option("id", job_id, "Job id")->required();
   CLI::App* jobs_cancel = jobs_cmd->add_subcommand("cancel", "Stop a job (queued or running)");
   jobs_cancel->add_option("id", job_id, "Job id")->required();
+  // `labelrun jobs list --url U --token-file F` works as well as `jobs --url U ... list`.
+  for (CLI::App* sub : {jobs_list, jobs_show, jobs_cancel}) sub->fallthrough();
 
   try {
     app.parse(argc, argv);

@@ -147,7 +147,8 @@ TEST_F(ServeJobsTest, TheJobsCommandListsShowsAndCancels) {
   EXPECT_NE(out.find(id), std::string::npos) << out;
   EXPECT_NE(out.find("running"), std::string::npos) << out;
   ASSERT_EQ(
-      RunCommand({LABELRUN_BINARY, "jobs", "--url", base, "--token-file", token_file, "show", id},
+      // The options may follow the subcommand too, as a person types it.
+      RunCommand({LABELRUN_BINARY, "jobs", "show", id, "--url", base, "--token-file", token_file},
                  &out),
       0)
       << out;
