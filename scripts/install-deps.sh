@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   curl
+  systemd  # systemd-analyze verify and systemd-sysusers check config/systemd in the tests
   docker.io busybox-static chromium
 )
 # Node.js and npm fetch the test payloads; any install of them will do (a
