@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "labelrun/app/deliver.hpp"
 #include "labelrun/app/jobs_cli.hpp"
 #include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
@@ -90,6 +91,23 @@ int RunCli(int argc, char** argv) {
   CLI::App* jobs_cancel = jobs_cmd->add_subcommand("cancel", "Stop a job (queued or running)");
   jobs_cancel->add_option("id", job_id, "Job id")->required();
 
+  DeliverArgs deliver;
+  CLI::App* deliver_cmd = app.add_subcommand(
+      "deliver", "Send a payload as a signed GitHub webhook delivery (testing an installation)");
+  deliver_cmd->add_option("--url", deliver.url, "Webhook URL, e.g. https://HOST/webhook")
+      ->required();
+  deliver_cmd->add_option("--secret-file", deliver.secret_file, "File holding the webhook secret")
+      ->required()
+      ->check(CLI::ExistingFile);
+  deliver_cmd->add_option("--event", deliver.event, "X-GitHub-Event, e.g. issues")->required();
+  deliver_cmd->add_option("--payload", deliver.payload_file, "Payload JSON file, sent as it is")
+      ->required()
+      ->check(CLI::ExistingFile);
+  deliver_cmd->add_option("--delivery", deliver.delivery,
+                          "X-GitHub-Delivery GUID (default: a random UUID)");
+  deliver_cmd->add_option("--cacert", deliver.cacert, "CA certificate(s) to trust for https")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -110,6 +128,7 @@ int RunCli(int argc, char** argv) {
   if (*sync_cmd) return RunLabelsSync(sync, std::cout, std::cerr);
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
+  if (*deliver_cmd) return RunDeliver(deliver, std::cout, std::cerr);
   if (*jobs_list) return RunJobsList(jobs, std::cout, std::cerr);
   if (*jobs_show) return RunJobsShow(jobs, job_id, std::cout, std::cerr);
   if (*jobs_cancel) return RunJobsCancel(jobs, job_id, std::cout, std::cerr);
