@@ -5,10 +5,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  libcurl4-openssl-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libcli11-dev libsystemd-dev
+  libcurl4-openssl-dev zlib1g-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   curl
+  systemd  # systemd-analyze verify and systemd-sysusers check config/systemd in the tests
   docker.io busybox-static chromium mmdebstrap
 )
 # Node.js and npm fetch the test payloads; any install of them will do (a

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "labelrun/app/deliver.hpp"
 #include "labelrun/app/jobs_cli.hpp"
 #include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
@@ -92,6 +93,23 @@ int RunCli(int argc, char** argv) {
   // `labelrun jobs list --url U --token-file F` works as well as `jobs --url U ... list`.
   for (CLI::App* sub : {jobs_list, jobs_show, jobs_cancel}) sub->fallthrough();
 
+  DeliverArgs deliver;
+  CLI::App* deliver_cmd = app.add_subcommand(
+      "deliver", "Send a payload as a signed GitHub webhook delivery (testing an installation)");
+  deliver_cmd->add_option("--url", deliver.url, "Webhook URL, e.g. https://HOST/webhook")
+      ->required();
+  deliver_cmd->add_option("--secret-file", deliver.secret_file, "File holding the webhook secret")
+      ->required()
+      ->check(CLI::ExistingFile);
+  deliver_cmd->add_option("--event", deliver.event, "X-GitHub-Event, e.g. issues")->required();
+  deliver_cmd->add_option("--payload", deliver.payload_file, "Payload JSON file, sent as it is")
+      ->required()
+      ->check(CLI::ExistingFile);
+  deliver_cmd->add_option("--delivery", deliver.delivery,
+                          "X-GitHub-Delivery GUID (default: a random UUID)");
+  deliver_cmd->add_option("--cacert", deliver.cacert, "CA certificate(s) to trust for https")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,6 +130,7 @@ int RunCli(int argc, char** argv) {
   if (*sync_cmd) return RunLabelsSync(sync, std::cout, std::cerr);
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
+  if (*deliver_cmd) return RunDeliver(deliver, std::cout, std::cerr);
   if (*jobs_list) return RunJobsList(jobs, std::cout, std::cerr);
   if (*jobs_show) return RunJobsShow(jobs, job_id, std::cout, std::cerr);
   if (*jobs_cancel) return RunJobsCancel(jobs, job_id, std::cout, std::cerr);

@@ -194,9 +194,11 @@ void RenderJobMetrics(const scheduler::DispatcherStats& stats, std::string& out)
   std::string memory =
       "# HELP labelrun_job_gpu_memory_used_mib Latest GPU memory used by running jobs.\n"
       "# TYPE labelrun_job_gpu_memory_used_mib gauge\n";
+  // job_id, not job: Prometheus sets `job` on every series it scrapes (the scrape
+  // job) and would rename ours to exported_job.
   for (const auto& [job, host_samples] : stats.gpu_samples) {
     for (const scheduler::GpuSample& s : host_samples.second) {
-      const std::string labels = "{job=\"" + Escape(job) + "\",host=\"" +
+      const std::string labels = "{job_id=\"" + Escape(job) + "\",host=\"" +
                                  Escape(host_samples.first) + "\",gpu=\"" + Escape(s.gpu) + "\"}";
       out += "labelrun_job_gpu_utilization_percent" + labels + " " +
              std::to_string(s.utilization_percent) + "\n";

@@ -14,6 +14,7 @@
 #include "labelrun/app/jobs_setup.hpp"
 #include "labelrun/app/processing.hpp"
 #include "labelrun/app/rules_cli.hpp"
+#include "labelrun/app/systemd_notify.hpp"
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
@@ -402,23 +403,24 @@ int RunServe(const ServeOptions& options) {
       cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
-  auto reload = [&] {
-    if (!options.config_path) return;
+  // Whether the file's configuration now runs; false keeps the running one.
+  auto reload = [&]() -> bool {
+    if (!options.config_path) return true;
     std::optional<config::Config> fresh = LoadOrReport(*options.config_path);
     if (!fresh) {
       spdlog::error("reload: configuration invalid; keeping the running one");
-      return;
+      return false;
     }
     Result<std::vector<std::string>> s = config::ResolveWebhookSecrets(fresh->webhook, env);
     if (!s) {
       spdlog::error("reload: {}; keeping the current secrets", s.error().message());
-      return;
+      return false;
     }
     Result<std::shared_ptr<const ConfigRules>> fresh_rules = LoadRules(*options.config_path);
     if (!fresh_rules) {
       spdlog::error("reload: rules invalid; keeping the running configuration: {}",
                     fresh_rules.error().message());
-      return;
+      return false;
     }
     srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
     delivery_processor.SetRules(*fresh_rules);
@@ -426,8 +428,42 @@ int RunServe(const ServeOptions& options) {
     spdlog::info("reload: {} webhook secret(s) active, {} rule(s); processing {}", s->size(),
                  (*fresh_rules)->rule_set.rules().size(),
                  fresh->inbox.paused ? "paused" : "running");
+    return true;
   };
-  srv->Run(reload);
+
+  // systemd (Type=notify): ready once serving (recovery is done by now), and
+  // watchdog pings from the event loop while the delivery processor is not stuck.
+  const SystemdNotifier systemd = SystemdNotifier::FromEnvironment();
+  const std::string serving = "serving on " + cfg.server.host + ":" + std::to_string(srv->port());
+  server::RunHooks hooks;
+  hooks.on_reload = [&] {
+    systemd.Reloading();
+    systemd.Ready(reload() ? serving + "; configuration reloaded"
+                           : serving + "; reload refused, previous configuration kept");
+  };
+  if (systemd.enabled()) {
+    hooks.on_ready = [&] { systemd.Ready(serving); };
+    hooks.on_stopping = [&] { systemd.Stopping("finishing requests in flight"); };
+  }
+  if (systemd.watchdog_interval().count() > 0) {
+    hooks.tick_interval = systemd.watchdog_interval();
+    hooks.on_tick = [&systemd, proc, stuck_after = cfg.inbox.stuck_after, stuck = false]() mutable {
+      if (proc->Responsive(stuck_after)) {
+        if (stuck) spdlog::info("watchdog: the delivery processor moves again");
+        stuck = false;
+        systemd.Watchdog();
+        return;
+      }
+      if (!stuck) {
+        spdlog::error(
+            "watchdog: the delivery processor has been stuck for over {}s (inbox.stuck_after); "
+            "no more watchdog pings, systemd will restart labelrun",
+            std::chrono::duration_cast<std::chrono::seconds>(stuck_after).count());
+      }
+      stuck = true;
+    };
+  }
+  srv->Run(std::move(hooks));
 
   // The processor first: it may be waiting for its last outcomes to commit.
   proc->Stop();

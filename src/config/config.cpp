@@ -157,12 +157,18 @@ void ParseWebhook(YamlReader& r, const YAML::Node& node, WebhookConfig& out) {
 }
 
 void ParseInbox(YamlReader& r, const YAML::Node& node, InboxConfig& out) {
-  if (!r.CheckKeys(node, "inbox", {"keep_bodies", "paused", "retention", "max_batch"})) return;
+  if (!r.CheckKeys(node, "inbox",
+                   {"keep_bodies", "paused", "retention", "max_batch", "stuck_after"})) {
+    return;
+  }
   if (node["keep_bodies"]) r.ReadBool(node["keep_bodies"], "inbox.keep_bodies", out.keep_bodies);
   if (node["paused"]) r.ReadBool(node["paused"], "inbox.paused", out.paused);
   if (node["retention"]) r.ReadDuration(node["retention"], "inbox.retention", out.retention);
   if (node["max_batch"])
     r.ReadUint(node["max_batch"], "inbox.max_batch", out.max_batch, 1, 100'000);
+  if (node["stuck_after"]) {
+    r.ReadDuration(node["stuck_after"], "inbox.stuck_after", out.stuck_after);
+  }
 }
 
 void ParseGithub(YamlReader& r, const YAML::Node& node, std::optional<github::Settings>& out) {

@@ -145,7 +145,8 @@ class ServerImpl final : public Server {
         control_(asio::make_strand(ioc_)),
         acceptor_(control_),
         signals_(control_),
-        drain_timer_(control_) {}
+        drain_timer_(control_),
+        tick_timer_(control_) {}
 
   Status Init() {
     boost::system::error_code ec;
@@ -186,8 +187,8 @@ class ServerImpl final : public Server {
 
   uint16_t port() const override { return acceptor_.local_endpoint().port(); }
 
-  void Run(std::function<void()> on_reload) override {
-    on_reload_ = std::move(on_reload);
+  void Run(RunHooks hooks) override {
+    hooks_ = std::move(hooks);
     signals_.add(SIGTERM);
     signals_.add(SIGINT);
     signals_.add(SIGHUP);
@@ -196,6 +197,11 @@ class ServerImpl final : public Server {
     spdlog::info("listening on {}://{}:{}{} ({} I/O thread{})", ssl_ ? "https" : "http",
                  config_.host, port(), config_.webhook_path, config_.threads,
                  config_.threads == 1 ? "" : "s");
+    asio::post(control_, [this] {
+      if (stopping_) return;
+      if (hooks_.on_ready) hooks_.on_ready();
+      if (hooks_.on_tick && hooks_.tick_interval.count() > 0) Tick();
+    });
     std::vector<std::thread> threads;
     for (uint32_t i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
@@ -222,7 +228,7 @@ class ServerImpl final : public Server {
       if (ec) return;
       if (signo == SIGHUP) {
         spdlog::info("SIGHUP: reloading");
-        if (on_reload_) on_reload_();
+        if (hooks_.on_reload) hooks_.on_reload();
         WaitForSignal();
         return;
       }
@@ -232,9 +238,20 @@ class ServerImpl final : public Server {
     });
   }
 
+  // Runs on control_, like the timer's handler; stops with shutdown.
+  void Tick() {
+    hooks_.on_tick();
+    tick_timer_.expires_after(hooks_.tick_interval);
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopping_) Tick();
+    });
+  }
+
   // Runs on control_, like every use of signals_ and drain_timer_.
   void BeginShutdown() {
     if (stopping_.exchange(true)) return;
+    if (hooks_.on_stopping) hooks_.on_stopping();
+    tick_timer_.cancel();
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     // Default dispositions again: a second SIGTERM ends the process at once.
@@ -538,8 +555,9 @@ class ServerImpl final : public Server {
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_timer_;
+  asio::steady_timer tick_timer_;
   std::unique_ptr<ssl::context> ssl_;
-  std::function<void()> on_reload_;
+  RunHooks hooks_;
   std::atomic<bool> stopping_{false};
   std::mutex sessions_mu_;
   std::list<std::weak_ptr<SessionControl>> sessions_;

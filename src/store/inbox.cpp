@@ -271,8 +271,25 @@ Status InboxProcessor::RecordAndWait(std::vector<ProcessedMark> marks) {
   return result.get();
 }
 
+bool InboxProcessor::Responsive(std::chrono::milliseconds max_busy) const {
+  const int64_t since = busy_since_ns_.load(std::memory_order_relaxed);
+  if (since == kEnded) return false;
+  if (since == kWaiting) return true;
+  return clock_.Steady().time_since_epoch() - std::chrono::nanoseconds(since) <= max_busy;
+}
+
 void InboxProcessor::Run(Database db) {
   constexpr int kBatch = 256;
+  struct EndMark {
+    std::atomic<int64_t>& busy;
+    ~EndMark() { busy.store(kEnded, std::memory_order_relaxed); }
+  } end_mark{busy_since_ns_};
+  auto mark_busy = [this] {
+    busy_since_ns_.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.Steady().time_since_epoch())
+            .count(),
+        std::memory_order_relaxed);
+  };
   Result<Statement> select = db.Prepare(
       "SELECT seq, guid, event, action, repository, digest, received_at, attempts FROM inbox "
       "WHERE state = 'pending' ORDER BY seq LIMIT ?1");
@@ -289,6 +306,7 @@ void InboxProcessor::Run(Database db) {
   std::vector<ProcessedMark> marks;
   while (true) {
     {
+      busy_since_ns_.store(kWaiting, std::memory_order_relaxed);
       std::unique_lock lock(mu_);
       auto wake = [&] { return stopping_ || (notified_ && !paused_); };
       // Without a notification, look again now and then: a retry may be due.
@@ -297,6 +315,7 @@ void InboxProcessor::Run(Database db) {
       if (stopping_) return;
       notified_ = false;
     }
+    mark_busy();
     if (clock_.Steady() - last_prune > std::chrono::hours(1)) {
       last_prune = clock_.Steady();
       prune->Bind(1, clock_.NowUnixMillis() - options_.retention.count());
@@ -345,6 +364,7 @@ void InboxProcessor::Run(Database db) {
             break;
           }
         }
+        mark_busy();  // each delivery gets its own allowance
         Status s = handler_(row);
         if (!s && s.error().transient()) {
           // Keep order: later rows wait for this one.
@@ -359,6 +379,7 @@ void InboxProcessor::Run(Database db) {
         (s ? ok : failed) += 1;
       }
       if (marks.empty()) continue;
+      mark_busy();
       if (Status recorded = RecordAndWait(std::move(marks)); !recorded) {
         spdlog::error("inbox: cannot record processed deliveries: {}", recorded.error().message());
         backoff = std::chrono::milliseconds(1000);

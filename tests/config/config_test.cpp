@@ -54,7 +54,7 @@ server:
 webhook:
   secrets: [{env: HOOK}, {file: /run/s}, {credential: webhook-secret}]
   secrets_file: /etc/labelrun/secrets
-inbox: {keep_bodies: true, paused: true, retention: 7d, max_batch: 64}
+inbox: {keep_bodies: true, paused: true, retention: 7d, max_batch: 64, stuck_after: 90s}
 log: {level: debug}
 )",
                               "full.yaml");
@@ -74,6 +74,7 @@ log: {level: debug}
   EXPECT_TRUE(c.inbox.keep_bodies);
   EXPECT_TRUE(c.inbox.paused);
   EXPECT_EQ(c.inbox.retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(c.inbox.stuck_after, std::chrono::seconds(90));
   EXPECT_EQ(c.log.level, "debug");
 }
 

@@ -231,5 +231,45 @@ TEST(InboxProcessor, OutcomesAndAppendsShareTheCommitThread) {
   wake = nullptr;
 }
 
+// What the systemd watchdog asks: waiting for work is fine, one delivery held
+// past the limit is stuck, and an ended thread is never responsive.
+TEST(InboxProcessor, ResponsiveUnlessOneDeliveryTakesTooLong) {
+  TempDir dir;
+  InboxStats stats;
+  ManualClock clock;
+  std::atomic<InboxProcessor*> wake{nullptr};
+  auto w = InboxWriter::Start(dir / "db", 64, stats, [&] {
+    if (auto* p = wake.load()) p->Notify();
+  });
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  Recorder rec;
+  rec.outcome = [&](const InboxRow&) -> Status {
+    entered.set_value();
+    released.wait();
+    return Ok();
+  };
+  auto p = InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, clock);
+  ASSERT_TRUE(p);
+  wake = p->get();
+  EXPECT_TRUE((*p)->Responsive(std::chrono::seconds(1)));  // idle
+  clock.Advance(std::chrono::minutes(5));
+  EXPECT_TRUE((*p)->Responsive(std::chrono::seconds(1)));  // idle however long
+
+  (void)AppendSync(**w, Record("slow"));
+  entered.get_future().wait();
+  EXPECT_TRUE((*p)->Responsive(std::chrono::seconds(1)));
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_FALSE((*p)->Responsive(std::chrono::seconds(1)));
+  EXPECT_TRUE((*p)->Responsive(std::chrono::seconds(3)));
+  release.set_value();
+  EXPECT_TRUE(WaitFor([&] { return (*p)->Responsive(std::chrono::seconds(1)); }));
+  EXPECT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 1; }));
+
+  (*p)->Stop();
+  wake = nullptr;
+  EXPECT_FALSE((*p)->Responsive(std::chrono::hours(1)));
+}
+
 }  // namespace
 }  // namespace labelrun::store

@@ -41,6 +41,7 @@ void LabelrunProcess::Rewrite(Options options) {
   }
   if (!secrets.empty()) yaml += "webhook:\n  secrets:\n" + secrets;
   yaml += std::string("inbox:\n  paused: ") + (options_.paused ? "true" : "false") + "\n";
+  if (!options_.stuck_after.empty()) yaml += "  stuck_after: " + options_.stuck_after + "\n";
   yaml += options_.extra_yaml;
   dir_.Write("config.yaml", yaml);
 }
@@ -49,7 +50,7 @@ void LabelrunProcess::Restart() {
   log_offset_ = std::filesystem::exists(log_path_) ? std::filesystem::file_size(log_path_) : 0;
   process_ = std::make_unique<Process>(
       std::vector<std::string>{LABELRUN_BINARY, "serve", "--config", config_path_.string()},
-      log_path_);
+      log_path_, options_.env);
   port_ = 0;
 }
 

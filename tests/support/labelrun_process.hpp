@@ -3,6 +3,7 @@
 // folder, for loopback integration tests.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,12 +21,14 @@ class LabelrunProcess {
   struct Options {
     std::vector<std::string> secrets = {kTestSecret};
     bool paused = false;
+    std::string stuck_after;  // inbox.stuck_after when set
     std::string tls_cert, tls_key;
     std::string read_timeout = "5s";
     std::string idle_timeout = "10s";
     std::string max_body = "25MiB";
     int threads = 1;
-    std::string extra_yaml;  // appended verbatim
+    std::string extra_yaml;                  // appended verbatim
+    std::map<std::string, std::string> env;  // added to the binary's environment
   };
 
   // Writes config.yaml and the secrets into `dir`, then starts the server.

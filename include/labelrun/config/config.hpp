@@ -54,6 +54,9 @@ struct InboxConfig {
   bool paused = false;       // accept and store, but do not process (maintenance)
   std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  // GitHub redelivers up to 30 days
   uint32_t max_batch = 512;                                      // deliveries per group commit
+  // One delivery in processing longer than this counts as stuck: labelrun
+  // stops its systemd watchdog pings, so that systemd restarts it.
+  std::chrono::milliseconds stuck_after{5 * 60'000};
 };
 
 struct LogConfig {

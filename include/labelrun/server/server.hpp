@@ -2,6 +2,7 @@
 // labelrun's HTTP(S) listener: /webhook, /healthz, /readyz, /metrics.
 // Beast and Asio stay behind this header.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -23,6 +24,18 @@ struct ServerDeps {
   AppRoutes* app = nullptr;  // /api and /jobs; null: not served
 };
 
+// What Run calls back. Every hook runs on the server's control strand, one at a
+// time, and must not block for long. Empty hooks are skipped.
+struct RunHooks {
+  std::function<void()> on_ready;     // once, when the listener accepts connections
+  std::function<void()> on_reload;    // SIGHUP
+  std::function<void()> on_stopping;  // once, when shutdown begins (signal or Shutdown())
+  // > 0: on_tick runs this often until shutdown begins (a stuck event loop
+  // stops ticking).
+  std::chrono::microseconds tick_interval{0};
+  std::function<void()> on_tick;
+};
+
 class Server {
  public:
   // Binds the listener (port 0 picks a free one) and loads TLS files if set.
@@ -36,8 +49,8 @@ class Server {
   virtual uint16_t port() const = 0;
   // Serves on config.threads threads until Shutdown(); returns when every
   // connection has finished. SIGTERM/SIGINT call Shutdown(); SIGHUP calls
-  // `on_reload` (on an I/O thread; it must not block for long).
-  virtual void Run(std::function<void()> on_reload) = 0;
+  // hooks.on_reload.
+  virtual void Run(RunHooks hooks) = 0;
   // Stops accepting, lets requests in flight finish, closes idle connections.
   // Thread-safe; idempotent.
   virtual void Shutdown() = 0;

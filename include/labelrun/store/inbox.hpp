@@ -135,8 +135,14 @@ class InboxProcessor {
   void SetPaused(bool paused);
   // Finishes the row in hand, then stops.
   void Stop();
+  // Whether the thread still runs and is not stuck: it waits for work, or the
+  // delivery (or commit) in hand began less than `max_busy` ago. False once the
+  // thread has ended. Thread-safe; for the systemd watchdog.
+  bool Responsive(std::chrono::milliseconds max_busy) const;
 
  private:
+  static constexpr int64_t kWaiting = 0;
+  static constexpr int64_t kEnded = -1;
   InboxProcessor(Options options, Handler handler, InboxWriter& writer, InboxStats& stats,
                  const Clock& clock);
   Status RecordAndWait(std::vector<ProcessedMark> marks);
@@ -152,6 +158,8 @@ class InboxProcessor {
   bool stopping_ = false;
   bool paused_ = false;
   bool notified_ = false;
+  // kWaiting, kEnded, or the steady time (ns) the work in hand began.
+  std::atomic<int64_t> busy_since_ns_{kWaiting};
   std::thread thread_;
 };
 
