@@ -17,15 +17,18 @@ class DockerPullTest : public DockerRuntimeTest {
  protected:
   void SetUp() override {
     DockerRuntimeTest::SetUp();
+    if (HasFatalFailure()) return;  // no daemon: the failure says why
     registry_.emplace();
     repo_ = registry_->host() + "/labelrun/tiny";
   }
   void TearDown() override {
     // Pulled images are named after this run's port: remove them.
-    for (const std::string& ref : {repo_ + ":1", repo_ + "@" + registry_->manifest_digest()}) {
-      if (auto id = rt().ImageId(ref)) {
-        std::string out;
-        testing::RunCommand({"/usr/bin/docker", "image", "rm", "-f", *id}, &out);
+    if (registry_) {
+      for (const std::string& ref : {repo_ + ":1", repo_ + "@" + registry_->manifest_digest()}) {
+        if (auto id = rt().ImageId(ref)) {
+          std::string out;
+          testing::RunCommand({"/usr/bin/docker", "image", "rm", "-f", *id}, &out);
+        }
       }
     }
     DockerRuntimeTest::TearDown();
