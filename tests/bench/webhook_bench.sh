@@ -5,8 +5,10 @@
 # Measures signed issues.labeled deliveries per second (wrk, 32 connections,
 # loopback), p50/p99 latency and peak RSS of labelrun, then the same for a
 # minimal Node server on @octokit/webhooks (createNodeMiddleware) handling the
-# same 11,842-byte payload, and prints the ratio. The server runs on core 0,
-# wrk on core 1.
+# same 11,842-byte payload, and prints the ratio. Then the same load against
+# the floor: tests/bench/floor_server.c, which only reads each request and
+# answers 202, so its rate is the most any server could answer here. The
+# server runs on core 0, wrk on core 1.
 #
 # Environment:
 #   LABELRUN_BIN   labelrun binary (default build/release/labelrun; built with
@@ -17,7 +19,8 @@
 #   CONNECTIONS    wrk connections (default 32)
 #   SERVER_CPU     core for the server under test (default 0)
 #   WRK_CPU        core for wrk (default 1)
-#   SKIP_OCTOKIT=1 measure labelrun only
+#   SKIP_OCTOKIT=1 do not measure @octokit/webhooks
+#   SKIP_FLOOR=1   do not measure the floor server
 #   TMPDIR         parent of the temp dir holding labelrun's state_dir (its
 #                  disk's fsync latency bounds labelrun's latency)
 #
@@ -36,6 +39,7 @@ CONNECTIONS="${CONNECTIONS:-32}"
 SERVER_CPU="${SERVER_CPU:-0}"
 WRK_CPU="${WRK_CPU:-1}"
 SKIP_OCTOKIT="${SKIP_OCTOKIT:-0}"
+SKIP_FLOOR="${SKIP_FLOOR:-0}"
 LABELRUN_BIN="${LABELRUN_BIN:-$root/build/release/labelrun}"
 
 # Targets from issue 2.
@@ -299,6 +303,26 @@ if [[ "$SKIP_OCTOKIT" != 1 ]]; then
   pids=()
 fi
 
+# --- the floor: read the request, answer 202, nothing else -------------------
+
+if [[ "$SKIP_FLOOR" != 1 ]]; then
+  cc -O2 -o "$work/floor_server" "$here/floor_server.c" || die "cannot build floor_server.c"
+  fl_port="$(free_port)"
+  echo
+  echo "== floor: tests/bench/floor_server.c (reads each request, answers 202; no checks, no storage)"
+  taskset -c "$SERVER_CPU" "$work/floor_server" "$fl_port" >"$work/floor.log" 2>&1 &
+  fl_pid=$!
+  pids+=("$fl_pid")
+  wait_http "http://127.0.0.1:$fl_port/" any "$fl_pid" \
+    || die "floor server did not start: $(cat "$work/floor.log")"
+  run_wrk floor "http://127.0.0.1:$fl_port/webhook" "$fl_pid"
+  fl_rps="$R_RPS" fl_p50="$R_P50" fl_p99="$R_P99" fl_rss="$R_RSS" fl_reqs="$R_REQS"
+  fl_non2xx="$R_NON2XX" fl_sockerr="$R_SOCKERR" fl_core="$R_SRV_CORE" fl_wrkcore="$R_WRK_CORE"
+  kill -TERM "$fl_pid" 2>/dev/null || true
+  wait "$fl_pid" 2>/dev/null || true
+  pids=()
+fi
+
 # --- summary ----------------------------------------------------------------
 
 verdict() { if awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { exit !(op == ">=" ? a >= b : a < b) }'; then echo met; else echo MISSED; fi; }
@@ -322,6 +346,14 @@ summary="$work/summary.txt"
     ratio="$(awk -v a="$lr_rps" -v b="$ok_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
     echo "ratio: labelrun ${ratio}x the @octokit/webhooks req/s" \
          "(target >= ${TARGET_RATIO}x: $(verdict "$ratio" ">=" "$TARGET_RATIO"))"
+  fi
+  if [[ "$SKIP_FLOOR" != 1 ]]; then
+    printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "floor (read, 202)" "$fl_rps" "$fl_p50" "$fl_p99" \
+      "$fl_rss" "$fl_reqs" "$((fl_non2xx + fl_sockerr))" "${fl_core}%/${fl_wrkcore}%"
+    echo "floor: labelrun reaches $(awk -v a="$lr_rps" -v b="$fl_rps" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')%" \
+         "of what a server that only reads and answers gets here$([[ "$SKIP_OCTOKIT" != 1 ]] && \
+         echo "; ${TARGET_RATIO}x @octokit/webhooks would be $((ok_rps * TARGET_RATIO)) req/s," \
+              "$(awk -v a="$((ok_rps * TARGET_RATIO))" -v b="$fl_rps" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x the floor")"
   fi
   echo "labelrun p99 ${lr_p99} ms (target < ${TARGET_P99_MS} ms: $(verdict "$lr_p99" "<" "$TARGET_P99_MS"));" \
        "peak RSS ${lr_rss} MB (target < ${TARGET_RSS_MB} MB: $(verdict "$lr_rss" "<" "$TARGET_RSS_MB"))"
