@@ -350,6 +350,11 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
   job.exit_code = exit_code;
   job.finished_ms = clock_.NowUnixMillis();
   const bool oom = state && state->oom_killed;
+  // Docker sets OOMKilled only when the kernel's OOM event reaches it before the
+  // exit event; under load it can come second and the flag stays false. A
+  // SIGKILL (137) that labelrun did not send, under a memory limit, is then
+  // almost surely the same OOM kill, and is named as such.
+  const bool killed_under_limit = state && !oom && exit_code == 137 && job.spec.memory_bytes > 0;
   switch (cause) {
     case EndCause::kCancelled:
       job.state = JobState::kCancelled;
@@ -377,6 +382,10 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
         job.reason = job.spec.memory_bytes ? "killed: out of memory (limit " +
                                                  FormatBytes(job.spec.memory_bytes) + ")"
                                            : "killed: out of memory";
+      } else if (killed_under_limit) {
+        job.state = JobState::kFailed;
+        job.reason = "killed (exit code 137): most likely out of memory (limit " +
+                     FormatBytes(job.spec.memory_bytes) + ")";
       } else if (exit_code == 0) {
         job.state = JobState::kSucceeded;
         job.reason = "";

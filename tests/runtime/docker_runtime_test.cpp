@@ -86,13 +86,19 @@ TEST_F(DockerRuntimeTest, ReportsExitCodes) {
 TEST_F(DockerRuntimeTest, InspectShowsAnOomKill) {
   ContainerSpec spec = Spec("head -c 64m /dev/zero | tail");  // tail holds the whole "line"
   spec.memory_bytes = 16 << 20;
-  std::string id;
-  Result<int64_t> status = RunToExit(spec, &id);
-  ASSERT_TRUE(status) << status.error().ToString();
-  EXPECT_EQ(*status, 137);
-  Result<ContainerState> state = rt().Inspect(id);
-  ASSERT_TRUE(state);
-  EXPECT_TRUE(state->oom_killed);
+  // Docker sets OOMKilled only when the kernel's OOM event reaches it before the
+  // exit event, which a loaded machine can reorder: one of three runs must show it.
+  bool seen = false;
+  for (int attempt = 0; attempt < 3 && !seen; ++attempt) {
+    std::string id;
+    Result<int64_t> status = RunToExit(spec, &id);
+    ASSERT_TRUE(status) << status.error().ToString();
+    EXPECT_EQ(*status, 137);
+    Result<ContainerState> state = rt().Inspect(id);
+    ASSERT_TRUE(state);
+    seen = state->oom_killed;
+  }
+  EXPECT_TRUE(seen);
 }
 
 TEST_F(DockerRuntimeTest, StopEndsAContainerWithinItsGrace) {
