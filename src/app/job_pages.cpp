@@ -1,5 +1,6 @@
 #include "labelrun/app/job_pages.hpp"
 
+#include <cctype>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -197,7 +198,12 @@ AppReply JobPages::Outputs(const std::string& id, std::string_view which) {
     return Text(missing ? Outcome::kNotFound : Outcome::kUnavailable,
                 file.error().message() + "\n");
   }
-  const std::string name(path.substr(path.rfind('/') + 1));
+  // The download name: the file's own, with anything unusual (quotes, control
+  // characters) made '_' so that it cannot leave the header.
+  std::string name(path.substr(path.rfind('/') + 1));
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+  }
   AppReply r = Text(Outcome::kOk, std::move(*file), "application/octet-stream");
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
