@@ -23,6 +23,7 @@
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/github/permission_cache.hpp"
 #include "labelrun/github/token_source.hpp"
+#include "labelrun/runtime/docker.hpp"
 #include "labelrun/server/server.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/store/outbox.hpp"
@@ -494,6 +495,25 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
         }
       } else if (auto token = github::StaticTokenSource::FromFile(gh->token_file); !token) {
         problems.push_back({"github.token_file", token.error().message()});
+      }
+    }
+    // What `serve` reads at start: the Docker hosts' endpoints and TLS files, and the
+    // API and dashboard tokens.
+    for (size_t i = 0; i < outcome.config->hosts.size(); ++i) {
+      const config::HostConfig& h = outcome.config->hosts[i];
+      if (auto endpoint =
+              runtime::ParseDockerEndpoint(h.docker, h.ca_file, h.cert_file, h.key_file);
+          !endpoint) {
+        problems.push_back({"hosts[" + std::to_string(i) + "]", endpoint.error().message()});
+      }
+    }
+    for (const auto& [key, path] :
+         {std::pair<const char*, const std::string*>{"api.token_file",
+                                                     &outcome.config->api.token_file},
+          {"dashboard.token_file", &outcome.config->dashboard.token_file}}) {
+      if (path->empty()) continue;
+      if (Result<std::string> token = ReadTokenFile(*path); !token) {
+        problems.push_back({key, token.error().message()});
       }
     }
     // The label dictionary and the rules; their messages carry key paths already.

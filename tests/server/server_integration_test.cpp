@@ -469,11 +469,31 @@ TEST(Cli, CheckConfigPrintsEveryProblemWithItsKeyPath) {
       dir.Write("good.yaml", "webhook:\n  secrets: [{file: " + (dir / "secret").string() + "}]\n");
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", good.string()}, &out), 0)
       << out;
+  // What serve reads at start is checked too: the Docker hosts' TLS files and the
+  // API and dashboard tokens.
+  auto hosts = dir.Write(
+      "hosts.yaml", "webhook:\n  secrets: [{file: " + (dir / "secret").string() +
+                        "}]\nhosts:\n  - name: local\n    docker: unix:///var/run/docker.sock\n"
+                        "  - name: far\n    docker: tcp://far.internal:2376\n    tls: {ca_file: " +
+                        (dir / "ca.pem").string() + ", cert_file: " + (dir / "secret").string() +
+                        ", key_file: " + (dir / "secret").string() +
+                        "}\napi: {token_file: " + (dir / "no-token").string() + "}\n");
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", hosts.string()}, &out), 1);
+  EXPECT_THAT(out, HasSubstr("hosts[1]: docker endpoint tcp://far.internal:2376 needs TLS client "
+                             "certificates (ca_file, cert_file, key_file): ca_file cannot read"));
+  EXPECT_THAT(out, HasSubstr("api.token_file: "));
+  EXPECT_THAT(out, Not(HasSubstr("hosts[0]")));
+
+  // The example config is valid; its only problems on a machine without its
+  // files are those files: the remote host's TLS certificates.
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config",
                         (LABELRUN_SOURCE_DIR + std::string("/config/labelrun.example.yaml"))},
                        &out, {{"LABELRUN_WEBHOOK_SECRET", "example"}}),
-            0)
+            1)
       << out;
+  EXPECT_THAT(out, HasSubstr("5 rule(s), 17 label(s) in the dictionary"));
+  EXPECT_THAT(out, HasSubstr("hosts[1]: docker endpoint tcp://cpu-1.internal:2376 needs TLS"));
+  EXPECT_THAT(out, HasSubstr("labelrun.example.yaml: 1 problem\n"));
 }
 
 }  // namespace
