@@ -22,6 +22,9 @@ AppReply Text(Outcome outcome, std::string body, std::string type = "text/plain;
   r.outcome = outcome;
   r.body = std::move(body);
   r.content_type = std::move(type);
+  if (r.content_type.rfind("text/html", 0) == 0) {
+    r.headers.emplace_back("Content-Security-Policy", report::PageContentSecurityPolicy());
+  }
   return r;
 }
 
@@ -38,40 +41,58 @@ JobPages::JobPages(JobPagesOptions options, JobReporter& reporter, store::JobSto
                    const Clock& clock)
     : options_(std::move(options)), reporter_(reporter), store_(store), clock_(clock) {}
 
-bool JobPages::Allowed(const server::AppRequest& request) const {
-  if (BearerMatches(request.authorization, options_.dashboard_token)) return true;
-  const std::string exp = QueryValue(request.query, "exp");
-  const std::string sig = QueryValue(request.query, "sig");
-  if (exp.empty() || sig.empty() || options_.link_key.empty()) return false;
-  return report::VerifyLink(request.path, exp, sig, options_.link_key,
-                            clock_.NowUnixMillis() / 1000)
-      .has_value();
-}
-
-std::string JobPages::Signed(const std::string& path) const {
+std::string JobPages::Signed(const std::string& path, const Access& access) const {
   const int64_t expires =
-      clock_.NowUnixMillis() / 1000 +
-      std::chrono::duration_cast<std::chrono::seconds>(options_.link_ttl).count();
+      access.dashboard
+          ? clock_.NowUnixMillis() / 1000 +
+                std::chrono::duration_cast<std::chrono::seconds>(options_.link_ttl).count()
+          : access.expires_unix;
   return report::SignLink(path, expires, options_.link_key);
 }
 
 AppReply JobPages::Handle(const server::AppRequest& request) {
-  if (!Allowed(request)) {
-    AppReply r = Text(Outcome::kUnauthorized,
-                      "this page needs a signed link from a labelrun comment, or the dashboard "
-                      "token (Authorization: Bearer)\n");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"labelrun\"");
-    return r;
+  const std::optional<std::string> decoded = report::PercentDecodePath(request.path);
+  if (!decoded) return Text(Outcome::kBadRequest, "the path has a bad %-escape\n");
+  const std::string& path = *decoded;
+  const bool list = path == "/jobs" || path == "/jobs/";
+  Access access;
+  if (BearerMatches(request.authorization, options_.dashboard_token)) {
+    access.dashboard = true;
+  } else {
+    const std::string exp = QueryValue(request.query, "exp");
+    const std::string sig = QueryValue(request.query, "sig");
+    Status verified = Unexpected(ErrorCode::kUnauthenticated, "no signed link");
+    if (!exp.empty() && !sig.empty() && !options_.link_key.empty()) {
+      verified =
+          report::VerifyLink(path, exp, sig, options_.link_key, clock_.NowUnixMillis() / 1000);
+    }
+    if (!verified) {
+      AppReply r = Text(Outcome::kUnauthorized,
+                        "this page needs a signed link from a labelrun comment, or the dashboard "
+                        "token (Authorization: Bearer)\n");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"labelrun\"");
+      return r;
+    }
+    // A signed link opens one job. Links to the list were signed before that held.
+    if (list) {
+      return Text(Outcome::kUnauthorized,
+                  "a signed link opens one job; the job list needs the dashboard token "
+                  "(Authorization: Bearer)\n");
+    }
+    access.expires_unix = std::stoll(exp);  // VerifyLink checked it is a number
   }
   if (request.method != "GET" && request.method != "HEAD") {
     return Text(Outcome::kMethodNotAllowed, "use GET\n");
   }
-  if (request.path == "/jobs" || request.path == "/jobs/") return List(request);
-  std::string_view rest = std::string_view(request.path).substr(6);
+  if (list) return List(request, access);
+  std::string_view rest = std::string_view(path).substr(6);
   const size_t slash = rest.find('/');
   const std::string id(rest.substr(0, slash));
+  if (!IsJobId(id)) {
+    return Text(Outcome::kBadRequest, "not a job id: ids are 'j' and 10 hex digits\n");
+  }
   const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
-  if (sub.empty()) return Page(id);
+  if (sub.empty()) return Page(id, access);
   if (sub == "/log") return Log(id, 0);
   if (sub == "/log/tail") return Log(id, 200);
   if (sub == "/loss.svg") {
@@ -79,12 +100,12 @@ AppReply JobPages::Handle(const server::AppRequest& request) {
     if (!svg) return Text(Outcome::kNotFound, "no job " + id + " in memory\n");
     return Text(Outcome::kOk, std::move(*svg), "image/svg+xml");
   }
-  if (sub == "/outputs" || sub == "/outputs.tar") return Outputs(id, sub.substr(8));
-  if (sub.rfind("/outputs/", 0) == 0) return Outputs(id, sub.substr(8));
+  if (sub == "/outputs" || sub == "/outputs.tar") return Outputs(id, sub.substr(8), access);
+  if (sub.rfind("/outputs/", 0) == 0) return Outputs(id, sub.substr(8), access);
   return Text(Outcome::kNotFound, "not found\n");
 }
 
-AppReply JobPages::List(const server::AppRequest& request) {
+AppReply JobPages::List(const server::AppRequest& request, const Access& access) {
   store::JobFilter filter;
   filter.repository = QueryValue(request.query, "repo");
   filter.limit = 100;
@@ -111,21 +132,22 @@ AppReply JobPages::List(const server::AppRequest& request) {
     e.view.started_unix_ms = job.started_ms;
     e.view.finished_unix_ms = job.finished_ms;
     e.view.exit_code = job.exit_code;
-    e.href = Signed("/jobs/" + job.id);
+    e.href = Signed("/jobs/" + job.id, access);
     entries.push_back(std::move(e));
   }
-  return Text(Outcome::kOk,
-              report::RenderJobList(entries, state, Signed("/jobs"), reporter_.redactor()),
+  return Text(Outcome::kOk, report::RenderJobList(entries, state, "/jobs", reporter_.redactor()),
               "text/html; charset=utf-8");
 }
 
-AppReply JobPages::Page(const std::string& id) {
+AppReply JobPages::Page(const std::string& id, const Access& access) {
   PageLinks links;
-  links.list = Signed("/jobs");
-  links.log = Signed("/jobs/" + id + "/log");
-  links.log_tail = Signed("/jobs/" + id + "/log/tail");
-  links.loss_svg = Signed("/jobs/" + id + "/loss.svg");
-  links.outputs = Signed("/jobs/" + id + "/outputs");
+  // The list needs the token, which a browser following links does not send: a
+  // plain link, and none at all on a page opened through a signed link.
+  if (access.dashboard) links.list = "/jobs";
+  links.log = Signed("/jobs/" + id + "/log", access);
+  links.log_tail = Signed("/jobs/" + id + "/log/tail", access);
+  links.loss_svg = Signed("/jobs/" + id + "/loss.svg", access);
+  links.outputs = Signed("/jobs/" + id + "/outputs", access);
   std::optional<std::string> html = reporter_.RenderPage(id, links);
   if (!html) {
     Result<std::optional<store::JobRecord>> job = store_.Get(id);
@@ -168,7 +190,7 @@ AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
   return Text(Outcome::kOk, std::move(body));
 }
 
-AppReply JobPages::Outputs(const std::string& id, std::string_view which) {
+AppReply JobPages::Outputs(const std::string& id, std::string_view which, const Access& access) {
   std::ifstream in(options_.jobs_dir / id / "outputs.tar", std::ios::binary);
   if (!in) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
   const std::string tar{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -184,11 +206,11 @@ AppReply JobPages::Outputs(const std::string& id, std::string_view which) {
     if (!files) return Text(Outcome::kUnavailable, files.error().message() + "\n");
     std::vector<report::OutputLink> links;
     for (runtime::OutputFile& f : *files) {
-      links.push_back({f.path, f.size, Signed(base + "/" + f.path)});
+      links.push_back({f.path, f.size, Signed(base + "/" + f.path, access)});
     }
     return Text(Outcome::kOk,
-                report::RenderOutputsIndex(id, links, Signed("/jobs/" + id), Signed(base + ".tar"),
-                                           reporter_.redactor()),
+                report::RenderOutputsIndex(id, links, Signed("/jobs/" + id, access),
+                                           Signed(base + ".tar", access), reporter_.redactor()),
                 "text/html; charset=utf-8");
   }
   const std::string_view path = which.substr(1);  // after the '/'

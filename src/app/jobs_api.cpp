@@ -44,6 +44,14 @@ bool BearerMatches(std::string_view authorization, std::string_view token) {
   return CRYPTO_memcmp(authorization.data() + kPrefix.size(), token.data(), token.size()) == 0;
 }
 
+bool IsJobId(std::string_view id) {
+  if (id.size() != 11 || id[0] != 'j') return false;
+  for (char c : id.substr(1)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string QueryValue(std::string_view query, std::string_view name) {
   return FormValue(query, name).value_or("");
 }
@@ -109,6 +117,8 @@ AppReply JobsApi::Handle(const server::AppRequest& request) {
   const size_t slash = rest.find('/');
   const std::string id(rest.substr(0, slash));
   const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (!IsJobId(id))
+    return ErrorReply(Outcome::kBadRequest, "not a job id: ids are 'j' and 10 hex digits");
   if (action.empty()) {
     if (request.method != "GET" && request.method != "HEAD") {
       return ErrorReply(Outcome::kMethodNotAllowed, "use GET");

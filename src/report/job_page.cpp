@@ -1,7 +1,10 @@
 #include "labelrun/report/job_page.hpp"
 
+#include <openssl/evp.h>
+
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
 
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
@@ -177,7 +180,36 @@ constexpr std::string_view kRefreshScript = R"(<script>
 </script>
 )";
 
+// "'sha256-BASE64'": a CSP source that allows the inline element whose text is `text`.
+std::string HashSource(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  std::string b64(4 * ((size + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), digest, static_cast<int>(size));
+  b64.resize(static_cast<size_t>(n));
+  return "'sha256-" + b64 + "'";
+}
+
+// The text of an element written as "<tag>TEXT</tag>\n".
+std::string_view ElementText(std::string_view element) {
+  const size_t open = element.find('>') + 1;
+  return element.substr(open, element.rfind("</") - open);
+}
+
 }  // namespace
+
+const std::string& PageContentSecurityPolicy() {
+  static const std::string policy = "default-src 'none'; style-src " +
+                                    HashSource(ElementText(kStyle)) + "; script-src " +
+                                    HashSource(ElementText(kRefreshScript)) +
+                                    "; connect-src 'self'; img-src data:; base-uri 'none'; "
+                                    "form-action 'none'; frame-ancestors 'none'";
+  return policy;
+}
 
 std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
                           std::string_view list_path, const Redactor& redactor) {
@@ -244,8 +276,9 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
   out.reserve(32 * 1024);
   const std::string id = E(redactor, job.id);
   Head(out, "labelrun · job " + id + " · " + std::string(JobStateName(job.state)));
-  out += "<header><a href=\"" + Attr(links.list.empty() ? "/jobs" : links.list) +
-         "\">labelrun jobs</a></header>\n<main>\n";
+  out += links.list.empty()
+             ? "<header><strong>labelrun</strong></header>\n<main>\n"
+             : "<header><a href=\"" + Attr(links.list) + "\">labelrun jobs</a></header>\n<main>\n";
   out += "<h1>Job <code>" + id + "</code> " + StateBadge(job.state) + "</h1>\n";
   out += "<p class=\"status\">" + StatusText(job, redactor) + "</p>\n";
   out += "<table class=\"facts\">\n<tbody>\n";

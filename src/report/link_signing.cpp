@@ -25,12 +25,55 @@ bool Mac(std::string_view path, int64_t expires, std::string_view key,
          len == kDigestSize;
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
+
+std::string PercentEncodePath(std::string_view path) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '/' ||
+        c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kDigits[b >> 4]);
+      out.push_back(kDigits[b & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> PercentDecodePath(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out.push_back(path[i]);
+      continue;
+    }
+    if (i + 2 >= path.size()) return std::nullopt;
+    const int hi = HexDigit(path[i + 1]);
+    const int lo = HexDigit(path[i + 2]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
+    out.push_back(static_cast<char>((hi << 4) | lo));
+    i += 2;
+  }
+  return out;
+}
 
 std::string SignLink(std::string_view path, int64_t expires_unix, std::string_view key) {
   std::array<unsigned char, kDigestSize> digest{};
   if (!Mac(path, expires_unix, key, digest)) throw std::runtime_error("HMAC-SHA256 failed");
-  return std::string(path) + "?exp=" + std::to_string(expires_unix) + "&sig=" +
+  return PercentEncodePath(path) + "?exp=" + std::to_string(expires_unix) + "&sig=" +
          HexEncode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 

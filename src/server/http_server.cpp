@@ -529,6 +529,13 @@ class ServerImpl final : public Server {
                                           version};
     res.set(http::field::server, "labelrun");
     res.set(http::field::content_type, reply.content_type);
+    // Every answer: never sniffed, never framed, never named in a Referer (page
+    // links carry signatures), and a policy that allows nothing; the job pages
+    // replace it with their own (report::PageContentSecurityPolicy).
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("X-Frame-Options", "DENY");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     if (reply.outcome == Outcome::kMethodNotAllowed) {
       res.set(http::field::allow, reply.body == "use POST\n" ? "POST" : "GET, HEAD");
     }

@@ -1,6 +1,7 @@
 // The dispatcher inside the real binary: a signed delivery becomes a container
 // on the real Docker daemon; the jobs API and `labelrun jobs` steer it; a
 // SIGKILL in the middle of a job loses nothing and repeats nothing.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -124,8 +125,16 @@ TEST_F(ServeJobsTest, ALabelRunsAJobThatTheApiShows) {
   EXPECT_EQ(HttpRequest("GET", server.Url("/api/jobs"), {}, "").status, 401);
   EXPECT_EQ(HttpRequest("GET", server.Url("/api/jobs"), {"Authorization: Bearer nope"}, "").status,
             401);
-  Api(server, "GET", "/api/jobs/jnothere", &status);
+  Api(server, "GET", "/api/jobs/j0123456789", &status);
   EXPECT_EQ(status, 404);
+  // What is not a job id is refused as such, before the store or a file sees it.
+  for (const std::string bad : {"jnothere", "%2e%2e", "j0123456789%2F..", "J0123456789"}) {
+    json err = Api(server, "GET", "/api/jobs/" + bad, &status);
+    EXPECT_EQ(status, 400) << bad;
+    EXPECT_THAT(err.value("error", ""), ::testing::HasSubstr("not a job id")) << bad;
+    Api(server, "GET", "/api/jobs/" + bad + "/comment", &status);
+    EXPECT_EQ(status, 400) << bad;
+  }
   // The same delivery again is not a second job.
   EXPECT_EQ(server.Deliver("issues", "run-1", Labeled(7)).status, 200);
   EXPECT_EQ(Api(server, "GET", "/api/jobs")["jobs"].size(), 1u);

@@ -72,5 +72,31 @@ TEST(LinkSigningTest, MalformedValues) {
   EXPECT_EQ(code(VerifyLink(p.path, p.exp, p.sig, "", kNow)), "failed_precondition");
 }
 
+TEST(LinkSigningTest, OddPathsAreEncodedInTheLinkAndSignedDecoded) {
+  const std::string path = "/jobs/j00000000aa/outputs/dir x/say \"hi\" <b>?#%&=ü.txt";
+  const std::string link = SignLink(path, kNow + 60, kKey);
+  const Parts p = Split(link);
+  EXPECT_EQ(p.path,
+            "/jobs/j00000000aa/outputs/dir%20x/say%20%22hi%22%20%3Cb%3E%3F%23%25%26%3D%C3%BC.txt");
+  EXPECT_EQ(link.find_first_of(" \"<>'#"), std::string::npos) << link;
+  EXPECT_EQ(link.find('?'), p.path.size()) << link;  // the only '?' starts the query
+  const std::optional<std::string> decoded = PercentDecodePath(p.path);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, path);
+  EXPECT_TRUE(VerifyLink(*decoded, p.exp, p.sig, kKey, kNow).has_value());
+  // The encoded form is not what was signed.
+  EXPECT_FALSE(VerifyLink(p.path, p.exp, p.sig, kKey, kNow).has_value());
+  // Plain ids and names are left as they are.
+  EXPECT_EQ(Split(SignLink("/jobs/j00000000aa/outputs/model-1_v2.pt", kNow, kKey)).path,
+            "/jobs/j00000000aa/outputs/model-1_v2.pt");
+}
+
+TEST(LinkSigningTest, BadEscapesInAPathDoNotDecode) {
+  for (const std::string bad : {"/a%", "/a%2", "/a%zz", "/a%2g", "/a%00b"}) {
+    EXPECT_FALSE(PercentDecodePath(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(PercentDecodePath("/a+b%2Fc%2fd"), "/a+b/c/d");
+}
+
 }  // namespace
 }  // namespace labelrun::report

@@ -7,9 +7,13 @@
 #include <signal.h>
 
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <thread>
 
+#include "labelrun/report/job_page.hpp"
+#include "labelrun/report/link_signing.hpp"
+#include "labelrun/store/jobs.hpp"
 #include "labelrun/store/sqlite.hpp"
 #include "labelrun/webhook/signature.hpp"
 #include "support/fake_github.hpp"
@@ -19,6 +23,7 @@ namespace labelrun::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -419,6 +424,110 @@ TEST_F(ServerTest, HttpsWithTls12OrNewerOnly) {
   // Plain HTTP on the TLS port gets no HTTP answer.
   std::string plain = server->Url("/healthz").replace(0, 5, "http");
   EXPECT_NE(HttpRequest("GET", plain, {}, "").status, 200);
+}
+
+// A job in the store of a running labelrun, with a loss curve in its log, as the
+// dispatcher leaves one.
+void AddJob(const LabelrunProcess& server, const std::string& id, JobState state) {
+  auto jobs = store::JobStore::Open(server.db_path());
+  ASSERT_TRUE(jobs) << jobs.error().message();
+  store::JobRecord job;
+  job.id = id;
+  job.repository = "acme/vision";
+  job.issue = 7;
+  job.spec.rule = "train";
+  job.spec.image = "busybox:1";
+  ASSERT_TRUE((*jobs)->Insert(job, 1'700'000'000'000));
+  job.state = state;
+  job.started_ms = 1'700'000'000'500;
+  if (IsFinal(state)) {
+    job.exit_code = 0;
+    job.finished_ms = 1'700'000'001'000;
+  }
+  ASSERT_TRUE((*jobs)->Update(job, 1'700'000'001'000, "test"));
+  const std::filesystem::path dir = server.db_path().parent_path() / "jobs" / id;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "log") << "1700000000000 o loss=0.9\n1700000000001 o loss=0.5\n";
+}
+
+// The value of header `name` in a raw header block ("" when absent).
+std::string HeaderValue(const std::string& headers, const std::string& name) {
+  std::smatch m;
+  const std::regex line("(?:^|\r\n)" + name + ": ([^\r\n]*)", std::regex::icase);
+  return std::regex_search(headers, m, line) ? m[1].str() : "";
+}
+
+TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
+  constexpr char kDashboard[] = "dashboard-token-0123456789";
+  std::ofstream(dir_.path() / "dashboard-token") << kDashboard << "\n";
+  LabelrunProcess::Options options;
+  options.extra_yaml =
+      "dashboard: {token_file: " + (dir_.path() / "dashboard-token").string() + "}\n";
+  auto server = Start(options);
+  // A finished job with a loss curve in its log, as the dispatcher leaves one.
+  const std::string id = "j0123456789";
+  AddJob(*server, id, JobState::kSucceeded);
+  const std::string auth = std::string("Authorization: Bearer ") + kDashboard;
+  const std::string strict = "default-src 'none'; frame-ancestors 'none'";
+  struct Case {
+    std::string method, path;
+    bool token;
+    long status;
+    std::string type, policy;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/healthz", false, 200, "text/plain", strict},
+      {"GET", "/metrics", false, 200, "text/plain", strict},
+      {"GET", "/nothing-here", false, 404, "text/plain", strict},
+      {"POST", "/webhook", false, 0, "text/plain", strict},  // refused, however
+      {"GET", "/webhook", false, 405, "text/plain", strict},
+      {"GET", "/api/jobs", false, 401, "application/json", strict},
+      {"GET", "/jobs", false, 401, "text/plain", strict},
+      {"GET", "/jobs", true, 200, "text/html", report::PageContentSecurityPolicy()},
+      {"GET", "/jobs/" + id, true, 200, "text/html", report::PageContentSecurityPolicy()},
+      {"GET", "/jobs/" + id + "/loss.svg", true, 200, "image/svg+xml", strict},
+      {"GET", "/jobs/" + id + "/log", true, 200, "text/plain", strict},
+      {"GET", "/jobs/%2e%2e/log", true, 400, "text/plain", strict},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> headers = {"Expect:"};
+    if (c.token) headers.push_back(auth);
+    HttpResponse r = HttpRequest(c.method, server->Url(c.path), headers, "");
+    SCOPED_TRACE(c.method + " " + c.path + "\n" + r.headers);
+    if (c.status != 0) EXPECT_EQ(r.status, c.status) << r.body;
+    EXPECT_GE(r.status, 200) << r.error;
+    EXPECT_THAT(HeaderValue(r.headers, "Content-Type"), HasSubstr(c.type));
+    EXPECT_EQ(HeaderValue(r.headers, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(HeaderValue(r.headers, "X-Frame-Options"), "DENY");
+    EXPECT_EQ(HeaderValue(r.headers, "Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(HeaderValue(r.headers, "Content-Security-Policy"), c.policy);
+    EXPECT_THAT(c.policy, HasSubstr("frame-ancestors 'none'"));
+  }
+}
+
+// A running job's page, opened by a browser through a signed link: the page's own
+// style, chart and refresh script are all allowed by its policy.
+TEST_F(ServerTest, AJobPageRunsInABrowserUnderItsPolicy) {
+  auto server = Start();
+  const std::string id = "j00000000cc";
+  AddJob(*server, id, JobState::kRunning);
+  std::ifstream key_file(dir_.path() / "state" / "link-key");
+  std::string key;
+  ASSERT_TRUE(std::getline(key_file, key));
+  const std::string url = server->Url(report::SignLink("/jobs/" + id, 4'000'000'000, key));
+  ASSERT_EQ(HttpRequest("GET", url, {}, "").status, 200);
+  std::string dom;
+  ASSERT_EQ(RunCommand({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                        "--enable-logging=stderr", "--v=0",
+                        "--user-data-dir=" + (dir_.path() / "chromium").string(), "--dump-dom",
+                        url},
+                       &dom),
+            0)
+      << dom;
+  EXPECT_THAT(dom, HasSubstr("data-src=\"/jobs/" + id + "/log/tail?exp=4000000000&amp;sig="));
+  EXPECT_THAT(dom, HasSubstr("<circle"));
+  EXPECT_THAT(dom, Not(HasSubstr("Refused to"))) << dom;  // a CSP violation
+  EXPECT_THAT(dom, Not(HasSubstr("Content Security Policy"))) << dom;
 }
 
 TEST_F(ServerTest, RefusesToStartWithoutSecretOrWithUnreadableKey) {

@@ -8,9 +8,13 @@
 //   GET /jobs/{id}/outputs        the collected outputs: each file with its link
 //   GET /jobs/{id}/outputs/PATH   one collected file (up to max_log_bytes)
 //   GET /jobs/{id}/outputs.tar    all of them, as the tar archive Docker gave
-// Access: a link signed by labelrun (comments carry them; they expire after
-// report.link_ttl), or `Authorization: Bearer` with the dashboard token.
-// Without either: 401.
+// Access: `Authorization: Bearer` with the dashboard token opens everything; a
+// link signed by labelrun (comments carry them; they expire after
+// report.link_ttl) opens its own path of one job, and the links on what it opens
+// lead only within that job and expire with it. The list needs the token (a
+// signed link to it is refused). Without either: 401. A job id that is not one
+// (IsJobId) is 400 before any file is looked at. Paths are percent-decoded once;
+// signatures cover the decoded path.
 
 #include <filesystem>
 #include <string>
@@ -41,14 +45,20 @@ class JobPages {
   server::AppReply Handle(const server::AppRequest& request);
 
  private:
-  bool Allowed(const server::AppRequest& request) const;
-  // A link to `path` signed for as long as the page's own access lasts.
-  std::string Signed(const std::string& path) const;
-  server::AppReply List(const server::AppRequest& request);
-  server::AppReply Page(const std::string& id);
+  // How a request got in: the dashboard token, or a signed link valid until
+  // `expires_unix`.
+  struct Access {
+    bool dashboard = false;
+    int64_t expires_unix = 0;
+  };
+  // A link to `path` (decoded) signed for as long as the page's own access lasts:
+  // now + link_ttl with the token, the link's own expiry with a signed link.
+  std::string Signed(const std::string& path, const Access& access) const;
+  server::AppReply List(const server::AppRequest& request, const Access& access);
+  server::AppReply Page(const std::string& id, const Access& access);
   server::AppReply Log(const std::string& id, size_t tail_lines);
   // "" (the index), ".tar" (the whole archive) or "/<path>" (one file).
-  server::AppReply Outputs(const std::string& id, std::string_view which);
+  server::AppReply Outputs(const std::string& id, std::string_view which, const Access& access);
 
   JobPagesOptions options_;
   JobReporter& reporter_;

@@ -4,7 +4,7 @@
 //   GET  /api/jobs/{id}
 //   POST /api/jobs/{id}/cancel
 //   GET  /api/jobs/{id}/comment   (the job's current comment markdown)
-// No token, or a wrong one, is 401.
+// No token, or a wrong one, is 401; an {id} that is not a job id (IsJobId) is 400.
 
 #include <functional>
 #include <string>
@@ -46,6 +46,9 @@ class JobsApi {
 // True when `authorization` is "Bearer <token>" (constant-time compare). An
 // empty `token` accepts nothing.
 bool BearerMatches(std::string_view authorization, std::string_view token);
+// True for a job id as the dispatcher makes them: "j" and 10 lower-case hex
+// digits. Ids from a URL are checked with this before they name a file or folder.
+bool IsJobId(std::string_view id);
 // The decoded value of `name` in a query string, or "".
 std::string QueryValue(std::string_view query, std::string_view name);
 // A job as the API shows it.

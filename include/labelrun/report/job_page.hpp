@@ -47,7 +47,7 @@ std::string RenderOutputsIndex(std::string_view job_id, const std::vector<Output
                                const Redactor& redactor);
 
 struct JobPageLinks {
-  std::string list;      // GET /jobs
+  std::string list;      // GET /jobs; empty: the header links nowhere
   std::string log;       // the full log, text/plain
   std::string log_tail;  // text/plain tail the page fetches every 5 s while the job is not
                          // final; empty: no refresh
@@ -61,5 +61,10 @@ struct JobPageLinks {
 std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
                           const GpuStats& gpus, const JobPageLinks& links,
                           const Redactor& redactor);
+
+// The Content-Security-Policy of the pages above: their own inline <style> and
+// refresh <script> (by hash), fetches to the same origin, data: images (the
+// favicon), and nothing else; no framing, no <base>, no forms.
+const std::string& PageContentSecurityPolicy();
 
 }  // namespace labelrun::report
