@@ -98,6 +98,7 @@ Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg) {
     }
     host.endpoint = h.docker;
     host.device_requests = h.device_requests;
+    host.default_memory_bytes = h.default_memory_bytes;
     host.runtime = std::make_shared<runtime::ReconnectingDocker>(*parsed);
     hosts.push_back(std::move(host));
   }

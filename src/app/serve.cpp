@@ -16,6 +16,7 @@
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/app/systemd_notify.hpp"
 #include "labelrun/config/config.hpp"
+#include "labelrun/config/secret_files.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/version.hpp"
 #include "labelrun/github/client.hpp"
@@ -177,6 +178,22 @@ int RunServe(const ServeOptions& options) {
   if (Status tls = config::CheckTlsFiles(cfg.server.tls); !tls) {
     std::cerr << "labelrun: not starting: " << tls.error().message() << "\n";
     return 1;
+  }
+  {
+    std::vector<config::Problem> secret_problems = config::CheckSecretFileModes(cfg, env);
+    for (config::Problem& p : config::CheckWebhookSecretStrength(*secrets)) {
+      secret_problems.push_back(std::move(p));
+    }
+    bool refused = false;
+    for (const config::Problem& p : secret_problems) {
+      if (p.warning) {
+        spdlog::warn("{}: {}", p.path, p.message);
+      } else {
+        std::cerr << "labelrun: not starting: " << p.ToString() << "\n";
+        refused = true;
+      }
+    }
+    if (refused) return 1;
   }
 
   std::shared_ptr<const ConfigRules> rules;
@@ -484,6 +501,15 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
     Result<std::vector<std::string>> secrets =
         config::ResolveWebhookSecrets(outcome.config->webhook, config::SecretEnv::Process());
     if (!secrets) problems.push_back({"webhook.secrets", secrets.error().message()});
+    if (secrets) {
+      for (config::Problem& p : config::CheckWebhookSecretStrength(*secrets)) {
+        problems.push_back(std::move(p));
+      }
+    }
+    for (config::Problem& p :
+         config::CheckSecretFileModes(*outcome.config, config::SecretEnv::Process())) {
+      problems.push_back(std::move(p));
+    }
     if (Status tls = config::CheckTlsFiles(outcome.config->server.tls); !tls) {
       problems.push_back({"", tls.error().message()});
     }
@@ -522,6 +548,21 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
         if (!Trim(line).empty()) problems.push_back({"", std::string(line)});
       }
     } else {
+      // A job without a memory limit can take the whole host's memory.
+      const std::vector<config::HostConfig>& hosts = outcome.config->hosts;
+      std::string unlimited;  // hosts without defaults.memory
+      for (const config::HostConfig& h : hosts) {
+        if (h.default_memory_bytes == 0) unlimited += (unlimited.empty() ? "" : ", ") + h.name;
+      }
+      if (hosts.empty()) unlimited = "local (no hosts are configured)";
+      for (const rules::Rule& rule : rules->rule_set.rules()) {
+        if (rule.job.memory_bytes != 0 || unlimited.empty()) continue;
+        problems.push_back({"rules[" + std::to_string(rule.position) + "].job.memory",
+                            "rule '" + rule.name +
+                                "' sets no memory limit and these hosts have no defaults.memory: " +
+                                unlimited + "; its jobs may use all of a host's memory",
+                            /*warning=*/true});
+      }
       std::cout << config_path.string() << ": " << rules->rule_set.rules().size() << " rule(s)"
                 << (rules->dictionary ? ", " + std::to_string(rules->dictionary->size()) +
                                             " label(s) in the dictionary"

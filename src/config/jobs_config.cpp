@@ -17,8 +17,9 @@ bool ValidHostName(const std::string& name) {
 }
 
 void ParseHost(YamlReader& r, const YAML::Node& node, const std::string& path, HostConfig& h) {
-  if (!r.CheckKeys(node, path,
-                   {"name", "docker", "tls", "labels", "gpus", "max_jobs", "device_requests"})) {
+  if (!r.CheckKeys(
+          node, path,
+          {"name", "docker", "tls", "labels", "gpus", "max_jobs", "device_requests", "defaults"})) {
     return;
   }
   if (!node["name"]) {
@@ -79,6 +80,12 @@ void ParseHost(YamlReader& r, const YAML::Node& node, const std::string& path, H
   if (node["max_jobs"]) r.ReadUint(node["max_jobs"], path + ".max_jobs", h.max_jobs, 0, 10'000);
   if (node["device_requests"]) {
     r.ReadBool(node["device_requests"], path + ".device_requests", h.device_requests);
+  }
+  if (const YAML::Node defaults = node["defaults"]) {
+    if (r.CheckKeys(defaults, path + ".defaults", {"memory"}) && defaults["memory"]) {
+      r.ReadSize(defaults["memory"], path + ".defaults.memory", h.default_memory_bytes,
+                 uint64_t{4} << 20, uint64_t{1} << 50);
+    }
   }
 }
 

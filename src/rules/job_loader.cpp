@@ -1,7 +1,9 @@
 #include "job_loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 
+#include "labelrun/core/strings.hpp"
 #include "labelrun/core/units.hpp"
 
 namespace labelrun::rules::internal {
@@ -33,6 +35,42 @@ bool IsContainerFolder(std::string_view path) {
                       [](char c) { return static_cast<unsigned char>(c) < ' '; });
 }
 
+// A user or group as Docker's Config.User takes it: a name or a number.
+bool IsUserPart(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s.front() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+bool IsUser(std::string_view user) {
+  const size_t colon = user.find(':');
+  if (colon == std::string_view::npos) return IsUserPart(user);
+  return IsUserPart(user.substr(0, colon)) && IsUserPart(user.substr(colon + 1));
+}
+
+// Docker's network names; "container:<id>" (another container's network) is
+// not offered.
+bool IsNetworkName(std::string_view name) {
+  if (name.empty() || name.size() > 128 || !std::isalnum(static_cast<unsigned char>(name[0])))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// "/a//b/./c/" as "/a/b/c": the folder a mount's host side names.
+std::string NormalPath(std::string_view path) {
+  std::string out;
+  for (std::string_view part : Split(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    out += "/";
+    out += part;
+  }
+  return out.empty() ? "/" : out;
+}
+
 bool ReadSize(YamlReader& r, const YAML::Node& node, const std::string& path, uint64_t& out) {
   auto text = r.String(node, path);
   if (!text) return false;
@@ -50,10 +88,10 @@ bool ReadSize(YamlReader& r, const YAML::Node& node, const std::string& path, ui
 std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const std::string& path,
                                    const labels::Dictionary* dictionary) {
   if (!r.ExpectMap(node, path)) return std::nullopt;
-  r.CheckKeys(
-      node, path,
-      {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout", "host_selector",
-       "outputs", "metric", "env_from_labels", "working_dir", "cap_add", "mounts"});
+  r.CheckKeys(node, path,
+              {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout",
+               "host_selector", "outputs", "metric", "env_from_labels", "working_dir", "cap_add",
+               "mounts", "user", "network"});
   JobTemplate job;
   bool ok = true;
   auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -183,6 +221,28 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
     }
     if (mounts) job.mounts = std::move(*mounts);
   }
+  if (node["user"]) {
+    auto user = r.String(node["user"], key("user"));
+    if (user && !IsUser(*user)) {
+      r.Error(key("user"), "'" + *user +
+                               "' must be a user and optional group, by name or number, "
+                               "like 1000:1000 or trainer");
+      ok = false;
+    }
+    ok &= user.has_value();
+    if (user) job.user = std::move(*user);
+  }
+  if (node["network"]) {
+    auto network = r.String(node["network"], key("network"));
+    if (network && !IsNetworkName(*network)) {
+      r.Error(key("network"), "'" + *network +
+                                  "' must be none (no network), bridge, host or the name of a "
+                                  "Docker network");
+      ok = false;
+    }
+    ok &= network.has_value();
+    if (network) job.network = std::move(*network);
+  }
   if (node["metric"]) {
     auto metric = r.String(node["metric"], key("metric"));
     if (metric && !IsMetricName(*metric)) {
@@ -230,6 +290,51 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
   }
   if (!ok) return std::nullopt;
   return job;
+}
+
+std::vector<UnsafeSetting> FindUnsafeSettings(const JobTemplate& job, const std::string& path) {
+  std::vector<UnsafeSetting> out;
+  auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
+  // Mounting any of these hands the job the Docker socket: root on the host.
+  static constexpr std::string_view kSockets[] = {"/var/run/docker.sock", "/run/docker.sock"};
+  for (size_t i = 0; i < job.mounts.size(); ++i) {
+    const std::string& m = job.mounts[i];
+    const std::string host = NormalPath(std::string_view(m).substr(0, m.find(':')));
+    const std::string at = YamlReader::Index(key("mounts"), i);
+    if (host == "/") {
+      out.push_back({at, "mounts the host's root folder (" + m +
+                             "): the job can read and change "
+                             "every file on the host"});
+      continue;
+    }
+    bool socket_found = false;
+    for (std::string_view socket : kSockets) {
+      if (socket == host || (socket.starts_with(host) && socket[host.size()] == '/')) {
+        out.push_back({at, "mounts the Docker socket (" + m +
+                               "): the job can start containers as root on the host"});
+        socket_found = true;
+        break;
+      }
+    }
+    if (socket_found) continue;
+    // /proc/1/root is the host's root folder; /dev and /sys its devices and kernel.
+    for (std::string_view system : {"/proc", "/sys", "/dev"}) {
+      if (host == system || (host.starts_with(system) && host[system.size()] == '/')) {
+        out.push_back({at, "mounts the host's " + std::string(system) + " (" + m +
+                               "): the job can reach the host's processes, devices or kernel"});
+        break;
+      }
+    }
+  }
+  if (!job.cap_add.empty()) {
+    std::string caps;
+    for (const std::string& c : job.cap_add) caps += (caps.empty() ? "" : ", ") + c;
+    out.push_back({key("cap_add"), "adds capabilities (" + caps + ") to the container"});
+  }
+  if (job.network == "host") {
+    out.push_back({key("network"), "shares the host's network (network: host)"});
+  }
+  return out;
 }
 
 }  // namespace labelrun::rules::internal

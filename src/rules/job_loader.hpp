@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "labelrun/labels/dictionary.hpp"
 #include "labelrun/rules/rule.hpp"
@@ -14,5 +15,15 @@ namespace labelrun::rules::internal {
 // `dictionary` may be null.
 std::optional<JobTemplate> ReadJob(YamlReader& reader, const YAML::Node& node,
                                    const std::string& path, const labels::Dictionary* dictionary);
+
+// A setting of a job that gives it the host: where it is (key path) and why.
+struct UnsafeSetting {
+  std::string path;
+  std::string reason;
+};
+// The Docker socket or the host's root folder among the mounts (by their host
+// side, also through a parent folder such as /run), any cap_add, network: host.
+// `path` is the job map's key path.
+std::vector<UnsafeSetting> FindUnsafeSettings(const JobTemplate& job, const std::string& path);
 
 }  // namespace labelrun::rules::internal

@@ -108,6 +108,8 @@ JobSpec MakeJobSpec(const Rule& rule, std::span<const std::string> labels) {
   spec.working_dir = t.working_dir;
   spec.cap_add = t.cap_add;
   spec.mounts = t.mounts;
+  spec.user = t.user;
+  spec.network = t.network;
   bool high = false, low = false;
   for (const std::string& label : labels) {
     high |= label == "priority:high";

@@ -105,9 +105,9 @@ class Loader {
 
   std::optional<Rule> ReadRule(const YAML::Node& node, const std::string& path) {
     if (!r_.ExpectMap(node, path)) return std::nullopt;
-    r_.CheckKeys(
-        node, path,
-        {"name", "when", "job", "priority", "min_permission", "allowed_users", "max_concurrent"});
+    r_.CheckKeys(node, path,
+                 {"name", "when", "job", "priority", "min_permission", "allowed_users",
+                  "max_concurrent", "unsafe"});
     const size_t errors_before = errors_.size();
     Rule rule;
     auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -118,8 +118,22 @@ class Loader {
       rule.name = std::move(*name);
     }
     ReadWhen(node["when"], key("when"), rule.when);
+    if (node["unsafe"]) {
+      auto unsafe = r_.String(node["unsafe"], key("unsafe"));
+      if (unsafe && *unsafe != "true" && *unsafe != "false") {
+        r_.Error(key("unsafe"), "must be true or false");
+      }
+      rule.unsafe = unsafe.value_or("") == "true";
+    }
     if (auto job = internal::ReadJob(r_, node["job"], key("job"), dictionary_.get())) {
       rule.job = std::move(*job);
+      if (!rule.unsafe) {
+        for (const internal::UnsafeSetting& s :
+             internal::FindUnsafeSettings(rule.job, key("job"))) {
+          r_.Error(s.path, "rule '" + rule.name + "' " + s.reason +
+                               "; refused unless the rule says unsafe: true");
+        }
+      }
     }
     if (node["priority"]) {
       rule.priority = static_cast<int>(

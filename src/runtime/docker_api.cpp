@@ -118,9 +118,11 @@ Result<std::string> CreateContainerBody(const ContainerSpec& spec, const DockerO
            {&labels, "labels"}}) {
     if (Status st = CheckStrings(*values, field); !st) return st.error();
   }
-  if (Status st = CheckStrings({spec.image, spec.working_dir, spec.network_mode}, "spec"); !st) {
+  if (Status st =
+          CheckStrings({spec.image, spec.working_dir, spec.network_mode, spec.user}, "spec");
+      !st) {
     return Unexpected(ErrorCode::kInvalidArgument,
-                      "the image, working_dir or network_mode is not valid UTF-8");
+                      "the image, working_dir, network_mode or user is not valid UTF-8");
   }
   for (const std::string& id : spec.gpu_ids) {
     if (id.empty()) return Unexpected(ErrorCode::kInvalidArgument, "an empty GPU id");
@@ -137,6 +139,7 @@ Result<std::string> CreateContainerBody(const ContainerSpec& spec, const DockerO
   if (spec.gpu_ids.empty() && !env_sets_nvidia) env.push_back("NVIDIA_VISIBLE_DEVICES=void");
 
   json host = {
+      {"Init", true},
       {"Privileged", false},
       {"SecurityOpt", json::array({"no-new-privileges"})},
       {"CapDrop", json::array({"ALL"})},
@@ -168,6 +171,7 @@ Result<std::string> CreateContainerBody(const ContainerSpec& spec, const DockerO
                {"HostConfig", host}};
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
+  if (!spec.user.empty()) body["User"] = spec.user;
   return body.dump();
 }
 

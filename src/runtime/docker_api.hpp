@@ -17,8 +17,8 @@ namespace labelrun::runtime {
 Status CheckContainerRef(std::string_view ref);
 
 // The body of POST /containers/create. kInvalidArgument for a bad name or no image.
-// The security defaults (no-new-privileges, CapDrop ALL, not privileged) are
-// always set; DeviceRequests only with gpu_ids, by DeviceIDs (never Count).
+// The security defaults (no-new-privileges, CapDrop ALL, not privileged, Init)
+// are always set; DeviceRequests only with gpu_ids, by DeviceIDs (never Count).
 Result<std::string> CreateContainerBody(const ContainerSpec& spec, const DockerOptions& options);
 
 // The daemon's error text: the "message" of a JSON error body, else the body

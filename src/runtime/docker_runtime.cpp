@@ -172,15 +172,16 @@ Status DockerRuntime::Start(const std::string& id) {
   return DockerError(reply->status, reply->body, call.what);
 }
 
-Status DockerRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
-  if (Status st = CheckContainerRef(id); !st) return st;
+Result<bool> DockerRuntime::Stop(const std::string& id, std::chrono::seconds grace) {
+  if (Status st = CheckContainerRef(id); !st) return st.error();
   int64_t t = std::max<int64_t>(grace.count(), 0);
   HttpCall call =
       Control("POST", "/containers/" + id + "/stop?t=" + std::to_string(t), "stop " + id, options_);
   call.timeout += grace;
   Result<HttpReply> reply = Perform(call);
   if (!reply) return reply.error();
-  if (reply->status == 304 || (reply->status >= 200 && reply->status < 300)) return Ok();
+  if (reply->status == 304) return false;
+  if (reply->status >= 200 && reply->status < 300) return true;
   return DockerError(reply->status, reply->body, call.what);
 }
 

@@ -53,7 +53,7 @@ Result<std::unique_ptr<PendingExit>> ReconnectingDocker::WaitNextExit(const std:
   LABELRUN_FORWARD(WaitNextExit(id));
 }
 Status ReconnectingDocker::Start(const std::string& id) { LABELRUN_FORWARD(Start(id)); }
-Status ReconnectingDocker::Stop(const std::string& id, std::chrono::seconds grace) {
+Result<bool> ReconnectingDocker::Stop(const std::string& id, std::chrono::seconds grace) {
   LABELRUN_FORWARD(Stop(id, grace));
 }
 Status ReconnectingDocker::Remove(const std::string& id) { LABELRUN_FORWARD(Remove(id)); }

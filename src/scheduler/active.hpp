@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,10 @@ struct Dispatcher::Active {
   std::string cause_detail;  // who cancelled, or the idle guard's words
   std::string container_id;
   bool running = false;
+  // Set once the stop for `cause` has reached Docker: false when the container
+  // had already exited by then (its own exit is the outcome), true when the
+  // stop ended it.
+  std::optional<bool> stop_found_running;
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::unique_ptr<runtime::PendingExit> pending;
   std::thread worker;

@@ -162,10 +162,16 @@ void Dispatcher::RequestStop(const std::shared_ptr<Active>& a, EndCause cause, s
   a->stop_requested = true;
   if (a->running && !a->container_id.empty() && !a->stopper.joinable()) {
     const auto grace = std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace);
-    a->stopper = std::thread([rt = a->runtime, id = a->container_id, grace, job = a->job_id] {
-      if (Status s = rt->Stop(id, grace); !s) {
-        spdlog::warn("job {}: stopping its container failed: {}", job, s.error().message());
+    // RunJob joins the stopper before `a` goes.
+    a->stopper = std::thread([self = a.get(), rt = a->runtime, id = a->container_id, grace] {
+      Result<bool> stopped = rt->Stop(id, grace);
+      if (!stopped) {
+        spdlog::warn("job {}: stopping its container failed: {}", self->job_id,
+                     stopped.error().message());
+        return;
       }
+      std::lock_guard lock(self->mu);
+      self->stop_found_running = *stopped;
     });
   }
 }

@@ -48,6 +48,8 @@ runtime::ContainerSpec MakeContainerSpec(const store::JobRecord& job, const Host
   c.pids_limit = 4096;
   c.cap_add = job.spec.cap_add;
   c.binds = job.spec.mounts;
+  c.user = job.spec.user;
+  c.network_mode = job.spec.network;
   return c;
 }
 
@@ -114,6 +116,10 @@ void Dispatcher::RunJob(std::shared_ptr<Active> a) {
 bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
   runtime::Runtime& rt = *a.runtime;
   Host* host = FindHost(job.host);
+  // A rule without a memory limit gets the host's default (named in an OOM kill too).
+  if (job.spec.memory_bytes == 0 && host != nullptr) {
+    job.spec.memory_bytes = host->default_memory_bytes;
+  }
   auto cancelled = [&] {
     if (!a.stop_requested) return false;
     std::lock_guard lock(a.mu);
@@ -223,7 +229,10 @@ bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
     stop_now = a.cause != EndCause::kNone;
   }
   if (stop_now) {
-    (void)rt.Stop(*id, std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace));
+    Result<bool> stopped =
+        rt.Stop(*id, std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace));
+    std::lock_guard lock(a.mu);
+    if (stopped) a.stop_found_running = *stopped;
   }
   return true;
 }
@@ -325,11 +334,27 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
   std::unique_ptr<runtime::PendingExit> pending;
   EndCause cause;
   std::string detail;
-  {
-    std::lock_guard lock(a.mu);
-    pending = std::move(a.pending);
-    cause = a.cause;
-    detail = a.cause_detail;
+  // The stop's answer says whether it ended the container or came too late, so
+  // a stop still under way is waited for (RequestStop starts at most one).
+  while (true) {
+    std::thread stopper;
+    {
+      std::lock_guard lock(a.mu);
+      if (!a.stopper.joinable()) {
+        pending = std::move(a.pending);
+        cause = a.cause;
+        detail = a.cause_detail;
+        // The container had exited on its own when the stop reached it: its
+        // exit code, not the stop, is the outcome (a job that finished is not
+        // "cancelled").
+        if (cause != EndCause::kShutdown && a.stop_found_running == false) {
+          cause = EndCause::kNone;
+        }
+        break;
+      }
+      stopper = std::move(a.stopper);
+    }
+    stopper.join();
   }
   Result<runtime::ContainerState> state = rt.Inspect(job.container_id);
   if (state && state->running) {

@@ -74,6 +74,8 @@ std::string SpecToJson(const rules::JobSpec& spec) {
       {"working_dir", spec.working_dir},
       {"cap_add", spec.cap_add},
       {"mounts", spec.mounts},
+      {"user", spec.user},
+      {"network", spec.network},
   };
   return j.dump();
 }
@@ -104,6 +106,8 @@ Result<rules::JobSpec> SpecFromJson(std::string_view text) {
     spec.working_dir = j.value("working_dir", "/workspace");
     spec.cap_add = j.value("cap_add", std::vector<std::string>{});
     spec.mounts = j.value("mounts", std::vector<std::string>{});
+    spec.user = j.value("user", "");
+    spec.network = j.value("network", "");
   } catch (const json::exception& e) {
     return Unexpected(ErrorCode::kInternal, std::string("stored job spec: ") + e.what());
   }

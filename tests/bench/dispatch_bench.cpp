@@ -127,7 +127,6 @@ int Run(int runs, int megabytes) {
   scheduler::DispatcherOptions o;
   o.jobs_dir = dir / "jobs";
   o.instance = "bench-" + std::to_string(::getpid());
-  o.stop_grace = std::chrono::seconds(1);
   scheduler::Dispatcher dispatcher(o, {host}, **store, source, waiter, SystemClock::Instance());
   if (!dispatcher.Start()) return 1;
 

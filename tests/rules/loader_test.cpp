@@ -178,6 +178,39 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"missing_name", "  - {when: " WHEN ", job: " JOB("") "}\n",
                   "rules[2].name: is missing"},
         ErrorCase{"missing_job", "  - {name: c, when: " WHEN "}\n", "rules[2].job: is missing"},
+        ErrorCase{"docker_socket", RULE(WHEN, JOB(", mounts: [\"/var/run/docker.sock:/d.sock\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the Docker socket "
+                  "(/var/run/docker.sock:/d.sock): the job can start containers as root on the "
+                  "host; refused unless the rule says unsafe: true"},
+        ErrorCase{"run_docker_socket",
+                  RULE(WHEN, JOB(", mounts: [\"/data:/data:ro\", \"/run/docker.sock:/s\"]")),
+                  "rules[2].job.mounts[1]: rule 'c' mounts the Docker socket"},
+        ErrorCase{"socket_folder", RULE(WHEN, JOB(", mounts: [\"//var/./run/:/host-run\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the Docker socket"},
+        ErrorCase{"socket_parent", RULE(WHEN, JOB(", mounts: [\"/run:/r:ro\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the Docker socket"},
+        ErrorCase{"host_root", RULE(WHEN, JOB(", mounts: [\"/:/host:ro\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the host's root folder (/:/host:ro)"},
+        ErrorCase{"proc_root", RULE(WHEN, JOB(", mounts: [\"/proc/1/root:/host\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the host's /proc (/proc/1/root:/host)"},
+        ErrorCase{"dev", RULE(WHEN, JOB(", mounts: [\"/dev:/dev\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the host's /dev"},
+        ErrorCase{"host_root_dot", RULE(WHEN, JOB(", mounts: [\"/./:/host\"]")),
+                  "rules[2].job.mounts[0]: rule 'c' mounts the host's root folder"},
+        ErrorCase{"cap_add", RULE(WHEN, JOB(", cap_add: [SYS_ADMIN, NET_ADMIN]")),
+                  "rules[2].job.cap_add: rule 'c' adds capabilities (SYS_ADMIN, NET_ADMIN) to the "
+                  "container; refused unless the rule says unsafe: true"},
+        ErrorCase{"network_host", RULE(WHEN, JOB(", network: host")),
+                  "rules[2].job.network: rule 'c' shares the host's network"},
+        ErrorCase{"network_container", RULE(WHEN, JOB(", network: \"container:abc\"")),
+                  "rules[2].job.network: 'container:abc' must be none"},
+        ErrorCase{"user", RULE(WHEN, JOB(", user: \"1000:1000:1\"")),
+                  "rules[2].job.user: '1000:1000:1' must be a user"},
+        ErrorCase{"user_option", RULE(WHEN, JOB(", user: \"--privileged\"")),
+                  "rules[2].job.user: '--privileged' must be a user"},
+        ErrorCase{"unsafe_not_bool",
+                  "  - {name: c, when: " WHEN ", job: " JOB("") ", unsafe: yes-please}\n",
+                  "rules[2].unsafe: must be true or false"},
         ErrorCase{"rule_not_map", "  - just a string\n", "rules[2]: must be a map"},
         ErrorCase{
             "overlap",
@@ -186,6 +219,34 @@ INSTANTIATE_TEST_SUITE_P(
             "rules[2]: rule 'c' and rule 'a' (rules[0]) both match [gpu:required, task:inference] "
             "at priority 1"}),
     [](const ::testing::TestParamInfo<ErrorCase>& info) { return info.param.name; });
+
+TEST(LoaderTest, UnsafeSettingsLoadWhenTheRuleSaysSoAndUserAndNetworkAreRead) {
+  LoadedRules loaded = LoadYaml(R"(
+rules:
+  - name: builds-images
+    unsafe: true
+    when: {all: [task:training]}
+    job:
+      image: "docker:24.0"
+      command: [docker, build, .]
+      mounts: [/var/run/docker.sock:/var/run/docker.sock, /data:/data:ro]
+      cap_add: [SYS_PTRACE]
+      network: host
+  - name: offline
+    when: {all: [task:inference]}
+    job: {image: "x:1", command: [x], user: "1000:1000", network: none, mounts: [/data:/data:ro]}
+)");
+  ASSERT_TRUE(loaded.ok()) << ErrorsText(loaded);
+  const Rule* unsafe = loaded.rule_set.Find("builds-images");
+  ASSERT_NE(unsafe, nullptr);
+  EXPECT_TRUE(unsafe->unsafe);
+  EXPECT_EQ(unsafe->job.network, "host");
+  const Rule* offline = loaded.rule_set.Find("offline");
+  ASSERT_NE(offline, nullptr);
+  EXPECT_FALSE(offline->unsafe);
+  EXPECT_EQ(offline->job.user, "1000:1000");
+  EXPECT_EQ(offline->job.network, "none");
+}
 
 TEST(LoaderTest, CollectsAllErrors) {
   LoadedRules loaded = LoadYaml(R"(

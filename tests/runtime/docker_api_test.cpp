@@ -127,6 +127,7 @@ TEST(DockerCreateBodyTest, AlwaysSetsTheSecurityDefaults) {
   json body = json::parse(CreateContainerBody(spec, {}).value());
   const json& host = body["HostConfig"];
   EXPECT_EQ(host["Privileged"], false);
+  EXPECT_EQ(host["Init"], true) << "the stop signal must reach the command";
   EXPECT_EQ(host["SecurityOpt"], json::array({"no-new-privileges"}));
   EXPECT_EQ(host["CapDrop"], json::array({"ALL"}));
   EXPECT_EQ(host["CapAdd"], json::array({"SYS_PTRACE"}));
@@ -136,6 +137,8 @@ TEST(DockerCreateBodyTest, AlwaysSetsTheSecurityDefaults) {
   EXPECT_FALSE(host.contains("Binds"));
   EXPECT_FALSE(host.contains("Memory"));
   EXPECT_FALSE(body.contains("Cmd"));
+  EXPECT_FALSE(body.contains("User"));
+  EXPECT_FALSE(host.contains("NetworkMode"));
   // A CPU job is kept away from GPUs even under a default nvidia runtime.
   EXPECT_EQ(body["Env"], json::array({"NVIDIA_VISIBLE_DEVICES=void"}));
 }
@@ -153,7 +156,9 @@ TEST(DockerCreateBodyTest, MapsEveryField) {
   spec.pids_limit = 512;
   spec.binds = {"/data:/data:ro"};
   spec.network_mode = "none";
+  spec.user = "1000:1000";
   json body = json::parse(CreateContainerBody(spec, {}).value());
+  EXPECT_EQ(body["User"], "1000:1000");
   EXPECT_EQ(body["Image"], "labelrun-test/busybox:1");
   EXPECT_EQ(body["Cmd"], json::array({"python", "-u", "train.py"}));
   EXPECT_EQ(body["Env"], json::array({"PYTHONUNBUFFERED=1"}));

@@ -107,18 +107,48 @@ TEST_F(DockerRuntimeTest, StopEndsAContainerWithinItsGrace) {
   ASSERT_TRUE(id) << id.error().ToString();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let sh set its trap
   auto t0 = steady_clock::now();
-  ASSERT_TRUE(rt().Stop(*id, std::chrono::seconds(20)));
+  Result<bool> stopped = rt().Stop(*id, std::chrono::seconds(20));
+  ASSERT_TRUE(stopped) << stopped.error().ToString();
+  EXPECT_TRUE(*stopped) << "it was running";
   EXPECT_LT(steady_clock::now() - t0, std::chrono::seconds(10));
   EXPECT_EQ(exit->Get().value().status_code, 0);
-  EXPECT_TRUE(rt().Stop(*id, std::chrono::seconds(1))) << "stopping a stopped container is Ok";
+  Result<bool> again = rt().Stop(*id, std::chrono::seconds(1));
+  ASSERT_TRUE(again) << "stopping a stopped container is Ok";
+  EXPECT_FALSE(*again) << "and says it had stopped already";
+}
+
+// The command runs under an init process: SIGTERM reaches a shell or python
+// that sets no handler (as PID 1 the kernel would drop it, and every stop
+// would wait out its grace, then SIGKILL).
+TEST_F(DockerRuntimeTest, StopEndsACommandWithoutASignalHandlerAtOnce) {
+  for (const char* script : {"while true; do echo x; sleep 0.1; done", "exec sleep 300"}) {
+    std::unique_ptr<PendingExit> exit;
+    auto id = CreateAndStart(Spec(script), &exit);
+    ASSERT_TRUE(id) << id.error().ToString();
+    std::string init;
+    ASSERT_EQ(
+        RunCommand({"/usr/bin/docker", "inspect", "--format", "{{.HostConfig.Init}}", *id}, &init),
+        0)
+        << init;
+    EXPECT_EQ(init, "true\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto t0 = steady_clock::now();
+    Result<bool> stopped = rt().Stop(*id, std::chrono::seconds(30));
+    ASSERT_TRUE(stopped) << stopped.error().ToString();
+    auto took = steady_clock::now() - t0;
+    EXPECT_LT(took, std::chrono::seconds(3))
+        << script << ": " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+        << " ms";
+    EXPECT_EQ(exit->Get().value().status_code, 143) << script << ": SIGTERM, not SIGKILL";
+  }
 }
 
 TEST_F(DockerRuntimeTest, StopKillsAfterTheGrace) {
   std::unique_ptr<PendingExit> exit;
-  ContainerSpec spec = Spec("");
-  spec.cmd = {"sleep", "300"};  // PID 1 without a handler: SIGTERM is ignored
-  auto id = CreateAndStart(spec, &exit);
+  // SIGTERM is ignored (and stays ignored in sleep).
+  auto id = CreateAndStart(Spec("trap '' TERM; sleep 300"), &exit);
   ASSERT_TRUE(id) << id.error().ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let sh set its trap
   auto t0 = steady_clock::now();
   ASSERT_TRUE(rt().Stop(*id, std::chrono::seconds(1)));
   auto took = steady_clock::now() - t0;

@@ -11,6 +11,7 @@
 #include "labelrun/runtime/sources.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
 #include "support/docker_env.hpp"
+#include "support/private_dockerd.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -97,6 +98,66 @@ class RecordingObserver : public JobObserver {
   std::map<std::string, size_t> longest_;
 };
 
+// The real runtime, except that every stop reaches Docker only after the
+// container has exited on its own: the race of a cancel with the job's own
+// end, made certain.
+class LateStopRuntime : public runtime::Runtime {
+ public:
+  explicit LateStopRuntime(std::shared_ptr<runtime::Runtime> inner) : inner_(std::move(inner)) {}
+  Result<std::string> ApiVersion() override { return inner_->ApiVersion(); }
+  Result<std::string> ImageId(const std::string& image) override { return inner_->ImageId(image); }
+  Result<std::string> ImageDigest(const std::string& image) override {
+    return inner_->ImageDigest(image);
+  }
+  Status Pull(const std::string& image, const std::atomic<bool>* cancelled) override {
+    return inner_->Pull(image, cancelled);
+  }
+  Result<std::string> Create(const runtime::ContainerSpec& spec) override {
+    return inner_->Create(spec);
+  }
+  Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) override {
+    return inner_->CopyIn(id, dir, tar_gz);
+  }
+  Status CopyOut(const std::string& id, const std::string& path,
+                 const std::filesystem::path& tar_file) override {
+    return inner_->CopyOut(id, path, tar_file);
+  }
+  Result<std::unique_ptr<runtime::PendingExit>> WaitNextExit(const std::string& id) override {
+    return inner_->WaitNextExit(id);
+  }
+  Status Start(const std::string& id) override { return inner_->Start(id); }
+  Result<bool> Stop(const std::string& id, std::chrono::seconds grace) override {
+    ++stops;
+    for (int i = 0; i < 600; ++i) {
+      Result<runtime::ContainerState> state = inner_->Inspect(id);
+      if (!state || !state->running) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return inner_->Stop(id, grace);
+  }
+  Status Remove(const std::string& id) override { return inner_->Remove(id); }
+  Result<runtime::ContainerState> Inspect(const std::string& id) override {
+    return inner_->Inspect(id);
+  }
+  Result<std::vector<runtime::ContainerSummary>> List(
+      const std::map<std::string, std::string>& labels) override {
+    return inner_->List(labels);
+  }
+  Status Logs(const std::string& id, int64_t since_unix, bool follow,
+              const runtime::LogCallback& on_line, const std::atomic<bool>* stop) override {
+    return inner_->Logs(id, since_unix, follow, on_line, stop);
+  }
+  Result<runtime::ExecOutput> Exec(const std::string& id,
+                                   const std::vector<std::string>& cmd) override {
+    return inner_->Exec(id, cmd);
+  }
+
+  std::atomic<int> stops{0};
+
+ private:
+  std::shared_ptr<runtime::Runtime> inner_;
+};
+
 std::string Git(const std::filesystem::path& dir, const std::string& args) {
   std::string output;
   const int rc =
@@ -112,7 +173,8 @@ void WriteFile(const std::filesystem::path& path, const std::string& text) {
 class DispatcherDockerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto rt = testing::ConnectTestDocker();
+    auto rt = docker_url_.empty() ? testing::ConnectTestDocker()
+                                  : runtime::DockerRuntime::Connect({docker_url_, "", "", ""}, {});
     ASSERT_TRUE(rt) << rt.error().message();
     runtime_ = std::shared_ptr<runtime::Runtime>(std::move(*rt));
     ASSERT_EQ(testing::EnsureTestImage(*runtime_), "");
@@ -142,15 +204,17 @@ class DispatcherDockerTest : public ::testing::Test {
 
   // One host named "box" with `gpus`.
   void StartDispatcher(std::vector<std::string> gpus = {}, bool device_requests = true,
-                       int max_jobs = 0) {
+                       int max_jobs = 0, uint64_t default_memory_bytes = 0) {
     Host host;
+    host.default_memory_bytes = default_memory_bytes;
     host.slots = {"box", {}, std::move(gpus), max_jobs};
-    host.endpoint = testing::TestDockerUrl();
-    host.runtime = runtime_;
+    host.endpoint = docker_url_.empty() ? testing::TestDockerUrl() : docker_url_;
+    host.runtime = host_runtime ? host_runtime : runtime_;
     host.device_requests = device_requests;
+    // stop_grace stays at its default (30s): a stop that only SIGKILL ends
+    // would make these tests slow, not let them pass.
     DispatcherOptions o;
     o.jobs_dir = dir_.path() / "jobs";
-    o.stop_grace = 1s;
     o.instance = instance_;
     o.daemon_grace = 20s;
     if (tune_options) tune_options(o);
@@ -186,6 +250,8 @@ class DispatcherDockerTest : public ::testing::Test {
   }
 
   std::function<void(DispatcherOptions&)> tune_options;
+  std::shared_ptr<runtime::Runtime> host_runtime;  // null: runtime_
+  std::string docker_url_;                         // empty: the test daemon
   testing::TempDir dir_;
   std::filesystem::path repo_;
   std::string instance_;
@@ -262,16 +328,46 @@ TEST_F(DispatcherDockerTest, TimeoutStopsTheJob) {
 
 TEST_F(DispatcherDockerTest, CancelStopsARunningJob) {
   StartDispatcher();
-  const std::string id = Submit(Job("echo started; sleep 120"));
+  // sh as the command: without an init process it is PID 1, which SIGTERM does
+  // not end, and the cancel would wait out the whole stop_grace.
+  const std::string id = Submit(Job("while true; do echo x; sleep 0.1; done"));
   observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  while (observer_.LineCount(id) == 0) std::this_thread::sleep_for(50ms);
+  const auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(dispatcher_->Cancel(id, "@alice"));
-  JobRecord done = observer_.WaitFinal(id, 30s);
+  JobRecord done = observer_.WaitFinal(id, 60s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 5s) << "took "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
   EXPECT_EQ(done.state, JobState::kCancelled);
   EXPECT_EQ(done.reason, "cancelled by @alice");
+  EXPECT_EQ(done.exit_code, 143) << "SIGTERM, not the SIGKILL after the grace";
   EXPECT_FALSE(ContainersLeft(id));
   Status again = dispatcher_->Cancel(id, "@bob");
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(DispatcherDockerTest, AJobThatExitedZeroBeforeTheStopTookEffectSucceeded) {
+  auto late = std::make_shared<LateStopRuntime>(runtime_);
+  host_runtime = late;
+  StartDispatcher();
+  const std::string cancelled = Submit(Job("echo started; sleep 2; echo done", 0, "train", 1));
+  NewJob timed = Job("echo started; sleep 3; echo done", 0, "train", 2);
+  timed.spec.timeout = 1s;
+  const std::string timed_out = Submit(timed);
+  observer_.WaitFor(cancelled, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  ASSERT_TRUE(dispatcher_->Cancel(cancelled, "@alice"));
+  for (const std::string& id : {cancelled, timed_out}) {
+    JobRecord done = observer_.WaitFinal(id, 60s);
+    EXPECT_EQ(done.state, JobState::kSucceeded) << id << ": " << done.reason;
+    EXPECT_EQ(done.exit_code, 0);
+    EXPECT_EQ(done.reason, "");
+    EXPECT_EQ(observer_.Lines(id), (std::vector<std::string>{"started", "done"}));
+    EXPECT_FALSE(ContainersLeft(id));
+  }
+  EXPECT_EQ(late->stops, 2) << "both stops were sent, and both came too late";
 }
 
 TEST_F(DispatcherDockerTest, CodeIsTheCommitChosenWhenTheJobWasDecided) {
@@ -286,6 +382,39 @@ TEST_F(DispatcherDockerTest, CodeIsTheCommitChosenWhenTheJobWasDecided) {
   EXPECT_EQ(observer_.Lines(id), std::vector<std::string>{"first"});
   EXPECT_EQ(observer_.MaxQueuePosition(id), 1);
   observer_.WaitFinal(blocker);
+}
+
+TEST_F(DispatcherDockerTest, ContainersGetTheRulesUserAndNetworkAndTheHostsDefaultMemory) {
+  std::mutex mu;
+  std::map<std::string, std::string> created;  // job -> what Docker says of its container
+  observer_.on_change = [&](const JobRecord& job) {
+    if (job.state != JobState::kStarting || job.container_id.empty()) return;
+    std::string output;
+    (void)testing::RunCommand({"/usr/bin/docker", "inspect", "--format",
+                               "user={{.Config.User}} network={{.HostConfig.NetworkMode}} "
+                               "memory={{.HostConfig.Memory}} init={{.HostConfig.Init}}",
+                               job.container_id},
+                              &output);
+    std::lock_guard lock(mu);
+    created[job.id] = output;
+  };
+  StartDispatcher({}, true, 0, /*default_memory_bytes=*/64 << 20);
+  NewJob offline = Job("id -u; id -g; ls /sys/class/net", 0, "offline", 1);
+  offline.spec.user = "1000:1001";
+  offline.spec.network = "none";
+  const std::string a = Submit(offline);
+  NewJob sized = Job("true", 0, "sized", 2);
+  sized.spec.memory_bytes = 32 << 20;
+  const std::string b = Submit(sized);
+  JobRecord da = observer_.WaitFinal(a);
+  JobRecord db = observer_.WaitFinal(b);
+  EXPECT_EQ(da.state, JobState::kSucceeded) << da.reason;
+  EXPECT_EQ(db.state, JobState::kSucceeded) << db.reason;
+  EXPECT_EQ(observer_.Lines(a), (std::vector<std::string>{"1000", "1001", "lo"}));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(created[a], "user=1000:1001 network=none memory=67108864 init=true\n");
+  EXPECT_EQ(created[b], "user= network=default memory=33554432 init=true\n")
+      << "the rule's own limit wins over the host's default";
 }
 
 TEST_F(DispatcherDockerTest, GpuJobsGetTheirOwnDevicesAndFailClearlyWithoutTheNvidiaRuntime) {
@@ -441,27 +570,34 @@ TEST_F(DispatcherDockerTest, AnIdleGpuIsSampledAndTheJobStopped) {
   EXPECT_FALSE(ContainersLeft(id));
 }
 
-// Restarts the Docker daemon: run alone (see CMakeLists.txt).
-using DockerDaemonRestartTest = DispatcherDockerTest;
-
-void RestartDockerd() {
-  std::string out;
-  const int rc = testing::RunCommand(
-      {"/bin/sh", "-c",
-       "if command -v systemctl >/dev/null && systemctl is-active -q docker 2>/dev/null; then "
-       "systemctl restart docker; else "
-       "pid=$(cat /var/run/docker.pid); kill $pid; "
-       "for i in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; "
-       "'" LABELRUN_SOURCE_DIR "/scripts/start-dockerd.sh'; fi"},
-      &out);
-  ASSERT_EQ(rc, 0) << out;
-}
+// Restarts a Docker daemon: a private one started for the test, never the
+// machine's own (on a GPU host that would kill every running training).
+class DockerDaemonRestartTest : public DispatcherDockerTest {
+ protected:
+  void SetUp() override {
+    had_docker0_ = std::filesystem::exists("/sys/class/net/docker0");
+    const std::string started = dockerd_.Start();
+    ASSERT_EQ(started, "");
+    docker_url_ = dockerd_.url();
+    DispatcherDockerTest::SetUp();
+  }
+  testing::PrivateDockerd dockerd_;
+  bool had_docker0_ = false;
+};
 
 TEST_F(DockerDaemonRestartTest, NoJobIsLeftRunningWhenDockerdRestarts) {
   StartDispatcher();
   const std::string id = Submit(Job("echo started; sleep 120"));
   observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
-  RestartDockerd();
+  // The job runs on the private daemon, not on the machine's.
+  auto here = testing::ConnectTestDocker();
+  ASSERT_TRUE(here);
+  auto on_machine = (*here)->List({{"labelrun.job", id}});
+  ASSERT_TRUE(on_machine);
+  EXPECT_TRUE(on_machine->empty());
+  ASSERT_TRUE(ContainersLeft(id));
+  const std::string restarted = dockerd_.Restart();
+  ASSERT_EQ(restarted, "");
   JobRecord done = observer_.WaitFinal(id, 90s);
   EXPECT_TRUE(IsFinal(done.state)) << JobStateName(done.state);
   EXPECT_EQ(done.state, JobState::kFailed) << done.reason;
@@ -469,6 +605,8 @@ TEST_F(DockerDaemonRestartTest, NoJobIsLeftRunningWhenDockerdRestarts) {
   // The dispatcher still works with the restarted daemon.
   const std::string next = Submit(Job("echo after", 0, "train", 2));
   EXPECT_EQ(observer_.WaitFinal(next).state, JobState::kSucceeded);
+  // The machine's daemon kept its bridge.
+  EXPECT_EQ(std::filesystem::exists("/sys/class/net/docker0"), had_docker0_);
 }
 
 }  // namespace

@@ -77,6 +77,8 @@ struct HostConfig {
   // false: GPUs are allocated and passed as NVIDIA_VISIBLE_DEVICES without a
   // DeviceRequest (trying GPU scheduling on a host without the NVIDIA runtime).
   bool device_requests = true;
+  // `defaults: {memory: 16g}`: the memory limit of jobs whose rule sets none; 0: none.
+  uint64_t default_memory_bytes = 0;
 };
 
 struct SchedulerConfig {

@@ -53,6 +53,8 @@ struct JobTemplate {
   std::string working_dir = "/workspace";  // where the code is copied and the command runs
   std::vector<std::string> cap_add;        // capabilities added back; all others are dropped
   std::vector<std::string> mounts;         // "host:container[:ro]"; nothing is mounted otherwise
+  std::string user;     // "uid[:gid]" or a name in the image; empty: the image's user
+  std::string network;  // "none", "bridge", "host" or a network name; empty: Docker's default
 };
 
 // `when`: every `all` pattern matches some label, at least one `any` pattern matches (when
@@ -72,6 +74,9 @@ struct Rule {
   std::vector<std::string> allowed_users;          // empty: anyone with min_permission
   int max_concurrent = 0;                          // jobs of this rule at once; 0: no limit
   size_t position = 0;                             // index in the config's `rules` list
+  // The job may mount the Docker socket or the host's root, add capabilities or
+  // share the host's network: what gives it the host. Refused at load otherwise.
+  bool unsafe = false;
 };
 
 // A concrete job, ready for the scheduler: the template with label-derived values applied.
@@ -93,6 +98,8 @@ struct JobSpec {
   std::string working_dir = "/workspace";
   std::vector<std::string> cap_add;
   std::vector<std::string> mounts;
+  std::string user;
+  std::string network;
 };
 
 // OK when `image` names a tag other than `latest` or a sha256 digest; otherwise an

@@ -24,7 +24,7 @@ class ReconnectingDocker final : public Runtime {
                  const std::filesystem::path& tar_file) override;
   Result<std::unique_ptr<PendingExit>> WaitNextExit(const std::string& id) override;
   Status Start(const std::string& id) override;
-  Status Stop(const std::string& id, std::chrono::seconds grace) override;
+  Result<bool> Stop(const std::string& id, std::chrono::seconds grace) override;
   Status Remove(const std::string& id) override;
   Result<ContainerState> Inspect(const std::string& id) override;
   Result<std::vector<ContainerSummary>> List(

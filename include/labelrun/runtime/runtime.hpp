@@ -22,7 +22,8 @@ namespace labelrun::runtime {
 
 // Everything a created container is made of. Security defaults are not fields:
 // the runtime always sets no-new-privileges, drops every capability (then adds
-// `cap_add`), never runs privileged and mounts nothing but `binds`.
+// `cap_add`), never runs privileged, mounts nothing but `binds`, and runs an
+// init process as PID 1 so that the stop signal reaches the command.
 struct ContainerSpec {
   std::string name;  // unique; Docker's name grammar [a-zA-Z0-9][a-zA-Z0-9_.-]+
   std::string image;
@@ -37,7 +38,8 @@ struct ContainerSpec {
   int64_t pids_limit = 0;            // 0: no limit
   std::vector<std::string> cap_add;  // added after CapDrop ALL
   std::vector<std::string> binds;    // "host:container[:ro]"; only what a rule names
-  std::string network_mode;          // empty: Docker's default
+  std::string network_mode;          // empty: Docker's default; "none": no network
+  std::string user;                  // Config.User ("uid[:gid]" or a name); empty: the image's
 };
 
 // GET /containers/{id}/json, the parts labelrun reads.
@@ -125,9 +127,10 @@ class Runtime {
   // Registers the wait for the next exit; returns once the daemon has registered it.
   virtual Result<std::unique_ptr<PendingExit>> WaitNextExit(const std::string& id) = 0;
   virtual Status Start(const std::string& id) = 0;
-  // SIGTERM (or the image's stop signal), then SIGKILL after `grace`. Stopping a
-  // stopped container is Ok.
-  virtual Status Stop(const std::string& id, std::chrono::seconds grace) = 0;
+  // SIGTERM (or the image's stop signal), then SIGKILL after `grace`. True when
+  // this call stopped a running container; false when it had already stopped
+  // (Docker's 304), which is Ok too.
+  virtual Result<bool> Stop(const std::string& id, std::chrono::seconds grace) = 0;
   // Removes the container, killing it when it runs. Removing a missing one is Ok.
   virtual Status Remove(const std::string& id) = 0;
   virtual Result<ContainerState> Inspect(const std::string& id) = 0;

@@ -56,6 +56,7 @@ struct Host {
   // Off: GPUs are allocated and passed as NVIDIA_VISIBLE_DEVICES only, without a
   // DeviceRequest (for trying GPU scheduling on a host without the NVIDIA runtime).
   bool device_requests = true;
+  uint64_t default_memory_bytes = 0;  // for jobs whose rule sets no memory limit; 0: none
 };
 
 struct DispatcherOptions {
