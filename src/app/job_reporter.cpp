@@ -212,7 +212,7 @@ void JobReporter::SetStatusLabel(Report& r) {
   for (const Report::LabelWrite& w : r.label_writes) {
     if (!outbox_ || w.outbox_id == 0) continue;
     Result<bool> cancelled = outbox_->Cancel(w.outbox_id);
-    if (!cancelled || !*cancelled) continue;  // sent or on its way: it counts
+    if (!cancelled || !*cancelled) continue;  // tried or sent: it counts
     if (w.add && !w.was_present) present.erase(w.label);
     if (!w.add) present.insert(w.label);
   }

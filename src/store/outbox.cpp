@@ -149,7 +149,8 @@ Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_vie
 
 Result<bool> OutboxStore::Cancel(int64_t id) {
   std::lock_guard lock(mu_);
-  Status s = RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending'", id);
+  Status s =
+      RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND attempts = 0", id);
   if (!s) return s.error();
   return db_.Changes() > 0;
 }

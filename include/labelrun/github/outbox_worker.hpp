@@ -48,7 +48,7 @@ class OutboxWorker {
   // Stores the write (stamped with the clock's time) and wakes the worker.
   // Thread-safe; never waits on the network.
   Result<int64_t> Enqueue(const store::OutboxWrite& write);
-  // Drops a write not yet sent (see OutboxStore::Cancel): true when it will
+  // Drops a write not yet tried (see OutboxStore::Cancel): true when it will
   // never reach GitHub. Thread-safe; never waits on the network.
   Result<bool> Cancel(int64_t id);
 

@@ -54,8 +54,8 @@ class OutboxStore {
   // edit's body in place (only the newest body is sent) and returns the pending
   // row's id. Older pending edits of the job are never touched.
   Result<int64_t> Enqueue(const OutboxWrite& write, int64_t now_ms);
-  // Drops a write that is still pending, so that it is never sent. False when
-  // it is already being sent, sent, failed or unknown.
+  // Drops a write never tried, so that it is never sent. False once tried (an
+  // attempt may have reached GitHub), being sent, sent, failed, or unknown.
   Result<bool> Cancel(int64_t id);
 
   // The oldest open write of each installation, in id order.
