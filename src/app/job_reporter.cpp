@@ -39,6 +39,22 @@ std::string IssueKey(const std::string& repo, int64_t issue) {
   return repo + "#" + std::to_string(issue);
 }
 
+// The states every maintainer should see on the issue, each as its own edit.
+// Pulling and starting are steps on the way to running: their edits may give
+// way to the next one.
+bool IsMilestone(JobState state) {
+  return state == JobState::kQueued || state == JobState::kRunning || IsFinal(state);
+}
+
+bool IsStatusLabel(std::string_view label) {
+  return std::find(report::kStatusLabels.begin(), report::kStatusLabels.end(), label) !=
+         report::kStatusLabels.end();
+}
+
+// Issues whose status labels are remembered; past this, the oldest are forgotten
+// (and treated as unknown again).
+constexpr size_t kMaxIssuesKnown = 4096;
+
 }  // namespace
 
 struct JobReporter::Report {
@@ -50,9 +66,22 @@ struct JobReporter::Report {
   report::JobMetrics metrics;
   report::LogTail tail;
   report::GpuStats gpus;
-  std::string body;   // the last comment handed out
+  std::string body;               // the last comment handed out
+  std::optional<JobState> shown;  // the state that comment shows
+  int64_t last_row = 0;           // its outbox row
+  // The outbox row of the edit that first showed `shown`, when that is a
+  // milestone; 0 when `shown` is a step on the way.
+  int64_t milestone_row = 0;
   std::string label;  // the status label set last
-  bool labels_cleaned = false;
+  // The label writes of `label` handed to the outbox: those not sent yet are
+  // dropped when the job moves on before they are due.
+  struct LabelWrite {
+    int64_t outbox_id = 0;
+    std::string label;
+    bool add = false;
+    bool was_present = false;  // add: the issue may have had the label before
+  };
+  std::vector<LabelWrite> label_writes;
   bool dirty = false;  // lines or samples since the last comment
   std::chrono::steady_clock::time_point sent_at{};
 };
@@ -110,13 +139,15 @@ void JobReporter::Replay(Report& r) {
   }
 }
 
-void JobReporter::Send(const store::OutboxWrite& write, Report* r) {
+int64_t JobReporter::Send(const store::OutboxWrite& write, Report* r) {
   if (outbox_) {
-    if (Result<int64_t> queued = outbox_->Enqueue(write); !queued) {
+    Result<int64_t> queued = outbox_->Enqueue(write);
+    if (!queued) {
       spdlog::error("job {}: cannot queue a GitHub write: {}", write.job_key,
                     queued.error().message());
+      return 0;
     }
-    return;
+    return *queued;
   }
   std::string what;
   switch (write.kind) {
@@ -138,28 +169,73 @@ void JobReporter::Send(const store::OutboxWrite& write, Report* r) {
   std::vector<std::string>& kept = local_by_issue_[IssueKey(write.repository, write.issue)];
   kept.push_back(write.kind == store::WriteKind::kComment ? write.payload : what);
   if (kept.size() > 200) kept.erase(kept.begin());
+  return 0;
+}
+
+void JobReporter::ObserveIssueLabels(const std::string& repository, int64_t issue,
+                                     const std::vector<std::string>& labels) {
+  std::lock_guard lock(mu_);
+  // A delivery may be older than labelrun's own writes: what it lists is added
+  // to what may be on the issue, never taken as the whole truth.
+  std::set<std::string>& known = KnownStatusLabels(repository, issue, /*unknown_means_all=*/false);
+  for (const std::string& label : labels) {
+    if (IsStatusLabel(label)) known.insert(label);
+  }
+}
+
+std::set<std::string>& JobReporter::KnownStatusLabels(const std::string& repository, int64_t issue,
+                                                      bool unknown_means_all) {
+  const std::string key = IssueKey(repository, issue);
+  auto it = status_labels_.find(key);
+  if (it != status_labels_.end()) return it->second;
+  while (status_labels_.size() >= kMaxIssuesKnown && !status_labels_order_.empty()) {
+    status_labels_.erase(status_labels_order_.front());
+    status_labels_order_.pop_front();
+  }
+  status_labels_order_.push_back(key);
+  std::set<std::string>& known = status_labels_[key];
+  // An issue labelrun has not seen a delivery for (a job recovered after a
+  // restart, a retry from the API): any status label may be on it.
+  if (unknown_means_all) {
+    for (std::string_view label : report::kStatusLabels) known.emplace(label);
+  }
+  return known;
 }
 
 void JobReporter::SetStatusLabel(Report& r) {
   const std::string wanted(report::StatusLabel(r.view.state));
   if (wanted == r.label) return;
+  std::set<std::string>& present =
+      KnownStatusLabels(r.view.repo, r.view.issue, /*unknown_means_all=*/true);
+  // The previous state's label writes that are not sent yet would only be undone
+  // by this state's: they are dropped, and the issue goes straight to the new label.
+  for (const Report::LabelWrite& w : r.label_writes) {
+    if (!outbox_ || w.outbox_id == 0) continue;
+    Result<bool> cancelled = outbox_->Cancel(w.outbox_id);
+    if (!cancelled || !*cancelled) continue;  // tried or sent: it counts
+    if (w.add && !w.was_present) present.erase(w.label);
+    if (!w.add) present.insert(w.label);
+  }
+  r.label_writes.clear();
+
   store::OutboxWrite add;
   add.installation_id = r.installation;
   add.repository = r.view.repo;
   add.issue = r.view.issue;
   add.kind = store::WriteKind::kAddLabels;
   add.payload = wanted;
-  Send(add, &r);
+  r.label_writes.push_back({Send(add, &r), wanted, true, present.count(wanted) > 0});
+  present.insert(wanted);
+  // Only status labels the issue may have are removed: a DELETE of a label that
+  // is not there is a paced write for nothing.
   for (std::string_view label : report::kStatusLabels) {
-    // The first time, every other status label goes (a previous run's
-    // status:done, say); after that only the one this job set.
-    if (label == wanted || (r.labels_cleaned && label != r.label)) continue;
+    if (label == wanted || !present.count(std::string(label))) continue;
     store::OutboxWrite remove = add;
     remove.kind = store::WriteKind::kRemoveLabel;
     remove.payload = std::string(label);
-    Send(remove, &r);
+    r.label_writes.push_back({Send(remove, &r), remove.payload, false, true});
+    present.erase(remove.payload);
   }
-  r.labels_cleaned = true;
   r.label = wanted;
 }
 
@@ -173,6 +249,12 @@ void JobReporter::Publish(Report& r) {
   r.sent_at = clock_.Steady();
   if (body == r.body) return;
   r.body = std::move(body);
+  // Queued, running and the end each reach GitHub as an edit of their own: a new
+  // body may take the place of a pending edit that shows the same state, a step
+  // on the way (pulling, starting) or progress after its milestone went out, but
+  // never of the pending edit that first shows a milestone.
+  const bool same_state = r.shown && *r.shown == r.view.state;
+  const bool coalesce = r.shown && (same_state || r.last_row != r.milestone_row);
   store::OutboxWrite write;
   write.installation_id = r.installation;
   write.repository = r.view.repo;
@@ -180,7 +262,10 @@ void JobReporter::Publish(Report& r) {
   write.kind = store::WriteKind::kComment;
   write.job_key = r.view.id;
   write.payload = r.body;
-  Send(write, &r);
+  write.coalesce = coalesce;
+  r.last_row = Send(write, &r);
+  if (!same_state) r.milestone_row = IsMilestone(r.view.state) ? r.last_row : 0;
+  r.shown = r.view.state;
 }
 
 void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) {
@@ -209,7 +294,7 @@ void JobReporter::Load(const store::JobRecord& job) {
   Report& r = Ensure(job);
   r.view = ViewOf(job, 0);
   r.label = std::string(report::StatusLabel(job.state));
-  r.labels_cleaned = true;
+  r.shown = job.state;
   if (IsFinal(job.state)) {
     finished_order_.push_back(job.id);
     Evict();

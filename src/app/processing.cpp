@@ -186,6 +186,9 @@ Status DeliveryProcessor::Process(const store::InboxRow& row) {
                decision.rule.empty() ? "" : " rule=", decision.rule,
                decision.reasons.empty() ? "no rule applies" : Join(decision.reasons, " "));
   Explain(*event, decision);
+  if (decision.kind == rules::DecisionKind::kDispatch && env && github_.on_issue_labels) {
+    github_.on_issue_labels(env->repository.full_name, IssueNumber(*event), rules_event->labels);
+  }
   return Act(row, *event, decision);
 }
 

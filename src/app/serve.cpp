@@ -352,12 +352,16 @@ int RunServe(const ServeOptions& options) {
   JobPages job_pages(pages_options, reporter, **job_store, clock);
   AppRouter router(&jobs_api, &job_pages);
 
-  GithubContext github_context{permissions.get(), outbox.get(), {}};
+  GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
   if (!outbox) {
     github_context.on_comment = [&reporter](const store::OutboxWrite& w) {
       reporter.KeepLocalComment(w);
     };
   }
+  github_context.on_issue_labels = [&reporter](const std::string& repository, int64_t issue,
+                                               const std::vector<std::string>& labels) {
+    reporter.ObserveIssueLabels(repository, issue, labels);
+  };
   DeliveryProcessor delivery_processor(rules, github_context, &dispatcher);
 
   store::InboxStats stats;

@@ -41,6 +41,12 @@ Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
   return id;
 }
 
+Result<bool> OutboxWorker::Cancel(int64_t id) {
+  Result<bool> cancelled = store_.Cancel(id);
+  if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
+  return cancelled;
+}
+
 Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo) {
   std::string marker = JobMarker(w.job_key);
   std::string body = w.payload;

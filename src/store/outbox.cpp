@@ -53,24 +53,28 @@ Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::filesystem::pa
 
 Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  if (w.kind == WriteKind::kComment) {
-    Status s = RunOne(db_,
-                      "UPDATE outbox SET payload = ?1 WHERE state = 'pending' AND kind = 'comment' "
-                      "AND repository = ?2 AND issue = ?3 AND job_key = ?4",
-                      std::string_view(w.payload), std::string_view(w.repository), w.issue,
-                      std::string_view(w.job_key));
-    if (!s) return s.error();
-    if (db_.Changes() > 0) {
+  if (w.kind == WriteKind::kComment && w.coalesce) {
+    // Only the job's newest open edit may take the new body: an older pending one
+    // shows a state of its own, and one being sent is on its way already.
+    std::optional<int64_t> pending;
+    {
       Result<Statement> st = db_.Prepare(
-          "SELECT id FROM outbox WHERE state = 'pending' AND kind = 'comment' AND repository = ?1 "
-          "AND issue = ?2 AND job_key = ?3");
+          "SELECT id, state FROM outbox WHERE kind = 'comment' AND repository = ?1 AND "
+          "issue = ?2 AND job_key = ?3 AND state IN ('pending', 'sending') "
+          "ORDER BY id DESC LIMIT 1");
       if (!st) return st.error();
       st->Bind(1, std::string_view(w.repository))
           .Bind(2, w.issue)
           .Bind(3, std::string_view(w.job_key));
       Result<bool> row = st->Step();
       if (!row) return row.error();
-      if (*row) return st->ColumnInt(0);
+      if (*row && st->ColumnText(1) == "pending") pending = st->ColumnInt(0);
+    }
+    if (pending) {
+      Status s = RunOne(db_, "UPDATE outbox SET payload = ?1 WHERE id = ?2 AND state = 'pending'",
+                        std::string_view(w.payload), *pending);
+      if (!s) return s.error();
+      if (db_.Changes() > 0) return *pending;
     }
   }
   Status s =
@@ -141,6 +145,14 @@ Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_vie
   return RunOne(db_,
                 "UPDATE outbox SET state = 'pending', not_before = ?2, error = ?3 WHERE id = ?1",
                 id, not_before_ms, error);
+}
+
+Result<bool> OutboxStore::Cancel(int64_t id) {
+  std::lock_guard lock(mu_);
+  Status s =
+      RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND attempts = 0", id);
+  if (!s) return s.error();
+  return db_.Changes() > 0;
 }
 
 Status OutboxStore::MarkFailed(int64_t id, std::string_view error) {

@@ -13,6 +13,7 @@
 #include "support/docker_env.hpp"
 #include "support/fake_github.hpp"
 #include "support/http_client.hpp"
+#include "support/issue_timeline.hpp"
 #include "support/labelrun_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -27,9 +28,11 @@ using namespace std::chrono_literals;
 
 constexpr char kToken[] = "report-test-api-token-42";
 
-std::string Labeled(const std::string& sender) {
+std::string Labeled(const std::string& sender, const std::string& more_labels = "") {
   return R"({"action":"labeled","label":{"name":"task:training"},"issue":{"number":12,)"
-         R"("state":"open","title":"t","body":null,"labels":[{"name":"task:training"}]},)"
+         R"("state":"open","title":"t","body":null,"labels":[{"name":"task:training"})" +
+         more_labels +
+         R"(]},)"
          R"("repository":{"id":1,"full_name":"acme/vision"},"sender":{"login":")" +
          sender + R"(","type":"User"},"installation":{"id":5}})";
 }
@@ -103,7 +106,9 @@ TEST_F(ReportTest, OneCommentFollowsTheJobAndTheStatusLabelsMove) {
                        "\n  token_file: " + (dir_ / "github-token").string() + "\n";
   LabelrunProcess server(dir_, options);
   ASSERT_TRUE(server.WaitReady()) << server.Log();
-  ASSERT_EQ(server.Deliver("issues", "report-1", Labeled("bob")).status, 202);
+  ASSERT_EQ(
+      server.Deliver("issues", "report-1", Labeled("bob", R"(,{"name":"status:done"})")).status,
+      202);
 
   auto comments = [&] { return github.Comments("acme/vision", 12); };
   ASSERT_TRUE(WaitUntil(
@@ -149,16 +154,10 @@ TEST_F(ReportTest, OneCommentFollowsTheJobAndTheStatusLabelsMove) {
       },
       30s))
       << ::testing::PrintToString(github.IssueLabels("acme/vision", 12));
-  std::vector<std::string> added;
-  for (const FakeRequest& r : github.Requests()) {
-    if (r.method == "POST" && r.target.find("/issues/12/labels") != std::string::npos) {
-      for (const char* l : {"status:queued", "status:in-progress", "status:done"}) {
-        if (r.body.find(l) != std::string::npos) added.push_back(l);
-      }
-    }
-  }
-  EXPECT_EQ(added,
-            (std::vector<std::string>{"status:queued", "status:in-progress", "status:done"}));
+  // Each state's labels after its edit, none after the next state's, and no
+  // label write refused.
+  const std::vector<IssueWrite> writes = IssueWrites(github.Requests(), "acme/vision", 12);
+  EXPECT_EQ(CheckJobTimeline(writes, "Succeeded"), "") << DescribeWrites(writes);
 
   // The API serves the same comment, and the signed link in it opens the job page.
   std::smatch m;

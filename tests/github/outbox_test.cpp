@@ -89,6 +89,58 @@ TEST(GithubOutboxStore, CoalescesPendingEditsOfTheSameComment) {
   EXPECT_FALSE(store->Claim(a)->has_value());
 }
 
+TEST(GithubOutboxStore, AnEditThatMustStandAloneNeverCoalesces) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t queued = *store->Enqueue(Comment("42", "queued"), 1);
+  int64_t label = *store->Enqueue(Labels(WriteKind::kAddLabels, "status:queued"), 2);
+  OutboxWrite running = Comment("42", "running");
+  running.coalesce = false;  // a new state: its own edit, after the queued one
+  int64_t r = *store->Enqueue(running, 3);
+  EXPECT_GT(r, label);
+  // Progress merges into the newest pending edit only, never into an older one.
+  EXPECT_EQ(*store->Enqueue(Comment("42", "running 10%"), 4), r);
+  EXPECT_EQ(*store->Enqueue(Comment("42", "running 20%"), 5), r);
+  std::vector<std::string> bodies;
+  const std::vector<OutboxWrite> rows = *store->All();
+  for (const OutboxWrite& w : rows) bodies.push_back(w.payload);
+  EXPECT_EQ(bodies, (std::vector<std::string>{"queued", "status:queued", "running 20%"}));
+  EXPECT_LT(queued, label);
+
+  // The newest edit being sent: the next one is a new row, not merged into an
+  // older pending one.
+  ASSERT_TRUE(store->Claim(queued)->has_value());
+  ASSERT_TRUE(store->MarkDone(queued, 6));
+  ASSERT_TRUE(store->Claim(r)->has_value());
+  int64_t after = *store->Enqueue(Comment("42", "running 30%"), 7);
+  EXPECT_GT(after, r);
+}
+
+TEST(GithubOutboxStore, CancelDropsOnlyWritesNotYetSent) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t sending = *store->Enqueue(Labels(WriteKind::kAddLabels, "status:queued"), 1);
+  int64_t pending = *store->Enqueue(Labels(WriteKind::kRemoveLabel, "status:done"), 2);
+  int64_t done = *store->Enqueue(Labels(WriteKind::kAddLabels, "gpu:required"), 3);
+  ASSERT_TRUE(store->Claim(sending)->has_value());
+  ASSERT_TRUE(store->Claim(done)->has_value());
+  ASSERT_TRUE(store->MarkDone(done, 4));
+  EXPECT_EQ(*store->Cancel(pending), true);
+  EXPECT_EQ(*store->Cancel(pending), false);  // already gone
+  EXPECT_EQ(*store->Cancel(sending), false);  // on its way: it counts as sent
+  EXPECT_EQ(*store->Cancel(done), false);
+  EXPECT_EQ(*store->Cancel(999), false);
+  // Tried once and waiting for a retry: the first attempt may have landed.
+  ASSERT_TRUE(store->MarkRetry(sending, 0, "connection reset"));
+  EXPECT_EQ(*store->Cancel(sending), false);
+  std::vector<int64_t> left;
+  const std::vector<OutboxWrite> rows = *store->All();
+  for (const OutboxWrite& w : rows) left.push_back(w.id);
+  EXPECT_EQ(left, (std::vector<int64_t>{sending, done}));
+  EXPECT_EQ(*store->Depth(), 1);
+  EXPECT_FALSE(store->Claim(pending)->has_value());
+}
+
 TEST(GithubOutboxStore, RestartReturnsInFlightWritesToPending) {
   TempDir dir;
   int64_t id;

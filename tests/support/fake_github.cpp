@@ -165,6 +165,7 @@ void FakeGithub::HandleConnection(int fd) {
     }
   }
 
+  const int64_t received_ms = clock_.NowUnixMillis();
   Response res = Route(req);
   {
     std::lock_guard lock(mu_);
@@ -172,7 +173,7 @@ void FakeGithub::HandleConnection(int fd) {
     requests_.push_back(FakeRequest{req.method, target, auth.substr(0, auth.find(' ')),
                                     req.header("user-agent"), req.header("accept"),
                                     req.header("x-github-api-version"), res.hang ? 0 : res.status,
-                                    req.body});
+                                    req.body, received_ms});
   }
   if (res.hang) {
     // Hold the connection until the client gives up and closes it.

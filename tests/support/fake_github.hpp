@@ -50,8 +50,8 @@ enum class FakeFault {
   kHang,            // read the request, never answer (until the client gives up)
 };
 
-// What a request looked like (for header checks). The credential is reduced to
-// its scheme.
+// What a request looked like (for header checks), in the order they came. The credential is reduced
+// to its scheme.
 struct FakeRequest {
   std::string method;
   std::string target;
@@ -60,7 +60,8 @@ struct FakeRequest {
   std::string accept;
   std::string api_version;
   long status = 0;
-  std::string body;  // the request body (comment texts, labels)
+  std::string body;        // the request body (comment texts, labels)
+  int64_t at_unix_ms = 0;  // when it was read, on the server's Clock
 };
 
 class FakeGithub {

@@ -7,7 +7,11 @@
 // logged, marked as not sent.
 //
 // Edits while a job runs are throttled to one per update_interval and only sent
-// when the comment changed; state changes are sent at once. Thread-safe.
+// when the comment changed; state changes are sent at once. Queued, running and
+// the final state each reach GitHub as their own edit, in order, and before
+// their label writes; a progress edit may replace one still pending. Label
+// writes of a state the job has already left are dropped if not yet sent, and
+// only status labels the issue may have are removed. Thread-safe.
 
 #include <chrono>
 #include <condition_variable>
@@ -17,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +88,12 @@ class JobReporter final : public scheduler::JobObserver {
   // anything: for pages of jobs that ended before this labelrun started.
   void Load(const store::JobRecord& job);
 
+  // The labels a delivery lists for an issue, seen before the delivery's job is
+  // submitted: labelrun removes only status labels an issue may have (listed by
+  // a delivery, or added by labelrun). Without one, any status label may be there.
+  void ObserveIssueLabels(const std::string& repository, int64_t issue,
+                          const std::vector<std::string>& labels);
+
   // A refusal or explanation comment from processing, in local mode.
   void KeepLocalComment(const store::OutboxWrite& write);
 
@@ -105,9 +116,13 @@ class JobReporter final : public scheduler::JobObserver {
   Report& Ensure(const store::JobRecord& job);  // REQUIRES: mu_ held
   void Replay(Report& r);                       // REQUIRES: mu_ held
   // Renders and, when it changed, hands the comment to the outbox (or keeps it).
-  void Publish(Report& r);                                // REQUIRES: mu_ held
-  void SetStatusLabel(Report& r);                         // REQUIRES: mu_ held
-  void Send(const store::OutboxWrite& write, Report* r);  // REQUIRES: mu_ held
+  void Publish(Report& r);         // REQUIRES: mu_ held
+  void SetStatusLabel(Report& r);  // REQUIRES: mu_ held
+  // The status labels that may be on the issue. REQUIRES: mu_ held.
+  std::set<std::string>& KnownStatusLabels(const std::string& repository, int64_t issue,
+                                           bool unknown_means_all);
+  // The outbox id of the write; 0 in local mode or when it could not be queued.
+  int64_t Send(const store::OutboxWrite& write, Report* r);  // REQUIRES: mu_ held
   void Loop();
   void Evict();  // REQUIRES: mu_ held
 
@@ -122,6 +137,8 @@ class JobReporter final : public scheduler::JobObserver {
   std::map<std::string, std::unique_ptr<Report>> jobs_;
   std::deque<std::string> finished_order_;
   std::map<std::string, std::vector<std::string>> local_by_issue_;  // "repo#issue"
+  std::map<std::string, std::set<std::string>> status_labels_;      // "repo#issue"
+  std::deque<std::string> status_labels_order_;                     // oldest first
   std::thread thread_;
 };
 

@@ -36,6 +36,12 @@ struct GithubContext {
   github::OutboxWorker* outbox = nullptr;
   // Refusal comments are also handed here (local mode keeps them); may be null.
   std::function<void(const store::OutboxWrite&)> on_comment;
+  // The labels a delivery lists for its issue, handed over before the job it
+  // decides is submitted (the reporter removes only status labels that are
+  // there); may be null.
+  std::function<void(const std::string& repository, int64_t issue,
+                     const std::vector<std::string>& labels)>
+      on_issue_labels;
 };
 
 // Thread-safe: SetRules may run on an I/O thread (SIGHUP) while the processor

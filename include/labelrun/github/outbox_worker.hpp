@@ -48,6 +48,9 @@ class OutboxWorker {
   // Stores the write (stamped with the clock's time) and wakes the worker.
   // Thread-safe; never waits on the network.
   Result<int64_t> Enqueue(const store::OutboxWrite& write);
+  // Drops a write not yet tried (see OutboxStore::Cancel): true when it will
+  // never reach GitHub. Thread-safe; never waits on the network.
+  Result<bool> Cancel(int64_t id);
 
   struct Step {
     bool sent = false;  // a write was attempted

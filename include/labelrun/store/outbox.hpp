@@ -37,6 +37,10 @@ struct OutboxWrite {
   int64_t comment_id = 0;  // kCommentReaction
   int64_t attempts = 0;    // sends started so far
   int64_t not_before_ms = 0;
+  // kComment, at Enqueue only (not stored): whether this body may replace the
+  // job's newest edit that is still pending. False for a write that must reach
+  // GitHub as its own edit after the pending one (a job's new state).
+  bool coalesce = true;
 };
 
 class OutboxStore {
@@ -45,10 +49,14 @@ class OutboxStore {
   // go back to 'pending' (their attempts count says they may have been sent).
   static Result<std::unique_ptr<OutboxStore>> Open(const std::filesystem::path& path);
 
-  // Appends a write and returns its id. A kComment for a job whose previous
-  // edit is still pending replaces that edit's body in place (coalescing: only
-  // the newest body is sent) and returns the pending row's id.
+  // Appends a write and returns its id. A kComment with `coalesce` set, for a
+  // job whose newest edit is still pending (not yet claimed), replaces that
+  // edit's body in place (only the newest body is sent) and returns the pending
+  // row's id. Older pending edits of the job are never touched.
   Result<int64_t> Enqueue(const OutboxWrite& write, int64_t now_ms);
+  // Drops a write never tried, so that it is never sent. False once tried (an
+  // attempt may have reached GitHub), being sent, sent, failed, or unknown.
+  Result<bool> Cancel(int64_t id);
 
   // The oldest open write of each installation, in id order.
   Result<std::vector<OutboxWrite>> Heads();

@@ -1,0 +1,243 @@
+// What an issue shows of a job, request by request at the loopback GitHub: the
+// reporter's comment and status labels through the real outbox and its paced
+// worker, all on one ManualClock, so that every write's time is exact.
+
+#include "labelrun/app/job_reporter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "github/github_env.hpp"
+#include "labelrun/github/outbox_worker.hpp"
+#include "labelrun/store/outbox.hpp"
+#include "support/temp_dir.hpp"
+
+namespace labelrun::app {
+namespace {
+
+using github::testing::GithubEnv;
+using labelrun::testing::FakeRequest;
+using labelrun::testing::TempDir;
+using std::chrono::milliseconds;
+
+constexpr char kRepo[] = "acme/vision";
+constexpr int64_t kIssue = 12;
+
+// One write as seen by GitHub: "POST comment Queued", "PATCH comment Running",
+// "POST labels status:done", "DELETE status:queued", with its time after t0.
+struct Seen {
+  std::string what;
+  int64_t at_ms = 0;
+  long status = 0;
+};
+
+std::string Describe(const std::vector<Seen>& seen) {
+  std::string out;
+  for (const Seen& s : seen) {
+    out += "  +" + std::to_string(s.at_ms) + " ms " + s.what + " -> " + std::to_string(s.status) +
+           "\n";
+  }
+  return out;
+}
+
+class JobReporterTimelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::OutboxStore::Open(dir_ / "labelrun.db");
+    ASSERT_TRUE(opened) << opened.error().message();
+    store_ = std::move(*opened);
+    worker_ = std::make_unique<github::OutboxWorker>(*store_, env_.client, env_.clock, stats_);
+    ReporterOptions options;
+    options.jobs_dir = dir_ / "jobs";
+    reporter_ = std::make_unique<JobReporter>(options, worker_.get(), env_.clock);
+    env_.fake.AddIssueLabel(kRepo, kIssue, "task:training");
+    t0_ = env_.clock.NowUnixMillis();
+  }
+
+  // The job at `state`, as the dispatcher reports it `at_ms` after t0.
+  void Report(JobState state, int64_t at_ms, int queue_position = 1) {
+    RunUntil(at_ms);
+    job_.id = "j1";
+    job_.repository = kRepo;
+    job_.issue = kIssue;
+    job_.installation = GithubEnv::kInstallation;
+    job_.spec.rule = "train";
+    job_.spec.image = "labelrun-test/busybox:1";
+    job_.created_ms = t0_;
+    job_.state = state;
+    if (state == JobState::kRunning) job_.started_ms = env_.clock.NowUnixMillis();
+    if (IsFinal(state)) {
+      job_.finished_ms = env_.clock.NowUnixMillis();
+      job_.exit_code = state == JobState::kSucceeded ? 0 : 1;
+    }
+    reporter_->OnJobChanged(job_, queue_position);
+  }
+
+  // Runs the paced worker on the ManualClock up to `at_ms` after t0.
+  void RunUntil(int64_t at_ms) {
+    const int64_t until = t0_ + at_ms;
+    for (int i = 0; i < 1000; ++i) {
+      auto step = worker_->RunOnce();
+      ASSERT_TRUE(step) << step.error().message();
+      if (step->sent) continue;
+      if (!step->next_due) break;
+      const int64_t due =
+          std::chrono::duration_cast<milliseconds>(step->next_due->time_since_epoch()).count();
+      if (due > until) break;
+      env_.clock.Advance(milliseconds(due - env_.clock.NowUnixMillis()));
+    }
+    if (env_.clock.NowUnixMillis() < until) {
+      env_.clock.Advance(milliseconds(until - env_.clock.NowUnixMillis()));
+    }
+  }
+
+  // The writes GitHub received (token requests left out), in order.
+  std::vector<Seen> Writes() {
+    std::vector<Seen> out;
+    for (const FakeRequest& r : env_.fake.Requests()) {
+      if (r.method == "GET" || r.target.starts_with("/app/")) continue;
+      Seen s{r.method, r.at_unix_ms - t0_, r.status};
+      if (r.target.find("/comments") != std::string::npos) {
+        s.what += " comment";
+        std::smatch m;
+        if (std::regex_search(
+                r.body, m,
+                std::regex(R"(\*\*(Queued|Pulling|Starting|Running|Succeeded|Failed)[^*]*\*\*)"))) {
+          s.what += " " + m[1].str();
+        }
+      } else if (r.method == "POST") {
+        std::smatch m;
+        std::string body = r.body;
+        s.what += " labels";
+        while (std::regex_search(body, m, std::regex(R"re("([a-z]+:[a-z-]+)")re"))) {
+          s.what += " " + m[1].str();
+          body = m.suffix();
+        }
+      } else {
+        s.what += " " + r.target.substr(r.target.rfind('/') + 1);
+        s.what = std::regex_replace(s.what, std::regex("%3A"), ":");
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  std::vector<std::string> What(const std::vector<Seen>& seen) {
+    std::vector<std::string> out;
+    for (const Seen& s : seen) out.push_back(s.what);
+    return out;
+  }
+
+  GithubEnv env_;
+  TempDir dir_;
+  std::unique_ptr<store::OutboxStore> store_;
+  github::OutboxStats stats_;
+  std::unique_ptr<github::OutboxWorker> worker_;
+  std::unique_ptr<JobReporter> reporter_;
+  store::JobRecord job_;
+  int64_t t0_ = 0;
+};
+
+TEST_F(JobReporterTimelineTest, AJobShorterThanThePacingStillShowsRunningThenItsEnd) {
+  reporter_->ObserveIssueLabels(kRepo, kIssue, {"task:training"});
+  Report(JobState::kQueued, 0);
+  Report(JobState::kStarting, 50);
+  Report(JobState::kRunning, 330);
+  Report(JobState::kSucceeded, 900);
+  RunUntil(20'000);
+  const std::vector<Seen> seen = Writes();
+  // Every state reaches the issue, each as its own edit; the labels of states the
+  // job left before they were due are never sent, so none is taken back after.
+  EXPECT_EQ(What(seen),
+            (std::vector<std::string>{"POST comment Queued", "PATCH comment Running",
+                                      "PATCH comment Succeeded", "POST labels status:done"}))
+      << Describe(seen);
+  ASSERT_EQ(seen.size(), 4u) << Describe(seen);
+  EXPECT_EQ(seen[0].at_ms, 0);
+  EXPECT_EQ(seen[1].at_ms, 1000);  // the pacing of the one write before it
+  EXPECT_EQ(seen[2].at_ms, 2000);
+  EXPECT_EQ(env_.fake.IssueLabels(kRepo, kIssue),
+            (std::vector<std::string>{"task:training", "status:done"}));
+  EXPECT_EQ(stats_.failed.load(), 0);
+}
+
+TEST_F(JobReporterTimelineTest, AThreeSecondJobShowsEachStateBeforeItsLabels) {
+  reporter_->ObserveIssueLabels(kRepo, kIssue, {"task:training"});
+  Report(JobState::kQueued, 0);
+  Report(JobState::kStarting, 50);
+  Report(JobState::kRunning, 330);
+  Report(JobState::kSucceeded, 3330);
+  RunUntil(20'000);
+  const std::vector<Seen> seen = Writes();
+  EXPECT_EQ(What(seen),
+            (std::vector<std::string>{"POST comment Queued", "PATCH comment Running",
+                                      "POST labels status:in-progress", "PATCH comment Succeeded",
+                                      "POST labels status:done", "DELETE status:in-progress"}))
+      << Describe(seen);
+  ASSERT_EQ(seen.size(), 6u) << Describe(seen);
+  EXPECT_EQ(seen[0].at_ms, 0);
+  // Running: within the pacing of the one write before it (the queued comment).
+  EXPECT_LE(seen[1].at_ms, 330 + 1000);
+  EXPECT_EQ(seen[3].at_ms, 3330);  // the end goes out as soon as it is known
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].at_ms - seen[i - 1].at_ms, 1000) << Describe(seen);
+  }
+  for (const Seen& s : seen) EXPECT_LT(s.status, 300) << Describe(seen);
+  EXPECT_EQ(env_.fake.IssueLabels(kRepo, kIssue),
+            (std::vector<std::string>{"task:training", "status:done"}));
+}
+
+TEST_F(JobReporterTimelineTest, RemovesOnlyTheStatusLabelsTheIssueHas) {
+  // An earlier run left status:done, and the delivery lists it.
+  env_.fake.AddIssueLabel(kRepo, kIssue, "status:done");
+  reporter_->ObserveIssueLabels(kRepo, kIssue, {"task:training", "status:done"});
+  Report(JobState::kQueued, 0);
+  Report(JobState::kRunning, 5000);  // waited for a host long enough for its label
+  Report(JobState::kFailed, 12'000);
+  RunUntil(30'000);
+  const std::vector<Seen> seen = Writes();
+  EXPECT_EQ(What(seen),
+            (std::vector<std::string>{
+                "POST comment Queued", "POST labels status:queued", "DELETE status:done",
+                "PATCH comment Running", "POST labels status:in-progress", "DELETE status:queued",
+                "PATCH comment Failed", "POST labels status:failed", "DELETE status:in-progress"}))
+      << Describe(seen);
+  // No DELETE of a label that was not there.
+  for (const Seen& s : seen) EXPECT_LT(s.status, 300) << Describe(seen);
+  EXPECT_EQ(env_.fake.IssueLabels(kRepo, kIssue),
+            (std::vector<std::string>{"task:training", "status:failed"}));
+}
+
+TEST_F(JobReporterTimelineTest, WithoutADeliveryEveryOtherStatusLabelMayBeThere) {
+  // A job recovered after a restart: nothing says which labels the issue has.
+  env_.fake.AddIssueLabel(kRepo, kIssue, "status:in-progress");
+  Report(JobState::kSucceeded, 0);
+  RunUntil(20'000);
+  const std::vector<Seen> seen = Writes();
+  EXPECT_EQ(What(seen),
+            (std::vector<std::string>{"POST comment Succeeded", "POST labels status:done",
+                                      "DELETE status:queued", "DELETE status:in-progress",
+                                      "DELETE status:failed"}))
+      << Describe(seen);
+  EXPECT_EQ(env_.fake.IssueLabels(kRepo, kIssue),
+            (std::vector<std::string>{"task:training", "status:done"}));
+}
+
+TEST_F(JobReporterTimelineTest, QueueMovesMergeButNeverTakeThePlaceOfAState) {
+  reporter_->ObserveIssueLabels(kRepo, kIssue, {"task:training"});
+  Report(JobState::kQueued, 0, 3);
+  Report(JobState::kQueued, 100, 2);
+  Report(JobState::kQueued, 200, 1);  // replaces the position-2 edit, still pending
+  Report(JobState::kRunning, 300);    // replaces the position-1 edit: queued went out
+  Report(JobState::kSucceeded, 400);  // the running edit is pending: a row of its own
+  RunUntil(20'000);
+  const std::vector<Seen> seen = Writes();
+  EXPECT_EQ(What(seen),
+            (std::vector<std::string>{"POST comment Queued", "PATCH comment Running",
+                                      "PATCH comment Succeeded", "POST labels status:done"}))
+      << Describe(seen);
+}
+
+}  // namespace
+}  // namespace labelrun::app
