@@ -128,11 +128,13 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
     (void)db_.Exec("ROLLBACK");
     return e;
   };
+  // No conflict target: the open job of the rule on the issue (`dedupe`) and the
+  // job the delivery already started for the rule (`jobs_once`) both stop it.
   Result<Statement> st = db_.Prepare(
       "INSERT INTO jobs (id, dedupe, delivery, repository, issue, installation, rule, priority, "
-      "spec, commit_sha, sender, state, reason, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
-      "ON CONFLICT (dedupe) DO NOTHING");
+      "spec, commit_sha, sender, state, reason, created_at, once) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "ON CONFLICT DO NOTHING");
   if (!st) return fail(st.error());
   job.created_ms = now_ms;
   st->Bind(1, job.id)
@@ -148,10 +150,26 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
       .Bind(11, job.sender)
       .Bind(12, JobStateName(job.state))
       .Bind(13, job.reason)
-      .Bind(14, now_ms);
+      .Bind(14, now_ms)
+      .Bind(15, int64_t{job.delivery.empty() ? 0 : 1});
   if (Status s = st->Run(); !s) return fail(s.error());
   if (db_.Changes() == 0) {
+    std::string started;
+    if (!job.delivery.empty()) {
+      Result<Statement> q =
+          db_.Prepare("SELECT id FROM jobs WHERE delivery = ?1 AND rule = ?2 AND once = 1");
+      if (!q) return fail(q.error());
+      q->Bind(1, job.delivery).Bind(2, job.spec.rule);
+      Result<bool> row = q->Step();
+      if (!row) return fail(row.error());
+      if (*row) started = q->ColumnText(0);
+    }
     (void)db_.Exec("ROLLBACK");
+    if (!started.empty()) {
+      return Unexpected(ErrorCode::kAlreadyExists, "delivery " + job.delivery +
+                                                       " already started job " + started +
+                                                       " of rule '" + job.spec.rule + "'");
+    }
     return Unexpected(ErrorCode::kAlreadyExists, "a job of rule '" + job.spec.rule +
                                                      "' is already open on " + job.repository +
                                                      "#" + std::to_string(job.issue));
@@ -162,6 +180,17 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
   if (!ev) return fail(ev.error());
   ev->Bind(1, job.id).Bind(2, now_ms).Bind(3, JobStateName(job.state)).Bind(4, job.reason);
   if (Status s = ev->Run(); !s) return fail(s.error());
+  if (!job.delivery.empty()) {
+    // The delivery's outcome commits with its job: once the job is stored, the
+    // inbox never hands the delivery over again, even if labelrun dies before the
+    // processor records its batch.
+    Result<Statement> done = db_.Prepare(
+        "UPDATE inbox SET state = 'done', processed_at = ?2, error = NULL "
+        "WHERE guid = ?1 AND state = 'pending'");
+    if (!done) return fail(done.error());
+    done->Bind(1, job.delivery).Bind(2, now_ms);
+    if (Status s = done->Run(); !s) return fail(s.error());
+  }
   return db_.Exec("COMMIT");
 }
 

@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -103,6 +103,18 @@ CREATE TABLE job_events (
   detail  TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX job_events_job ON job_events (job_id, seq);
+)sql",
+    // 4: a delivery starts a rule's job at most once, whatever crashes. `once` is
+    // 1 on the job a delivery decided, and (delivery, rule) is unique among those;
+    // jobs no delivery decided (retries from the API, tools) have 0. Jobs stored
+    // twice for one delivery before this migration keep their rows; only the
+    // first is marked.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN once INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET once = 1
+  WHERE delivery <> ''
+    AND seq = (SELECT min(j.seq) FROM jobs j WHERE j.delivery = jobs.delivery AND j.rule = jobs.rule);
+CREATE UNIQUE INDEX jobs_once ON jobs (delivery, rule) WHERE once = 1;
 )sql",
 };
 

@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "labelrun/store/jobs.hpp"
 #include "support/temp_dir.hpp"
 
 namespace labelrun::store {
@@ -199,6 +200,50 @@ TEST(InboxProcessor, PermanentFailureIsRecordedTransientIsRetried) {
   EXPECT_EQ(CountRows(dir / "db", "guid = 'flaky' AND attempts = 2"), 1);
   EXPECT_EQ(flaky_calls.load(), 2);
   EXPECT_EQ(stats.process_failures.load(), 1u);
+}
+
+TEST(InboxProcessor, ADeliveryWhoseJobIsStoredIsNotHandedOverAgain) {
+  // labelrun dies after a delivery's job is stored and before the processor
+  // records the outcomes of its batch. Here the handler's transient failure
+  // leaves the batch unrecorded the same way; the next run must not start the
+  // delivery's job a second time, nor even hand the delivery over.
+  TempDir dir;
+  InboxStats stats;
+  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
+  auto jobs = JobStore::Open(dir / "db");
+  ASSERT_TRUE(jobs);
+  (void)AppendSync(**w, Record("decides"));
+  Recorder rec;
+  std::atomic<int> stored{0};
+  rec.outcome = [&](const InboxRow& row) -> Status {
+    if (row.guid != "decides") return Ok();
+    JobRecord job;
+    job.id = "j" + std::to_string(stored.load() + 1);
+    job.delivery = row.guid;
+    job.repository = "acme/vision";
+    job.issue = 7;
+    job.spec.rule = "train";
+    if (Status s = (*jobs)->Insert(job, 1); !s) return s;
+    ++stored;
+    job.state = JobState::kFailed;  // ends at once, so the issue's key is free again
+    if (Status s = (*jobs)->Update(job, 2, "it can never run here"); !s) return s;
+    return Unexpected(ErrorCode::kUnavailable, "labelrun died here");
+  };
+  {
+    auto first =
+        InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, SystemClock::Instance());
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(WaitFor([&] { return stored.load() == 1; }));
+  }
+  (void)AppendSync(**w, Record("later"));
+  auto next =
+      InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, SystemClock::Instance());
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "guid = 'later' AND state = 'done'"); }));
+  EXPECT_EQ(rec.seen, (std::vector<std::string>{"decides", "later"}));
+  EXPECT_EQ(stored.load(), 1);
+  // (Its row is done, or already pruned: the test's deliveries are dated 1970.)
+  EXPECT_EQ(CountRows(dir / "db", "guid = 'decides' AND state = 'pending'"), 0);
 }
 
 TEST(InboxProcessor, OutcomesAndAppendsShareTheCommitThread) {

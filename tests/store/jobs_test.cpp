@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/temp_dir.hpp"
+
 namespace labelrun::store {
 namespace {
 
@@ -111,6 +113,120 @@ TEST(JobStoreTest, UpdateOfAnUnknownJobIsNotFound) {
   Status s = (*store)->Update(ghost, 1, "x");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code(), ErrorCode::kNotFound);
+}
+
+TEST(JobStoreTest, ADeliveryStartsARuleOnlyOnceWhateverItsJobBecame) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store);
+  JobRecord first = NewJob("j1");
+  first.delivery = "d-1";
+  ASSERT_TRUE((*store)->Insert(first, 1));
+  // The job ended, so the issue's key is free again; the delivery's is not.
+  first.state = JobState::kFailed;
+  ASSERT_TRUE((*store)->Update(first, 2, "exited with code 1"));
+  JobRecord replay = NewJob("j2");
+  replay.delivery = "d-1";
+  Status again = (*store)->Insert(replay, 3);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_NE(again.error().message().find("delivery d-1 already started job j1"), std::string::npos)
+      << again.error().message();
+  EXPECT_FALSE((*store)->Get("j2").value());
+  // Another rule of the same delivery, and the same rule from another delivery
+  // (a `/labelrun retry` comment is one), are jobs of their own.
+  JobRecord other_rule = NewJob("j3", "bench");
+  other_rule.delivery = "d-1";
+  EXPECT_TRUE((*store)->Insert(other_rule, 4));
+  JobRecord retry = NewJob("j4");
+  retry.delivery = "d-2";
+  EXPECT_TRUE((*store)->Insert(retry, 5));
+  retry.state = JobState::kCancelled;
+  ASSERT_TRUE((*store)->Update(retry, 6, "cancelled"));
+  // Jobs without a delivery (retries from the API, tools) are not keyed by one.
+  for (const char* id : {"j5", "j6"}) {
+    JobRecord tool = NewJob(id);
+    ASSERT_TRUE((*store)->Insert(tool, 7)) << id;
+    tool.state = JobState::kSucceeded;
+    ASSERT_TRUE((*store)->Update(tool, 8, "exited with code 0"));
+  }
+}
+
+int64_t QueryInt(Database& db, const std::string& sql) {
+  Result<Statement> st = db.Prepare(sql);
+  if (!st) {
+    ADD_FAILURE() << sql << ": " << st.error().message();
+    return -1;
+  }
+  Result<bool> row = st->Step();
+  if (!row || !*row) {
+    ADD_FAILURE() << sql << ": no row";
+    return -1;
+  }
+  return st->ColumnInt(0);
+}
+
+TEST(JobStoreTest, TheJobCommitsWithItsDeliveryMarkedDone) {
+  labelrun::testing::TempDir dir;
+  const std::filesystem::path path = dir / "labelrun.db";
+  auto store = JobStore::Open(path);
+  ASSERT_TRUE(store) << store.error().message();
+  Result<Database> db = Database::Open(path);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(
+      db->Exec("INSERT INTO inbox (guid, event, received_at, body_bytes, digest) VALUES "
+               "('d-1', 'issues', 1, 10, '{}'), ('d-2', 'issues', 1, 10, '{}')"));
+  JobRecord job = NewJob("j1");
+  job.delivery = "d-1";
+  ASSERT_TRUE((*store)->Insert(job, 1234));
+  EXPECT_EQ(QueryInt(*db,
+                     "SELECT count(*) FROM inbox WHERE guid = 'd-1' AND state = 'done' "
+                     "AND processed_at = 1234"),
+            1);
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM inbox WHERE guid = 'd-2' AND state = 'pending'"),
+            1);
+  // A refused insert leaves the delivery as it was.
+  JobRecord racing = NewJob("j2");
+  racing.delivery = "d-2";
+  ASSERT_FALSE((*store)->Insert(racing, 1300));
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM inbox WHERE guid = 'd-2' AND state = 'pending'"),
+            1);
+}
+
+TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
+  labelrun::testing::TempDir dir;
+  const std::filesystem::path path = dir / "labelrun.db";
+  {
+    // A database of schema 3, with a delivery that started its rule twice.
+    Result<Database> db = Database::Open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(Migrate(*db));
+    ASSERT_TRUE(
+        db->Exec("DROP INDEX jobs_once; ALTER TABLE jobs DROP COLUMN once; "
+                 "PRAGMA user_version = 3"));
+    ASSERT_TRUE(
+        db->Exec("INSERT INTO jobs (id, delivery, repository, issue, rule, priority, spec, state, "
+                 "created_at) VALUES "
+                 "('j1', 'd-1', 'acme/models', 7, 'train', 0, '{}', 'failed', 1), "
+                 "('j2', 'd-1', 'acme/models', 7, 'train', 0, '{}', 'succeeded', 2), "
+                 "('j3', '', 'acme/models', 7, 'train', 0, '{}', 'succeeded', 3), "
+                 "('j4', '', 'acme/models', 7, 'train', 0, '{}', 'succeeded', 4)"));
+  }
+  auto store = JobStore::Open(path);
+  ASSERT_TRUE(store) << store.error().message();
+  Result<Database> db = Database::Open(path);
+  ASSERT_TRUE(db);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 4);
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs"), 4);
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1 AND id = 'j1'"), 1);
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1"), 1);
+  JobRecord replay = NewJob("j5");
+  replay.delivery = "d-1";
+  Status s = (*store)->Insert(replay, 5);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), ErrorCode::kAlreadyExists);
+  JobRecord fresh = NewJob("j6");
+  fresh.delivery = "d-2";
+  EXPECT_TRUE((*store)->Insert(fresh, 6));
 }
 
 }  // namespace

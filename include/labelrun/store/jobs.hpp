@@ -21,7 +21,7 @@ namespace labelrun::store {
 struct JobRecord {
   int64_t seq = 0;  // submission order (FIFO within a priority)
   std::string id;
-  std::string delivery;  // the delivery that decided it; empty for retries and tools
+  std::string delivery;  // the delivery that decided it; empty for API retries and tools
   std::string repository;
   int64_t issue = 0;
   int64_t installation = 0;
@@ -60,7 +60,10 @@ class JobStore {
   static Result<std::unique_ptr<JobStore>> Open(const std::filesystem::path& path);
 
   // Inserts a new job (state queued) with its first event. Fails with
-  // kAlreadyExists when a job of the same rule is still open on the issue.
+  // kAlreadyExists when a job of the same rule is still open on the issue, or
+  // when `job.delivery` already started a job of the rule (in any state): a
+  // delivery starts a rule's job at most once. The same transaction marks that
+  // delivery's inbox row done, so a restart does not process it again.
   // Fills `job.seq`.
   Status Insert(JobRecord& job, int64_t now_ms);
   // Writes every mutable field of `job` and appends an event with `detail`.
