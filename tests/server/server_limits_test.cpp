@@ -223,5 +223,55 @@ TEST_F(ServerLimitsTest, MemoryReturnsAfterALargeDelivery) {
   }
 }
 
+// A job's 128 MiB outputs (a sparse file, written out in full in the tar):
+// the index, one file and the whole archive are served from disk, and the
+// process does not grow by their size.
+TEST_F(ServerLimitsTest, OutputsAreServedFromDiskNotMemory) {
+  const std::filesystem::path job = dir_ / "state/jobs/jbig0001";
+  std::filesystem::create_directories(job / "src/outputs");
+  dir_.Write("state/jobs/jbig0001/src/outputs/small.txt", "hello\n");
+  dir_.Write("state/jobs/jbig0001/src/outputs/huge.bin", "");
+  ASSERT_EQ(truncate((job / "src/outputs/huge.bin").c_str(), 128LL << 20), 0);
+  std::string output;
+  ASSERT_EQ(RunCommand({"/usr/bin/tar", "-cf", (job / "outputs.tar").string(), "-C",
+                        (job / "src").string(), "outputs"},
+                       &output),
+            0)
+      << output;
+  dir_.Write("dashboard-token", "dash-token-0123456789abcdef\n");
+  LabelrunProcess::Options options;
+  options.extra_yaml = "dashboard:\n  token_file: " + (dir_ / "dashboard-token").string() + "\n";
+  auto server = Start(options);
+  const pid_t pid = server->process().pid();
+  const std::vector<std::string> auth = {"Authorization: Bearer dash-token-0123456789abcdef"};
+  ASSERT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 200);
+  const int64_t before = ProcStatusKib(pid, "VmHWM");
+
+  HttpResponse index = HttpRequest("GET", server->Url("/jobs/jbig0001/outputs"), auth, "");
+  ASSERT_EQ(index.status, 200) << index.body;
+  EXPECT_THAT(index.body, HasSubstr("huge.bin"));
+  EXPECT_THAT(index.body, HasSubstr("128 MiB"));
+  HttpResponse small =
+      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs/small.txt"), auth, "");
+  ASSERT_EQ(small.status, 200);
+  EXPECT_EQ(small.body, "hello\n");
+  HttpOptions slow_ok;
+  slow_ok.timeout_ms = 60'000;
+  HttpResponse huge =
+      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs/huge.bin"), auth, "", slow_ok);
+  ASSERT_EQ(huge.status, 200) << huge.error;
+  EXPECT_EQ(huge.body.size(), 128u << 20);
+  huge.body.clear();
+  huge.body.shrink_to_fit();
+  HttpResponse tar =
+      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs.tar"), auth, "", slow_ok);
+  ASSERT_EQ(tar.status, 200) << tar.error;
+  EXPECT_EQ(tar.body, ReadFile(job / "outputs.tar"));
+  const int64_t peak = ProcStatusKib(pid, "VmHWM");
+  std::printf("VmHWM before %lld KiB, after three downloads %lld KiB\n",
+              static_cast<long long>(before), static_cast<long long>(peak));
+  EXPECT_LT(peak - before, 16 * 1024) << "KiB: an output was read into memory";
+}
+
 }  // namespace
 }  // namespace labelrun::testing
