@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "labelrun/server/server.hpp"
+#include "server/async_ops.hpp"
 #include "server/request_limits.hpp"
 #include "server/webhook_handler.hpp"
 
@@ -41,87 +42,6 @@ constexpr size_t kFileChunkBytes = 64 * 1024;  // a file body is read and sent i
 constexpr size_t kTrimAfterBodyBytes = 1 << 20;
 // What a client is told to wait when the body budget is spent.
 constexpr const char* kRetryAfterSeconds = "5";
-
-// The inbox's answer, in a form Asio's completion machinery can default-construct.
-struct StoreResult {
-  bool ok = false;
-  store::AppendOutcome outcome = store::AppendOutcome::kStored;
-  std::string error;
-};
-
-// co_await AsyncAppend(...): hands the record to the commit thread and resumes
-// this coroutine on its own executor once the record is durable.
-// REQUIRES: `record` outlives the operation (it is moved from at initiation).
-template <typename Token>
-auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord& record, Token&& token) {
-  return asio::async_initiate<Token, void(StoreResult)>(
-      [&inbox](auto handler, store::InboxRecord* rec) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        // The guard keeps io_context::run() alive while the commit is pending.
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        inbox.Append(std::move(*rec), [state](Result<store::AppendOutcome> r) {
-          StoreResult out;
-          if (r) {
-            out.ok = true;
-            out.outcome = *r;
-          } else {
-            out.error = r.error().message();
-          }
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, out = std::move(out)]() mutable {
-            std::move(state->first)(std::move(out));
-            state->second.reset();
-          });
-        });
-      },
-      token, &record);
-}
-
-template <typename Token>
-auto AsyncProbe(store::InboxWriter& inbox, Token&& token) {
-  return asio::async_initiate<Token, void(StoreResult)>(
-      [&inbox](auto handler) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        inbox.Probe([state](Status s) {
-          StoreResult out;
-          out.ok = s.has_value();
-          if (!s) out.error = s.error().message();
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, out = std::move(out)]() mutable {
-            std::move(state->first)(std::move(out));
-            state->second.reset();
-          });
-        });
-      },
-      token);
-}
-
-// co_await AsyncApp(...): runs the app handler on `pool` and resumes this
-// coroutine on its own executor with the reply.
-template <typename Token>
-auto AsyncApp(asio::thread_pool& pool, AppRoutes& routes, AppRequest request, Token&& token) {
-  return asio::async_initiate<Token, void(AppReply)>(
-      [&pool, &routes](auto handler, AppRequest req) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        asio::post(pool, [state, &routes, req = std::move(req)] {
-          AppReply reply = routes.Handle(req);
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, reply = std::move(reply)]() mutable {
-            std::move(state->first)(std::move(reply));
-            state->second.reset();
-          });
-        });
-      },
-      token, std::move(request));
-}
 
 // Printable, bounded text from an untrusted header, for log lines.
 std::string ForLog(std::string_view s) {
