@@ -251,6 +251,13 @@ TEST_F(ServerLimitsTest, OutputsAreServedFromDiskNotMemory) {
   ASSERT_EQ(index.status, 200) << index.body;
   EXPECT_THAT(index.body, HasSubstr("huge.bin"));
   EXPECT_THAT(index.body, HasSubstr("128 MiB"));
+  EXPECT_THAT(index.body, Not(HasSubstr("Truncated")));
+  // What the dispatcher writes beside an archive that job.outputs_max_bytes cut.
+  dir_.Write("state/jobs/jbig0001/outputs.truncated",
+             "outputs over job.outputs_max_bytes (1 GiB): 'outputs/<b>x</b>' left out\n");
+  index = HttpRequest("GET", server->Url("/jobs/jbig0001/outputs"), auth, "");
+  EXPECT_THAT(index.body, HasSubstr("<strong>Truncated:</strong> outputs over "
+                                    "job.outputs_max_bytes (1 GiB): &#39;outputs/&lt;b&gt;"));
   HttpResponse small =
       HttpRequest("GET", server->Url("/jobs/jbig0001/outputs/small.txt"), auth, "");
   ASSERT_EQ(small.status, 200);
