@@ -116,8 +116,10 @@ TEST_F(ServerLimitsTest, BodiesInFlightStayWithinTheGlobalBudget) {
       "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
 
   auto holder = std::make_unique<RawConnection>(server->port());
-  ASSERT_TRUE(holder->Send(head + "Content-Length: 600000\r\n\r\n{\"a\":"));
-  std::this_thread::sleep_for(300ms);  // its headers are read and its share taken
+  ASSERT_TRUE(holder->Send(head + "Content-Length: 600000\r\nExpect: 100-continue\r\n\r\n"));
+  // The 100 Continue comes once its share is taken.
+  ASSERT_THAT(holder->ReadAll(1500ms), StartsWith("HTTP/1.1 100"));
+  ASSERT_TRUE(holder->Send("{\"a\":"));
 
   const auto start = std::chrono::steady_clock::now();
   bool closed = false;
