@@ -191,30 +191,39 @@ AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
 }
 
 AppReply JobPages::Outputs(const std::string& id, std::string_view which, const Access& access) {
-  std::ifstream in(options_.jobs_dir / id / "outputs.tar", std::ios::binary);
-  if (!in) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
-  const std::string tar{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // Served from the archive on disk: nothing here grows with its size.
+  const std::filesystem::path tar = options_.jobs_dir / id / "outputs.tar";
+  std::error_code ec;
+  const uint64_t tar_size = std::filesystem::file_size(tar, ec);
+  if (ec) return Text(Outcome::kNotFound, "job " + id + " has no collected outputs\n");
   const std::string base = "/jobs/" + id + "/outputs";
   if (which == ".tar") {
-    AppReply r = Text(Outcome::kOk, tar, "application/x-tar");
+    AppReply r = Text(Outcome::kOk, "", "application/x-tar");
+    r.file = server::FileSlice{tar, 0, tar_size};
     r.headers.emplace_back("Content-Disposition",
                            "attachment; filename=\"" + id + "-outputs.tar\"");
     return r;
   }
   if (which.empty()) {
-    Result<std::vector<runtime::OutputFile>> files = runtime::ListOutputs(tar);
+    Result<std::vector<runtime::OutputFile>> files = runtime::ListOutputsInFile(tar);
     if (!files) return Text(Outcome::kUnavailable, files.error().message() + "\n");
     std::vector<report::OutputLink> links;
     for (runtime::OutputFile& f : *files) {
       links.push_back({f.path, f.size, Signed(base + "/" + f.path, access)});
     }
+    // Written beside the archive when job.outputs_max_bytes cut it short.
+    std::string truncation;
+    if (std::ifstream note{options_.jobs_dir / id / "outputs.truncated"}) {
+      std::getline(note, truncation);
+    }
     return Text(Outcome::kOk,
                 report::RenderOutputsIndex(id, links, Signed("/jobs/" + id, access),
-                                           Signed(base + ".tar", access), reporter_.redactor()),
+                                           Signed(base + ".tar", access), reporter_.redactor(),
+                                           truncation),
                 "text/html; charset=utf-8");
   }
   const std::string_view path = which.substr(1);  // after the '/'
-  Result<std::string> file = runtime::ReadOutput(tar, path, options_.max_log_bytes);
+  Result<runtime::OutputFile> file = runtime::FindOutput(tar, path);
   if (!file) {
     const bool missing = file.error().code() == ErrorCode::kNotFound;
     return Text(missing ? Outcome::kNotFound : Outcome::kUnavailable,
@@ -226,7 +235,8 @@ AppReply JobPages::Outputs(const std::string& id, std::string_view which, const 
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
-  AppReply r = Text(Outcome::kOk, std::move(*file), "application/octet-stream");
+  AppReply r = Text(Outcome::kOk, "", "application/octet-stream");
+  r.file = server::FileSlice{tar, file->offset, file->size};
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;

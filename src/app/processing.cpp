@@ -1,5 +1,7 @@
 #include "labelrun/app/processing.hpp"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include "labelrun/rules/explain.hpp"
@@ -161,6 +163,14 @@ void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decisi
 }
 
 Status DeliveryProcessor::Process(const store::InboxRow& row) {
+  // A large delivery's decoded copies are freed on this thread: hand the
+  // memory back to the system once they are, not at the next large one.
+  struct TrimAfter {
+    bool large;
+    ~TrimAfter() {
+      if (large) malloc_trim(0);
+    }
+  } trim{row.digest.size() >= (1 << 20)};
   Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
   if (!event) return event.error();
   const std::string repo = row.repository.empty() ? "-" : row.repository;

@@ -1,5 +1,7 @@
 #include "labelrun/app/serve.hpp"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -132,6 +134,11 @@ Result<std::shared_ptr<const ConfigRules>> LoadRules(const std::filesystem::path
 }  // namespace
 
 int RunServe(const ServeOptions& options) {
+  // Blocks of 1 MiB and more (a 25 MB delivery's body, its parse, its copies
+  // on other threads) are mapped on their own and unmapped when freed; glibc's
+  // default threshold grows after the first such free, and the next large
+  // delivery then stays in the heap for good.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   config::Config cfg;
   std::filesystem::path dev_secret;
   if (options.config_path) {

@@ -98,10 +98,10 @@ void ParseSecretSources(YamlReader& r, const YAML::Node& node, const std::string
 }
 
 void ParseServer(YamlReader& r, const YAML::Node& node, ServerConfig& out) {
-  if (!r.CheckKeys(
-          node, "server",
-          {"listen", "webhook_path", "max_body_bytes", "max_header_bytes", "max_connections",
-           "threads", "read_timeout", "write_timeout", "idle_timeout", "tls"})) {
+  if (!r.CheckKeys(node, "server",
+                   {"listen", "webhook_path", "max_body_bytes", "max_header_bytes",
+                    "max_connections", "max_inflight_body_bytes", "threads", "read_timeout",
+                    "write_timeout", "idle_timeout", "tls"})) {
     return;
   }
   if (node["listen"]) ParseListen(r, node["listen"], "server.listen", out);
@@ -128,6 +128,15 @@ void ParseServer(YamlReader& r, const YAML::Node& node, ServerConfig& out) {
   if (node["max_connections"]) {
     r.ReadUint(node["max_connections"], "server.max_connections", out.max_connections, 1,
                1'000'000);
+  }
+  if (node["max_inflight_body_bytes"]) {
+    r.ReadSize(node["max_inflight_body_bytes"], "server.max_inflight_body_bytes",
+               out.max_inflight_body_bytes, 1024, 1ULL << 40);
+  }
+  if (out.max_inflight_body_bytes < out.max_body_bytes) {
+    r.Error("server.max_inflight_body_bytes",
+            "must be at least server.max_body_bytes, or no delivery of the largest size is ever "
+            "accepted");
   }
   if (node["threads"]) r.ReadUint(node["threads"], "server.threads", out.threads, 1, 256);
   if (node["read_timeout"])

@@ -250,13 +250,17 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
 
 std::string RenderOutputsIndex(std::string_view job_id, const std::vector<OutputLink>& files,
                                std::string_view job_href, std::string_view archive_href,
-                               const Redactor& redactor) {
+                               const Redactor& redactor, std::string_view truncation) {
   std::string out;
   out.reserve(2048 + files.size() * 256);
   const std::string id = E(redactor, job_id);
   Head(out, "labelrun · outputs of " + std::string(job_id));
   out += "<header><strong>labelrun</strong> · <a href=\"" + Attr(job_href) + "\"><code>" + id +
          "</code></a></header>\n<main>\n<h1>Outputs of <code>" + id + "</code></h1>\n";
+  if (!truncation.empty()) {
+    out +=
+        "<p class=\"truncated\"><strong>Truncated:</strong> " + E(redactor, truncation) + "</p>\n";
+  }
   out += "<p><a href=\"" + Attr(archive_href) + "\">Download all (tar)</a></p>\n";
   out += "<table>\n<thead><tr><th>File</th><th>Size</th></tr></thead>\n<tbody>\n";
   for (const OutputLink& f : files) {

@@ -90,8 +90,8 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
   if (!r.ExpectMap(node, path)) return std::nullopt;
   r.CheckKeys(node, path,
               {"image", "command", "env", "gpus", "cpus", "memory", "shm_size", "timeout",
-               "host_selector", "outputs", "metric", "env_from_labels", "working_dir", "cap_add",
-               "mounts", "user", "network"});
+               "host_selector", "outputs", "outputs_max_bytes", "metric", "env_from_labels",
+               "working_dir", "cap_add", "mounts", "user", "network"});
   JobTemplate job;
   bool ok = true;
   auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -177,6 +177,13 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
     }
     ok &= outputs.has_value();
     job.outputs = outputs.value_or("");
+  }
+  if (node["outputs_max_bytes"]) {
+    ok &= ReadSize(r, node["outputs_max_bytes"], key("outputs_max_bytes"), job.outputs_max_bytes);
+    if (job.outputs_max_bytes < 2048) {
+      r.Error(key("outputs_max_bytes"), "must be at least 2KiB (an empty archive takes 1KiB)");
+      ok = false;
+    }
   }
   if (node["working_dir"]) {
     auto dir = r.String(node["working_dir"], key("working_dir"));

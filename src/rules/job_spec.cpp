@@ -103,6 +103,7 @@ JobSpec MakeJobSpec(const Rule& rule, std::span<const std::string> labels) {
   spec.timeout = t.timeout;
   spec.host_selector = t.host_selector;
   spec.outputs = t.outputs;
+  spec.outputs_max_bytes = t.outputs_max_bytes;
   spec.metric = t.metric;
   spec.max_concurrent = rule.max_concurrent;
   spec.working_dir = t.working_dir;

@@ -250,11 +250,11 @@ Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_byt
 
 namespace {
 
-// Calls `visit(entry, relative_path)` for each regular file of an outputs tar;
-// stops early when it returns false.
+// Calls `visit(reader, entry, relative_path, data_offset)` for each regular
+// file of an outputs tar; stops early when it returns false. `data_offset` is
+// where the entry's data starts when `file` is the source, else 0.
 template <typename Visit>
-Status ForEachOutput(std::string_view tar, Visit visit) {
-  tar::PlainReader in(tar);
+Status ForEachOutput(tar::ByteSource& in, const tar::FileReader* file, Visit visit) {
   tar::TarReader reader(in);
   tar::Entry e;
   while (true) {
@@ -264,26 +264,67 @@ Status ForEachOutput(std::string_view tar, Visit visit) {
     if (e.type != tar::Type::kFile) continue;
     Result<std::vector<std::string>> parts = PathParts(e.path);
     if (!parts || parts->size() < 2) continue;  // not inside the collected folder
-    if (!visit(reader, e, Join(*parts, 1))) return Ok();
+    if (!visit(reader, e, Join(*parts, 1), file ? file->position() : 0)) return Ok();
   }
 }
 
 }  // namespace
 
-Result<std::vector<OutputFile>> ListOutputs(std::string_view tar) {
+namespace {
+
+Result<std::vector<OutputFile>> List(tar::ByteSource& in, const tar::FileReader* file) {
   std::vector<OutputFile> files;
-  Status s = ForEachOutput(tar, [&](tar::TarReader&, const tar::Entry& e, std::string path) {
-    files.push_back({std::move(path), e.size});
-    return true;
-  });
+  Status s = ForEachOutput(
+      in, file, [&](tar::TarReader&, const tar::Entry& e, std::string path, uint64_t offset) {
+        files.push_back({std::move(path), e.size, offset});
+        return true;
+      });
   if (!s) return s.error();
   return files;
 }
 
+}  // namespace
+
+Result<std::vector<OutputFile>> ListOutputs(std::string_view tar) {
+  tar::PlainReader in(tar);
+  return List(in, nullptr);
+}
+
+Result<std::vector<OutputFile>> ListOutputsInFile(const std::filesystem::path& tar_file) {
+  Result<std::unique_ptr<tar::FileReader>> in = tar::FileReader::Open(tar_file);
+  if (!in) return in.error();
+  return List(**in, in->get());
+}
+
+Result<OutputFile> FindOutput(const std::filesystem::path& tar_file, std::string_view path) {
+  Result<std::unique_ptr<tar::FileReader>> in = tar::FileReader::Open(tar_file);
+  if (!in) return in.error();
+  std::optional<OutputFile> found;
+  Status s = ForEachOutput(
+      **in, in->get(),
+      [&](tar::TarReader&, const tar::Entry& e, const std::string& rel, uint64_t offset) {
+        if (rel != path) return true;
+        found = OutputFile{rel, e.size, offset};
+        return false;
+      });
+  if (!s) return s.error();
+  if (!found) {
+    return Unexpected(ErrorCode::kNotFound, "no file '" + std::string(path) + "' in the outputs");
+  }
+  // A truncated archive promises data it does not hold.
+  if (found->offset + found->size > (*in)->size()) {
+    return Unexpected(ErrorCode::kInvalidArgument,
+                      "'" + found->path + "' is cut short in the outputs archive");
+  }
+  return std::move(*found);
+}
+
 Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size_t max_bytes) {
   std::optional<Result<std::string>> found;
-  Status s =
-      ForEachOutput(tar, [&](tar::TarReader& reader, const tar::Entry& e, const std::string& rel) {
+  tar::PlainReader in(tar);
+  Status s = ForEachOutput(
+      in, nullptr,
+      [&](tar::TarReader& reader, const tar::Entry& e, const std::string& rel, uint64_t) {
         if (rel != path) return true;
         if (e.size > max_bytes) {
           found = Unexpected(ErrorCode::kResourceExhausted,

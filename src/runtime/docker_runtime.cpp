@@ -8,6 +8,7 @@
 #include "labelrun/runtime/docker.hpp"
 #include "runtime/docker_api.hpp"
 #include "runtime/docker_http.hpp"
+#include "runtime/tar_cap.hpp"
 
 namespace labelrun::runtime {
 
@@ -137,30 +138,33 @@ Status DockerRuntime::CopyIn(const std::string& id, const std::string& dir,
   return Ok();
 }
 
-Status DockerRuntime::CopyOut(const std::string& id, const std::string& path,
-                              const std::filesystem::path& tar_file) {
-  if (Status st = CheckContainerRef(id); !st) return st;
+Result<CopiedOut> DockerRuntime::CopyOut(const std::string& id, const std::string& path,
+                                         const std::filesystem::path& tar_file,
+                                         uint64_t max_bytes) {
+  if (Status st = CheckContainerRef(id); !st) return st.error();
   FILE* out = std::fopen(tar_file.c_str(), "wb");
   if (out == nullptr) {
     return Unexpected(ErrorCode::kInternal, "cannot write " + tar_file.string());
   }
-  bool write_failed = false;
+  // Written through the cap as it arrives: a job's outputs never take more
+  // than max_bytes of disk, and the transfer stops once the cap is reached.
+  tar::CappedTarSink sink(out, max_bytes);
   HttpCall call = Control("GET", "/containers/" + id + "/archive?path=" + UrlEncode(path),
                           "copy " + id + ":" + path + " out", options_);
   call.timeout = options_.copy_timeout;
-  call.on_body = [&](std::string_view chunk) {
-    write_failed = std::fwrite(chunk.data(), 1, chunk.size(), out) != chunk.size();
-    return !write_failed;
-  };
+  call.on_body = [&](std::string_view chunk) { return sink.Write(chunk); };
   Result<HttpReply> reply = PerformOk(call);
-  write_failed = (std::fclose(out) != 0) || write_failed;
-  if (!reply || write_failed) {
+  Status finished = Ok();
+  if (reply || sink.truncated()) finished = sink.Finish();
+  const bool close_failed = std::fclose(out) != 0;
+  if ((!reply && !sink.truncated()) || !finished || close_failed) {
     std::error_code ec;
     std::filesystem::remove(tar_file, ec);
-    if (!reply) return reply.error();
-    return Unexpected(ErrorCode::kInternal, "cannot write " + tar_file.string());
+    if (!finished) return finished.error();
+    if (close_failed) return Unexpected(ErrorCode::kInternal, "cannot write " + tar_file.string());
+    return reply.error();
   }
-  return Ok();
+  return CopiedOut{sink.written(), sink.truncation()};
 }
 
 Status DockerRuntime::Start(const std::string& id) {

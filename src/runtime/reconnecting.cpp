@@ -45,9 +45,10 @@ Status ReconnectingDocker::CopyIn(const std::string& id, const std::string& dir,
                                   std::string_view tar_gz) {
   LABELRUN_FORWARD(CopyIn(id, dir, tar_gz));
 }
-Status ReconnectingDocker::CopyOut(const std::string& id, const std::string& path,
-                                   const std::filesystem::path& tar_file) {
-  LABELRUN_FORWARD(CopyOut(id, path, tar_file));
+Result<CopiedOut> ReconnectingDocker::CopyOut(const std::string& id, const std::string& path,
+                                              const std::filesystem::path& tar_file,
+                                              uint64_t max_bytes) {
+  LABELRUN_FORWARD(CopyOut(id, path, tar_file, max_bytes));
 }
 Result<std::unique_ptr<PendingExit>> ReconnectingDocker::WaitNextExit(const std::string& id) {
   LABELRUN_FORWARD(WaitNextExit(id));

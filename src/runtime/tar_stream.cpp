@@ -252,14 +252,9 @@ Result<size_t> TarReader::ReadData(char* buf, size_t n) {
 }
 
 Status TarReader::Skip(uint64_t bytes) {
-  char buf[16 * kBlock];
-  while (bytes > 0) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(bytes, sizeof buf));
-    Result<size_t> got = in_.Read(buf, want);
-    if (!got) return got.error();
-    if (*got < want) return Invalid("tar archive ends inside an entry (truncated archive)");
-    bytes -= want;
-  }
+  Result<uint64_t> skipped = in_.Skip(bytes);
+  if (!skipped) return skipped.error();
+  if (*skipped < bytes) return Invalid("tar archive ends inside an entry (truncated archive)");
   return Ok();
 }
 

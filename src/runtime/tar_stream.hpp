@@ -6,6 +6,8 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,32 @@ class ByteSource {
   // Fills `buf` with exactly `n` bytes, or fewer only at the end of the stream
   // (the count says how many).
   virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // Moves past up to `n` bytes; how many there were (fewer only at the end).
+  // Reads and drops them unless the source can seek.
+  virtual Result<uint64_t> Skip(uint64_t n);
+};
+
+// A tar file on disk, read through its descriptor: skipping entries' data
+// seeks, so that listing a large archive reads only its headers.
+class FileReader final : public ByteSource {
+ public:
+  // kNotFound when the file does not exist, kUnavailable when it cannot be read.
+  static Result<std::unique_ptr<FileReader>> Open(const std::filesystem::path& path);
+  ~FileReader() override;
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  Result<size_t> Read(char* buf, size_t n) override;
+  Result<uint64_t> Skip(uint64_t n) override;
+  // Bytes from the start of the file to the next byte read.
+  uint64_t position() const { return position_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  FileReader(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  int fd_;
+  uint64_t size_;
+  uint64_t position_ = 0;
 };
 
 // Uncompressed bytes in memory (a plain tar, as Docker's archive endpoint sends it).

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <set>
 
 #include "active.hpp"
@@ -425,8 +426,14 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
   std::string detail_text = job.reason.empty() ? "exited with code 0" : job.reason;
   if (!job.spec.outputs.empty() && state) {
     const std::filesystem::path tar = JobDir(job.id) / "outputs.tar";
-    if (Status copied = rt.CopyOut(job.container_id, job.spec.outputs, tar); !copied) {
+    Result<runtime::CopiedOut> copied =
+        rt.CopyOut(job.container_id, job.spec.outputs, tar, job.spec.outputs_max_bytes);
+    if (!copied) {
       detail_text += "; no outputs collected: " + copied.error().message();
+    } else if (!copied->truncation.empty()) {
+      detail_text += "; outputs truncated: " + copied->truncation;
+      // Beside the archive, for the outputs page.
+      std::ofstream(JobDir(job.id) / "outputs.truncated") << copied->truncation << "\n";
     } else {
       detail_text += "; outputs collected";
     }

@@ -4,16 +4,25 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <malloc.h>
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <cstring>
+
 #include <list>
 #include <mutex>
 #include <thread>
 
 #include "labelrun/server/server.hpp"
+#include "server/async_ops.hpp"
+#include "server/request_limits.hpp"
 #include "server/webhook_handler.hpp"
 
 namespace labelrun::server {
@@ -26,87 +35,13 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kReadBufferBytes = 16 * 1024;
-
-// The inbox's answer, in a form Asio's completion machinery can default-construct.
-struct StoreResult {
-  bool ok = false;
-  store::AppendOutcome outcome = store::AppendOutcome::kStored;
-  std::string error;
-};
-
-// co_await AsyncAppend(...): hands the record to the commit thread and resumes
-// this coroutine on its own executor once the record is durable.
-// REQUIRES: `record` outlives the operation (it is moved from at initiation).
-template <typename Token>
-auto AsyncAppend(store::InboxWriter& inbox, store::InboxRecord& record, Token&& token) {
-  return asio::async_initiate<Token, void(StoreResult)>(
-      [&inbox](auto handler, store::InboxRecord* rec) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        // The guard keeps io_context::run() alive while the commit is pending.
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        inbox.Append(std::move(*rec), [state](Result<store::AppendOutcome> r) {
-          StoreResult out;
-          if (r) {
-            out.ok = true;
-            out.outcome = *r;
-          } else {
-            out.error = r.error().message();
-          }
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, out = std::move(out)]() mutable {
-            std::move(state->first)(std::move(out));
-            state->second.reset();
-          });
-        });
-      },
-      token, &record);
-}
-
-template <typename Token>
-auto AsyncProbe(store::InboxWriter& inbox, Token&& token) {
-  return asio::async_initiate<Token, void(StoreResult)>(
-      [&inbox](auto handler) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        inbox.Probe([state](Status s) {
-          StoreResult out;
-          out.ok = s.has_value();
-          if (!s) out.error = s.error().message();
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, out = std::move(out)]() mutable {
-            std::move(state->first)(std::move(out));
-            state->second.reset();
-          });
-        });
-      },
-      token);
-}
-
-// co_await AsyncApp(...): runs the app handler on `pool` and resumes this
-// coroutine on its own executor with the reply.
-template <typename Token>
-auto AsyncApp(asio::thread_pool& pool, AppRoutes& routes, AppRequest request, Token&& token) {
-  return asio::async_initiate<Token, void(AppReply)>(
-      [&pool, &routes](auto handler, AppRequest req) {
-        using Handler = decltype(handler);
-        auto ex = asio::get_associated_executor(handler);
-        auto state = std::make_shared<std::pair<Handler, asio::executor_work_guard<decltype(ex)>>>(
-            std::move(handler), asio::make_work_guard(ex));
-        asio::post(pool, [state, &routes, req = std::move(req)] {
-          AppReply reply = routes.Handle(req);
-          auto ex2 = state->second.get_executor();
-          asio::post(ex2, [state, reply = std::move(reply)]() mutable {
-            std::move(state->first)(std::move(reply));
-            state->second.reset();
-          });
-        });
-      },
-      token, std::move(request));
-}
+constexpr size_t kFileChunkBytes = 64 * 1024;  // a file body is read and sent in these
+// After a request body this large, free memory goes back to the system: a
+// 25 MB delivery must not leave the process 25 MB (or, with its parse, many
+// times that) bigger for good.
+constexpr size_t kTrimAfterBodyBytes = 1 << 20;
+// What a client is told to wait when the body budget is spent.
+constexpr const char* kRetryAfterSeconds = "5";
 
 // Printable, bounded text from an untrusted header, for log lines.
 std::string ForLog(std::string_view s) {
@@ -123,6 +58,7 @@ struct Reply {
   bool abort = false;  // the client is gone: close without answering
   bool head = false;   // answer a HEAD request: headers only
   std::vector<std::pair<std::string, std::string>> headers = {};
+  std::optional<FileSlice> file = {};  // the body, read from disk as it is sent
 };
 
 // What Shutdown() needs to reach a session: its executor and a way to cancel its
@@ -131,7 +67,18 @@ struct SessionControl {
   asio::any_io_executor executor;
   std::function<void()> cancel;  // run on `executor` only
   bool busy = false;             // touched on `executor` only
+  // Read from the accept loop to pick a connection to close at max_connections:
+  // whether the session waits for a request, and since when (steady clock).
+  std::atomic<bool> idle{true};
+  std::atomic<int64_t> idle_since_ns{0};
+  std::atomic<bool> evicted{false};
 };
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class ServerImpl final : public Server {
  public:
@@ -140,6 +87,7 @@ class ServerImpl final : public Server {
       : config_(config),
         keep_bodies_(keep_bodies),
         deps_(deps),
+        body_budget_(config.max_inflight_body_bytes),
         verifier_(std::move(verifier)),
         ioc_(static_cast<int>(config.threads)),
         control_(asio::make_strand(ioc_)),
@@ -298,13 +246,31 @@ class ServerImpl final : public Server {
       auto [ec, socket] = co_await acceptor_.async_accept(session_executor, kNoThrow);
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("accept failed: {}", ec.message());
-        // Out of file descriptors and the like: do not spin.
-        asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(50));
+        // Out of file descriptors and the like: free a descriptor held by an
+        // idle connection, wait longer each time rather than spin, and say so
+        // at most once a minute.
+        const auto now = std::chrono::steady_clock::now();
+        ++accept_failures_;
+        if (!last_accept_warning_ || now - *last_accept_warning_ >= std::chrono::minutes(1)) {
+          spdlog::warn(
+              "accept failed: {} ({} time{} since the last report); closing idle connections "
+              "and retrying with backoff",
+              ec.message(), accept_failures_, accept_failures_ == 1 ? "" : "s");
+          last_accept_warning_ = now;
+          accept_failures_ = 0;
+        }
+        accept_pause_ = accept_pause_.count() == 0
+                            ? std::chrono::milliseconds(50)
+                            : std::min(accept_pause_ * 2, std::chrono::milliseconds(1000));
+        EvictLongestIdle();
+        asio::steady_timer pause(acceptor_.get_executor(), accept_pause_);
         co_await pause.async_wait(kNoThrow);
         continue;
       }
-      if (deps_.metrics.connections() >= static_cast<int64_t>(config_.max_connections)) {
+      accept_pause_ = std::chrono::milliseconds(0);
+      if (deps_.metrics.connections() >= static_cast<int64_t>(config_.max_connections) &&
+          !EvictLongestIdle()) {
+        // Every connection is inside a request: those end within read_timeout.
         deps_.metrics.ConnectionRejected();
         boost::system::error_code ignored;
         socket.close(ignored);
@@ -319,6 +285,33 @@ class ServerImpl final : public Server {
         asio::co_spawn(ex, PlainSession(std::move(socket)), asio::detached);
       }
     }
+  }
+
+  // Closes the connection that has waited longest for its next request, so
+  // that a client holding idle sockets cannot lock out GitHub's deliveries.
+  // False when no connection is idle. Runs on control_.
+  bool EvictLongestIdle() {
+    std::shared_ptr<SessionControl> oldest;
+    int64_t oldest_since = 0;
+    {
+      std::lock_guard lock(sessions_mu_);
+      for (const std::weak_ptr<SessionControl>& weak : sessions_) {
+        auto ctrl = weak.lock();
+        if (!ctrl || !ctrl->idle.load() || ctrl->evicted.load()) continue;
+        const int64_t since = ctrl->idle_since_ns.load();
+        if (!oldest || since < oldest_since) {
+          oldest = std::move(ctrl);
+          oldest_since = since;
+        }
+      }
+    }
+    if (!oldest) return false;
+    oldest->evicted = true;
+    deps_.metrics.ConnectionRejected();
+    asio::post(oldest->executor, [oldest] {
+      if (!oldest->busy && oldest->cancel) oldest->cancel();
+    });
+    return true;
   }
 
   asio::awaitable<void> PlainSession(tcp::socket socket) {
@@ -345,6 +338,7 @@ class ServerImpl final : public Server {
   asio::awaitable<void> Session(Stream& stream) {
     auto ctrl = std::make_shared<SessionControl>();
     ctrl->executor = co_await asio::this_coro::executor;
+    ctrl->idle_since_ns = SteadyNanos();
     ctrl->cancel = [&stream] { beast::get_lowest_layer(stream).cancel(); };
     auto registration = Register(ctrl);
     deps_.metrics.ConnectionOpened();
@@ -366,8 +360,15 @@ class ServerImpl final : public Server {
     // empty); room for a typical 12 KB delivery saves twenty-odd recv calls.
     buffer.reserve(kReadBufferBytes);
     bool first = true;
-    while (!stopping_) {
+    while (!stopping_ && !ctrl.evicted) {
       ctrl.busy = false;
+      if (!first) {
+        ctrl.idle_since_ns = SteadyNanos();
+        ctrl.idle = true;
+      }
+      // Declared before the parser, so that the body is freed before its share
+      // of the budget is given back.
+      BodyReservation reservation(body_budget_);
       std::optional<http::request_parser<http::string_body>> parser(std::in_place);
       parser->header_limit(config_.max_header_bytes);
       parser->body_limit(config_.max_body_bytes);
@@ -376,6 +377,7 @@ class ServerImpl final : public Server {
       first = false;
       auto [ec, n] = co_await http::async_read_header(stream, buffer, *parser, kNoThrow);
       ctrl.busy = true;
+      ctrl.idle = false;
       if (ec == http::error::header_limit || ec == http::error::body_limit) {
         // Named, not a temporary: GCC 12 destroys temporaries in a co_await
         // expression twice.
@@ -388,11 +390,15 @@ class ServerImpl final : public Server {
       }
       if (ec) co_return;  // closed, timed out, cancelled at shutdown, or not HTTP
       auto started = std::chrono::steady_clock::now();
-      Reply reply = co_await Route(stream, buffer, *parser, started);
+      Reply reply = co_await Route(stream, buffer, *parser, reservation, started);
       if (reply.abort) co_return;
       bool keep_alive = parser->get().keep_alive() && !reply.close && !stopping_;
       reply.close = !keep_alive;
-      if (!co_await Write(stream, parser->get().version(), reply) || !keep_alive) co_return;
+      const unsigned version = parser->get().version();
+      const size_t body_bytes = parser->get().body().capacity();
+      parser.reset();
+      if (body_bytes >= kTrimAfterBodyBytes) malloc_trim(0);
+      if (!co_await Write(stream, version, reply) || !keep_alive) co_return;
     }
   }
 
@@ -403,21 +409,46 @@ class ServerImpl final : public Server {
                  "text/plain; charset=utf-8", true};
   }
 
+  Reply BudgetSpent() const {
+    Reply reply{Outcome::kUnavailable,
+                "too many request bodies in flight (server.max_inflight_body_bytes, " +
+                    std::to_string(config_.max_inflight_body_bytes) + " bytes); retry later\n",
+                "text/plain; charset=utf-8", true};
+    reply.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+    return reply;
+  }
+
   template <typename Stream>
   asio::awaitable<Reply> Route(Stream& stream, beast::flat_buffer& buffer,
                                http::request_parser<http::string_body>& parser,
+                               BodyReservation& reservation,
                                std::chrono::steady_clock::time_point started) {
     const auto& req = parser.get();
     std::string_view target = req.target();
     std::string_view path = target.substr(0, target.find('?'));
     const bool has_body = !parser.is_done();
 
+    // Framing first: with a Transfer-Encoding labelrun cannot decode, the
+    // body's end is unknown, and whatever follows must not be read as the
+    // next request.
+    std::string transfer_encoding;
+    for (auto [it, end] = req.equal_range(http::field::transfer_encoding); it != end; ++it) {
+      if (!transfer_encoding.empty()) transfer_encoding += ", ";
+      transfer_encoding += it->value();
+    }
+    if (Status framing = CheckTransferEncoding(
+            transfer_encoding, req.find(http::field::content_length) != req.end(), req.version());
+        !framing) {
+      co_return Reply{Outcome::kBadRequest, framing.error().message() + "\n",
+                      "text/plain; charset=utf-8", true};
+    }
+
     if (path == config_.webhook_path) {
       if (req.method() != http::verb::post) {
         co_return Reply{Outcome::kMethodNotAllowed, "use POST\n", "text/plain; charset=utf-8",
                         has_body};
       }
-      co_return co_await HandleWebhook(stream, buffer, parser, started);
+      co_return co_await HandleWebhook(stream, buffer, parser, reservation, started);
     }
     Reply reply;
     reply.close = has_body;  // a body we will not read
@@ -431,6 +462,7 @@ class ServerImpl final : public Server {
       reply.body = std::move(app_reply.body);
       reply.content_type = std::move(app_reply.content_type);
       reply.headers = std::move(app_reply.headers);
+      reply.file = std::move(app_reply.file);
       reply.head = req.method() == http::verb::head;
       co_return reply;
     }
@@ -461,6 +493,7 @@ class ServerImpl final : public Server {
   template <typename Stream>
   asio::awaitable<Reply> HandleWebhook(Stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::string_body>& parser,
+                                       BodyReservation& reservation,
                                        std::chrono::steady_clock::time_point started) {
     const auto& req = parser.get();
     std::string_view event = req["X-GitHub-Event"];
@@ -478,6 +511,12 @@ class ServerImpl final : public Server {
     };
 
     if (!parser.is_done()) {
+      // The body's memory is taken from the budget before a byte of it is read
+      // (Beast reserves the whole Content-Length at once); a chunked body takes
+      // its share as it grows.
+      if (!reservation.GrowTo(parser.content_length().value_or(0))) {
+        co_return finish(BudgetSpent(), "", "");
+      }
       if (beast::iequals(req[http::field::expect], "100-continue")) {
         // The client waits for this before sending the body (curl does above 1 KiB).
         http::response<http::empty_body> go_on{http::status::continue_, req.version()};
@@ -486,12 +525,15 @@ class ServerImpl final : public Server {
         if (wec) co_return Reply{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
       }
       beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
-      auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-      if (ec == http::error::body_limit) co_return finish(TooLarge(), "", "");
-      if (ec) {
-        // The client went away or was too slow; there is nobody to answer.
-        Reply gone{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
-        co_return finish(gone, "", "");
+      while (!parser.is_done()) {
+        auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
+        if (ec == http::error::body_limit) co_return finish(TooLarge(), "", "");
+        if (ec) {
+          // The client went away or was too slow; there is nobody to answer.
+          Reply gone{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
+          co_return finish(gone, "", "");
+        }
+        if (!reservation.GrowTo(req.body().capacity())) co_return finish(BudgetSpent(), "", "");
       }
     }
 
@@ -547,14 +589,68 @@ class ServerImpl final : public Server {
       res.body() = reply.body;
       res.prepare_payload();
     }
+    if (reply.file) co_return co_await WriteFile(stream, std::move(res.base()), reply);
     beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
     auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
     co_return !ec;
   }
 
+  // Sends reply.file a piece at a time under `header`, so that a download of
+  // any size costs one buffer. False when the connection must close.
+  template <typename Stream>
+  asio::awaitable<bool> WriteFile(Stream& stream, http::response_header<> header,
+                                  const Reply& reply) {
+    const FileSlice& slice = *reply.file;
+    const int fd = open(slice.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      spdlog::warn("cannot open {} to send it: {}", slice.path.string(), std::strerror(errno));
+      Reply failed{Outcome::kUnavailable, "the file cannot be read now; try again\n",
+                   "text/plain; charset=utf-8", true};
+      co_return co_await Write(stream, header.version(), failed);
+    }
+    std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* p) {
+      close(*p);
+      delete p;
+    });
+    http::response<http::buffer_body> res{std::move(header)};
+    res.content_length(slice.length);
+    res.body().data = nullptr;
+    res.body().more = true;
+    http::response_serializer<http::buffer_body> sr{res};
+    beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
+    auto [hec, hn] = co_await http::async_write_header(stream, sr, kNoThrow);
+    if (hec) co_return false;
+    if (reply.head) co_return true;
+    std::vector<char> buf(kFileChunkBytes);
+    uint64_t left = slice.length;
+    auto at = static_cast<off_t>(slice.offset);
+    while (left > 0) {
+      const ssize_t got = pread(fd, buf.data(), std::min<uint64_t>(left, buf.size()), at);
+      if (got < 0 && errno == EINTR) continue;
+      // The file shrank: the promised length cannot be sent, so the
+      // connection ends short and the client sees a truncated download.
+      if (got <= 0) co_return false;
+      left -= static_cast<uint64_t>(got);
+      at += got;
+      res.body().data = buf.data();
+      res.body().size = static_cast<size_t>(got);
+      res.body().more = left > 0;
+      beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
+      auto [ec, n] = co_await http::async_write(stream, sr, kNoThrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
   const config::ServerConfig config_;
   const bool keep_bodies_;
   ServerDeps deps_;
+  BodyBudget body_budget_;
+  // While accept fails (out of descriptors); touched on control_ only.
+  std::chrono::milliseconds accept_pause_{0};
+  std::optional<std::chrono::steady_clock::time_point> last_accept_warning_;
+  uint64_t accept_failures_ = 0;
   std::mutex verifier_mu_;
   std::shared_ptr<const webhook::SignatureVerifier> verifier_;
   asio::io_context ioc_;

@@ -68,6 +68,7 @@ std::string SpecToJson(const rules::JobSpec& spec) {
       {"timeout_ms", spec.timeout.count()},
       {"host_selector", PairsToJson(spec.host_selector)},
       {"outputs", spec.outputs},
+      {"outputs_max_bytes", spec.outputs_max_bytes},
       {"metric", spec.metric},
       {"priority", std::string(rules::JobPriorityName(spec.priority))},
       {"max_concurrent", spec.max_concurrent},
@@ -97,6 +98,7 @@ Result<rules::JobSpec> SpecFromJson(std::string_view text) {
         std::chrono::milliseconds(j.value("timeout_ms", rules::kDefaultJobTimeout.count()));
     spec.host_selector = PairsFromJson(j.value("host_selector", json::array()));
     spec.outputs = j.value("outputs", "");
+    spec.outputs_max_bytes = j.value("outputs_max_bytes", rules::kDefaultOutputsMaxBytes);
     spec.metric = j.value("metric", "loss");
     const std::string priority = j.value("priority", "normal");
     spec.priority = priority == "high"  ? rules::JobPriority::kHigh

@@ -366,6 +366,12 @@ TEST(SystemdUnit, SettingsMatchWhatLabelrunDoes) {
   EXPECT_GT(timeout, defaults.scheduler.stop_grace);
   EXPECT_GT(timeout, defaults.server.read_timeout + defaults.server.write_timeout);
 
+  // Descriptors for every connection at server.max_connections, with room to
+  // spare for the database, Docker and GitHub calls, output files and the log.
+  const std::string nofile = Setting(text, "LimitNOFILE");
+  ASSERT_TRUE(std::regex_match(nofile, m, std::regex(R"((\d+))"))) << "LimitNOFILE=" << nofile;
+  EXPECT_GE(std::stoull(m[1].str()), 4ULL * defaults.server.max_connections);
+
   // The webhook secret comes as the credential labelrun reads by itself.
   std::vector<std::string> credentials;
   for (const auto& [k, v] : UnitSettings(text)) {

@@ -29,6 +29,7 @@ rules:
       timeout: 1h30m
       host_selector: {gpu: a100}
       outputs: /workspace/out
+      outputs_max_bytes: 64MiB
       metric: val_loss
       env_from_labels: {"module:*": LABELRUN_MODULE}
   - name: smoke
@@ -59,6 +60,8 @@ TEST(LoaderTest, LoadsEveryField) {
   EXPECT_EQ(job.timeout, std::chrono::minutes(90));
   EXPECT_EQ(job.host_selector, (KeyValues{{"gpu", "a100"}}));
   EXPECT_EQ(job.outputs, "/workspace/out");
+  EXPECT_EQ(job.outputs_max_bytes, 64ull << 20);
+  EXPECT_EQ(set.rules()[0].job.outputs_max_bytes, 1ull << 30) << "the default";
   EXPECT_EQ(job.metric, "val_loss");
   ASSERT_EQ(job.env_from_labels.size(), 1u);
   EXPECT_EQ(job.env_from_labels[0].variable, "LABELRUN_MODULE");
@@ -145,6 +148,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[2].job.cpus: 'many' is not a number"},
         ErrorCase{"outputs", RULE(WHEN, JOB(", outputs: out/../x")),
                   "rules[2].job.outputs: must be an absolute"},
+        ErrorCase{"outputs_max_bytes", RULE(WHEN, JOB(", outputs_max_bytes: 1KiB")),
+                  "rules[2].job.outputs_max_bytes: must be at least 2KiB"},
         ErrorCase{"env_name", RULE(WHEN, JOB(", env: {\"1X\": y}")),
                   "rules[2].job.env.1X: is not a valid"},
         ErrorCase{"env_from_unknown", RULE(WHEN, JOB(", env_from_labels: {\"team:*\": TEAM}")),

@@ -214,7 +214,10 @@ TEST_F(DockerRuntimeTest, CopyOutWritesTheFolderAsATar) {
                 .value(),
             0);
   TempDir dir;
-  ASSERT_TRUE(rt().CopyOut(id, "/out", dir / "out.tar"));
+  Result<CopiedOut> copied = rt().CopyOut(id, "/out", dir / "out.tar", 1 << 20);
+  ASSERT_TRUE(copied) << copied.error().ToString();
+  EXPECT_EQ(copied->truncation, "");
+  EXPECT_EQ(copied->bytes, std::filesystem::file_size(dir / "out.tar"));
   std::string log;
   ASSERT_EQ(
       RunCommand({"/bin/tar", "-xf", (dir / "out.tar").string(), "-C", dir.path().string()}, &log),
@@ -223,7 +226,7 @@ TEST_F(DockerRuntimeTest, CopyOutWritesTheFolderAsATar) {
   EXPECT_EQ(ReadFile(dir / "out/a.txt"), "hi\n");
   EXPECT_EQ(ReadFile(dir / "out/sub/b.txt"), "deep\n");
 
-  Status missing = rt().CopyOut(id, "/nope", dir / "nope.tar");
+  Result<CopiedOut> missing = rt().CopyOut(id, "/nope", dir / "nope.tar", 1 << 20);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound) << missing.error().ToString();
   EXPECT_FALSE(std::filesystem::exists(dir / "nope.tar"));

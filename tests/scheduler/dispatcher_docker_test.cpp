@@ -550,6 +550,37 @@ TEST_F(DispatcherDockerTest, OutputsAreCollectedBeforeTheContainerGoes) {
   EXPECT_NE(events->back().detail.find("outputs collected"), std::string::npos);
 }
 
+// A job that writes more than its rule's outputs_max_bytes: what fits is kept,
+// the rest is left out with the reason, and the 1 GiB sparse file never
+// reaches labelrun's disk (the copy stops at the cap).
+TEST_F(DispatcherDockerTest, OutputsOverTheCapAreTruncatedWithTheReason) {
+  StartDispatcher();
+  NewJob j =
+      Job("mkdir -p out && echo weights > out/a.txt && "
+          "dd if=/dev/zero of=out/big.bin bs=1048576 count=0 seek=1024 2>/dev/null && echo done");
+  j.spec.outputs = "/workspace/out";
+  j.spec.outputs_max_bytes = 1 << 20;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string id = Submit(j);
+  JobRecord done = observer_.WaitFinal(id);
+  EXPECT_EQ(done.state, JobState::kSucceeded) << done.reason;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
+  const auto tar = dir_.path() / "jobs" / id / "outputs.tar";
+  ASSERT_TRUE(std::filesystem::exists(tar));
+  EXPECT_LE(std::filesystem::file_size(tar), 1u << 20);
+  std::string listing;
+  ASSERT_EQ(testing::RunCommand({"/usr/bin/tar", "-tf", tar.string()}, &listing), 0) << listing;
+  EXPECT_NE(listing.find("out/a.txt"), std::string::npos) << listing;
+  EXPECT_EQ(listing.find("big.bin"), std::string::npos) << listing;
+  auto events = store_->Events(id);
+  ASSERT_TRUE(events);
+  const std::string& detail = events->back().detail;
+  EXPECT_NE(detail.find("outputs truncated"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("out/big.bin' (1 GiB)"), std::string::npos) << detail;
+  EXPECT_NE(testing::ReadFile(dir_.path() / "jobs" / id / "outputs.truncated").find("big.bin"),
+            std::string::npos);
+}
+
 // The GPU sampler runs nvidia-smi in the job's container. This host has no GPU,
 // so the job installs a stand-in nvidia-smi that reports an idle GPU, and the
 // host passes its GPU as NVIDIA_VISIBLE_DEVICES only.

@@ -34,7 +34,7 @@ void LabelrunProcess::Rewrite(Options options) {
                      "  listen: 127.0.0.1:0\n"
                      "  read_timeout: " +
                      options_.read_timeout + "\n" + "  idle_timeout: " + options_.idle_timeout +
-                     "\n" + "  max_body_bytes: " + options_.max_body + "\n";
+                     "\n" + "  max_body_bytes: " + options_.max_body + "\n" + options_.server_yaml;
   if (!options_.tls_cert.empty()) {
     yaml += "  tls:\n    cert_file: " + options_.tls_cert + "\n    key_file: " + options_.tls_key +
             "\n";

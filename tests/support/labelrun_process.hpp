@@ -27,6 +27,7 @@ class LabelrunProcess {
     std::string idle_timeout = "10s";
     std::string max_body = "25MiB";
     int threads = 1;
+    std::string server_yaml;                 // more keys under server: ("  key: value\n")
     std::string extra_yaml;                  // appended verbatim
     std::map<std::string, std::string> env;  // added to the binary's environment
   };

@@ -6,7 +6,7 @@
 //   GET /jobs/{id}/log/tail       its last lines (the page refreshes from it)
 //   GET /jobs/{id}/loss.svg       the curve alone
 //   GET /jobs/{id}/outputs        the collected outputs: each file with its link
-//   GET /jobs/{id}/outputs/PATH   one collected file (up to max_log_bytes)
+//   GET /jobs/{id}/outputs/PATH   one collected file, streamed from the archive
 //   GET /jobs/{id}/outputs.tar    all of them, as the tar archive Docker gave
 // Access: `Authorization: Bearer` with the dashboard token opens everything; a
 // link signed by labelrun (comments carry them; they expire after

@@ -36,7 +36,12 @@ struct ServerConfig {
   std::string webhook_path = "/webhook";
   uint64_t max_body_bytes = 25ULL << 20;  // GitHub caps payloads at 25 MB
   uint32_t max_header_bytes = 16 << 10;
+  // At the limit a new connection closes the longest-idle one; it is refused
+  // only when every connection is in the middle of a request.
   uint32_t max_connections = 1024;
+  // Request bodies held in memory at once, all connections together (reserved
+  // from Content-Length before a body is read); past it a request gets 503.
+  uint64_t max_inflight_body_bytes = 256ULL << 20;
   uint32_t threads = 1;  // I/O threads; the handler's work is a few microseconds
   std::chrono::milliseconds read_timeout{15'000};   // one request, headers and body
   std::chrono::milliseconds write_timeout{15'000};  // one response

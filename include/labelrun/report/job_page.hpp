@@ -41,10 +41,11 @@ struct OutputLink {
 };
 
 // The index of a job's collected outputs: each file with its size and link,
-// and a link to the whole archive.
+// and a link to the whole archive; `truncation`, when not empty, says what
+// the size cap left out.
 std::string RenderOutputsIndex(std::string_view job_id, const std::vector<OutputLink>& files,
                                std::string_view job_href, std::string_view archive_href,
-                               const Redactor& redactor);
+                               const Redactor& redactor, std::string_view truncation = {});
 
 struct JobPageLinks {
   std::string list;      // GET /jobs; empty: the header links nowhere

@@ -37,6 +37,9 @@ struct EnvFromLabel {
 };
 
 // The `job` of a rule: what to run. Only labels (never issue text) reach it.
+// What a job's collected outputs may take on labelrun's disk, unless its rule says.
+inline constexpr uint64_t kDefaultOutputsMaxBytes = 1ULL << 30;
+
 struct JobTemplate {
   std::string image;                 // pinned: a tag other than `latest`, or a digest
   std::vector<std::string> command;  // argv; never passed through a shell by labelrun
@@ -46,9 +49,10 @@ struct JobTemplate {
   uint64_t memory_bytes = 0;         // 0: no limit
   uint64_t shm_bytes = 0;            // 0: the runtime's default
   std::chrono::milliseconds timeout = kDefaultJobTimeout;
-  KeyValues host_selector;      // labels a host must carry, sorted by name
-  std::string outputs;          // absolute folder in the container to collect; may be empty
-  std::string metric = "loss";  // the metric key drawn as the curve
+  KeyValues host_selector;  // labels a host must carry, sorted by name
+  std::string outputs;      // absolute folder in the container to collect; may be empty
+  uint64_t outputs_max_bytes = kDefaultOutputsMaxBytes;  // collected beyond this: truncated
+  std::string metric = "loss";                           // the metric key drawn as the curve
   std::vector<EnvFromLabel> env_from_labels;
   std::string working_dir = "/workspace";  // where the code is copied and the command runs
   std::vector<std::string> cap_add;        // capabilities added back; all others are dropped
@@ -92,6 +96,7 @@ struct JobSpec {
   std::chrono::milliseconds timeout = kDefaultJobTimeout;
   KeyValues host_selector;
   std::string outputs;
+  uint64_t outputs_max_bytes = kDefaultOutputsMaxBytes;
   std::string metric;
   JobPriority priority = JobPriority::kNormal;
   int max_concurrent = 0;

@@ -53,11 +53,20 @@ Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_byt
 struct OutputFile {
   std::string path;  // "model.pt", "plots/loss.png"
   uint64_t size = 0;
+  uint64_t offset = 0;  // where its data starts in the tar file (0 for a tar in memory)
 };
 
 // The regular files, in archive order. Fails with kInvalidArgument on a tar it
 // cannot read (bad checksum, truncated).
 Result<std::vector<OutputFile>> ListOutputs(std::string_view tar);
+// The same from a tar file, reading only its headers (files' data is skipped
+// by seeking): memory does not grow with the archive. kNotFound when the file
+// does not exist.
+Result<std::vector<OutputFile>> ListOutputsInFile(const std::filesystem::path& tar_file);
+// One regular file of a tar file by its relative path: where its data lies, so
+// that it can be served straight from the archive. kNotFound as ReadOutput;
+// kInvalidArgument when the archive ends before the file's data does.
+Result<OutputFile> FindOutput(const std::filesystem::path& tar_file, std::string_view path);
 
 // The bytes of one regular file, by its relative path. kNotFound when there is
 // no such file (directories, links and ".." paths are never files here);

@@ -98,8 +98,8 @@ class DockerRuntime final : public Runtime {
 
   Result<std::string> Create(const ContainerSpec& spec) override;
   Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) override;
-  Status CopyOut(const std::string& id, const std::string& path,
-                 const std::filesystem::path& tar_file) override;
+  Result<CopiedOut> CopyOut(const std::string& id, const std::string& path,
+                            const std::filesystem::path& tar_file, uint64_t max_bytes) override;
   Result<std::unique_ptr<PendingExit>> WaitNextExit(const std::string& id) override;
   Status Start(const std::string& id) override;
   Result<bool> Stop(const std::string& id, std::chrono::seconds grace) override;

@@ -20,8 +20,8 @@ class ReconnectingDocker final : public Runtime {
   Status Pull(const std::string& image, const std::atomic<bool>* cancelled) override;
   Result<std::string> Create(const ContainerSpec& spec) override;
   Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) override;
-  Status CopyOut(const std::string& id, const std::string& path,
-                 const std::filesystem::path& tar_file) override;
+  Result<CopiedOut> CopyOut(const std::string& id, const std::string& path,
+                            const std::filesystem::path& tar_file, uint64_t max_bytes) override;
   Result<std::unique_ptr<PendingExit>> WaitNextExit(const std::string& id) override;
   Status Start(const std::string& id) override;
   Result<bool> Stop(const std::string& id, std::chrono::seconds grace) override;

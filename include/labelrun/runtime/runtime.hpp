@@ -69,6 +69,11 @@ struct ExitStatus {
   std::string error;  // the wait response's Error.Message, usually empty
 };
 
+struct CopiedOut {
+  uint64_t bytes = 0;      // the archive's size on disk
+  std::string truncation;  // empty when all of it was kept; else what was left out, for people
+};
+
 struct ExecOutput {
   int64_t exit_code = 0;
   std::string stdout_text;
@@ -120,10 +125,12 @@ class Runtime {
   // Extracts a gzip tar into `dir` of a created container (the folder must exist
   // in the image, e.g. "/").
   virtual Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) = 0;
-  // Writes the tar archive of `path` in the container to `tar_file`. kNotFound when
-  // the path does not exist.
-  virtual Status CopyOut(const std::string& id, const std::string& path,
-                         const std::filesystem::path& tar_file) = 0;
+  // Writes the tar archive of `path` in the container to `tar_file`, at most
+  // `max_bytes` of it: the entry that would pass the cap and all after it are
+  // left out (the archive stays valid, and the result says what was dropped).
+  // kNotFound when the path does not exist.
+  virtual Result<CopiedOut> CopyOut(const std::string& id, const std::string& path,
+                                    const std::filesystem::path& tar_file, uint64_t max_bytes) = 0;
   // Registers the wait for the next exit; returns once the daemon has registered it.
   virtual Result<std::unique_ptr<PendingExit>> WaitNextExit(const std::string& id) = 0;
   virtual Status Start(const std::string& id) = 0;

@@ -4,6 +4,9 @@
 // an I/O thread, so a handler may read SQLite or files; it should not block for
 // long. The server alone turns the Outcome into a status code.
 
+#include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,11 +23,20 @@ struct AppRequest {
   std::string authorization;
 };
 
+// Bytes of a file on disk, sent as a response body without being read into
+// memory (the server reads and sends a piece at a time).
+struct FileSlice {
+  std::filesystem::path path;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct AppReply {
   Outcome outcome = Outcome::kOk;
-  std::string body;
+  std::string body;  // ignored when `file` is set
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<FileSlice> file;
 };
 
 class AppRoutes {
