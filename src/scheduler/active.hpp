@@ -36,6 +36,7 @@ struct Dispatcher::Active {
   // had already exited by then (its own exit is the outcome), true when the
   // stop ended it.
   std::optional<bool> stop_found_running;
+  bool ended = false;  // its final state is stored: a cancel now is too late
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::unique_ptr<runtime::PendingExit> pending;
   std::thread worker;

@@ -187,7 +187,14 @@ Status Dispatcher::Cancel(const std::string& job_id, const std::string& by) {
       if (it != active_.end()) active = it->second;
     }
   }
+  bool ended = false;
   if (active) {
+    std::lock_guard lock(active->mu);
+    ended = active->ended;
+  }
+  // A job whose end is stored already is answered from the store, like one
+  // whose worker has gone.
+  if (active && !ended) {
     (void)store_.SetCancelBy(job_id, by);
     RequestStop(active, EndCause::kCancelled, by);
     spdlog::info("job {}: cancellation asked by {}", job_id, by);

@@ -444,6 +444,10 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
     spdlog::error("job {}: could not store state {}: {}", job.id, JobStateName(job.state),
                   s.error().message());
   }
+  {
+    std::lock_guard lock(a.mu);
+    a.ended = true;
+  }
   spdlog::info("job {} {}{}{}", job.id, JobStateName(job.state), job.reason.empty() ? "" : ": ",
                job.reason);
   if (Status removed = rt.Remove(job.container_id); !removed) {

@@ -238,7 +238,7 @@ rules:
       cap_add: [SYS_PTRACE]
       network: host
   - name: offline
-    when: {all: [task:inference]}
+    when: {all: [task:inference], none: [task:training]}
     job: {image: "x:1", command: [x], user: "1000:1000", network: none, mounts: [/data:/data:ro]}
 )");
   ASSERT_TRUE(loaded.ok()) << ErrorsText(loaded);

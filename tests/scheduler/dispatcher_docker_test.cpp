@@ -128,14 +128,17 @@ class LateStopRuntime : public runtime::Runtime {
   Status Start(const std::string& id) override { return inner_->Start(id); }
   Result<bool> Stop(const std::string& id, std::chrono::seconds grace) override {
     ++stops;
-    for (int i = 0; i < 600; ++i) {
+    for (int i = 0; i < 600 && late_stop; ++i) {
       Result<runtime::ContainerState> state = inner_->Inspect(id);
       if (!state || !state->running) break;
       std::this_thread::sleep_for(50ms);
     }
     return inner_->Stop(id, grace);
   }
-  Status Remove(const std::string& id) override { return inner_->Remove(id); }
+  Status Remove(const std::string& id) override {
+    std::this_thread::sleep_for(remove_delay);
+    return inner_->Remove(id);
+  }
   Result<runtime::ContainerState> Inspect(const std::string& id) override {
     return inner_->Inspect(id);
   }
@@ -153,6 +156,8 @@ class LateStopRuntime : public runtime::Runtime {
   }
 
   std::atomic<int> stops{0};
+  bool late_stop = true;
+  std::chrono::milliseconds remove_delay{0};
 
  private:
   std::shared_ptr<runtime::Runtime> inner_;
@@ -368,6 +373,28 @@ TEST_F(DispatcherDockerTest, AJobThatExitedZeroBeforeTheStopTookEffectSucceeded)
     EXPECT_FALSE(ContainersLeft(id));
   }
   EXPECT_EQ(late->stops, 2) << "both stops were sent, and both came too late";
+}
+
+TEST_F(DispatcherDockerTest, ACancelAfterTheEndIsStoredIsRefused) {
+  auto slow = std::make_shared<LateStopRuntime>(runtime_);
+  slow->late_stop = false;
+  slow->remove_delay = 2s;  // the worker is still removing the container
+  host_runtime = slow;
+  StartDispatcher();
+  const std::string id = Submit(Job("while true; do echo x; sleep 0.1; done"));
+  observer_.WaitFor(id, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  ASSERT_TRUE(dispatcher_->Cancel(id, "@alice"));
+  for (int i = 0; i < 600; ++i) {
+    auto stored = store_->Get(id);
+    ASSERT_TRUE(stored && *stored);
+    if (IsFinal((*stored)->state)) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  Status again = dispatcher_->Cancel(id, "@bob");
+  ASSERT_FALSE(again) << "the end is stored: a second cancel is too late";
+  EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(again.error().message(), "job " + id + " is already cancelled");
+  EXPECT_EQ(observer_.WaitFinal(id).reason, "cancelled by @alice");
 }
 
 TEST_F(DispatcherDockerTest, CodeIsTheCommitChosenWhenTheJobWasDecided) {
