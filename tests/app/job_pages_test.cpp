@@ -219,6 +219,7 @@ TEST_F(JobPagesTest, LinksOnASignedPageExpireWithTheLinkUsed) {
   EXPECT_GE(signed_links, 6u);
   // Following them does not renew access: past the first link's expiry, all are shut.
   clock_.Advance(601s);
+  EXPECT_THAT(Get(links.back()).body, HasSubstr("the link expired"));
   for (const std::string& l : links) {
     if (l != "data:,") {
       EXPECT_EQ(Get(l).outcome, Outcome::kUnauthorized) << l;
