@@ -66,18 +66,22 @@ AppReply JobPages::Handle(const server::AppRequest& request) {
       verified =
           report::VerifyLink(path, exp, sig, options_.link_key, clock_.NowUnixMillis() / 1000);
     }
+    std::string refusal;
     if (!verified) {
-      AppReply r = Text(Outcome::kUnauthorized,
-                        "this page needs a signed link from a labelrun comment, or the dashboard "
-                        "token (Authorization: Bearer)\n");
+      refusal =
+          "this page needs a signed link from a labelrun comment, or the dashboard token "
+          "(Authorization: Bearer)";
+      if (!exp.empty() || !sig.empty()) refusal += ": " + verified.error().message();
+    } else if (list) {
+      // A signed link opens one job. Links to the list were signed before that held.
+      refusal =
+          "a signed link opens one job; the job list needs the dashboard token "
+          "(Authorization: Bearer)";
+    }
+    if (!refusal.empty()) {
+      AppReply r = Text(Outcome::kUnauthorized, refusal + "\n");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"labelrun\"");
       return r;
-    }
-    // A signed link opens one job. Links to the list were signed before that held.
-    if (list) {
-      return Text(Outcome::kUnauthorized,
-                  "a signed link opens one job; the job list needs the dashboard token "
-                  "(Authorization: Bearer)\n");
     }
     access.expires_unix = std::stoll(exp);  // VerifyLink checked it is a number
   }

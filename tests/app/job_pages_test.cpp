@@ -99,6 +99,8 @@ class JobPagesTest : public ::testing::Test {
     job.sender = "alice";
     job.spec.rule = "train";
     job.spec.image = "busybox:1";
+    job.spec.metric = "loss";
+    job.spec.metric = "loss";
     job.spec.command = {"sh", "train.sh"};
     ASSERT_TRUE(store_->Insert(job, clock_.NowUnixMillis()));
     job.state = state;
@@ -217,15 +219,20 @@ TEST_F(JobPagesTest, LinksOnASignedPageExpireWithTheLinkUsed) {
   EXPECT_GE(signed_links, 6u);
   // Following them does not renew access: past the first link's expiry, all are shut.
   clock_.Advance(601s);
+  EXPECT_THAT(Get(links.back()).body, HasSubstr("the link expired"));
   for (const std::string& l : links) {
-    if (l != "data:,") EXPECT_EQ(Get(l).outcome, Outcome::kUnauthorized) << l;
+    if (l != "data:,") {
+      EXPECT_EQ(Get(l).outcome, Outcome::kUnauthorized) << l;
+    }
   }
   // With the token, pages sign for link_ttl from now, as before.
   AppReply dashboard = Get(std::string("/jobs/") + kJob, true);
   ASSERT_EQ(dashboard.outcome, Outcome::kOk);
   const std::string renewed = "exp=" + std::to_string(Now() + 7 * 24 * 3600) + "&";
   for (const std::string& l : Links(dashboard.body)) {
-    if (l != "data:," && l != "/jobs") EXPECT_THAT(l, HasSubstr(renewed)) << l;
+    if (l != "data:," && l != "/jobs") {
+      EXPECT_THAT(l, HasSubstr(renewed)) << l;
+    }
   }
 }
 
@@ -305,8 +312,9 @@ TEST_F(JobPagesTest, HtmlCarriesAPolicyThatAllowsOnlyItsOwnInlineStyleAndScript)
   EXPECT_THAT(policy, Not(HasSubstr("unsafe")));
   EXPECT_THAT(policy, Not(HasSubstr("*")));
   size_t inline_elements = 0;
-  for (const std::string link : {std::string("/jobs/") + kJob,
-                                 std::string("/jobs/") + kJob + "/outputs", std::string("/jobs")}) {
+  for (const std::string& link :
+       {std::string("/jobs/") + kJob, std::string("/jobs/") + kJob + "/outputs",
+        std::string("/jobs")}) {
     AppReply r = Get(link, true);
     ASSERT_EQ(r.outcome, Outcome::kOk) << link;
     ASSERT_THAT(r.content_type, HasSubstr("text/html"));

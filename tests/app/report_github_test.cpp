@@ -244,6 +244,7 @@ TEST_F(ReportTest, LocalModeKeepsTheCommentAndShowsItOnThePages) {
   EXPECT_THAT(dom, Not(HasSubstr("Uncaught")));
   std::regex console_error("CONSOLE.*(Error|error|Failed|failed)");
   EXPECT_FALSE(std::regex_search(dom, console_error)) << dom;
+  EXPECT_THAT(dom, Not(HasSubstr("Content Security Policy"))) << dom;  // nothing blocked
   std::vector<std::string> screenshot = chromium;
   screenshot.insert(screenshot.end(), {"--window-size=1280,1600", "--screenshot=" + shot, url});
   std::string out;

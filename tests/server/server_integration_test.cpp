@@ -437,6 +437,7 @@ void AddJob(const LabelrunProcess& server, const std::string& id, JobState state
   job.issue = 7;
   job.spec.rule = "train";
   job.spec.image = "busybox:1";
+  job.spec.metric = "loss";
   ASSERT_TRUE((*jobs)->Insert(job, 1'700'000'000'000));
   job.state = state;
   job.started_ms = 1'700'000'000'500;
@@ -447,7 +448,10 @@ void AddJob(const LabelrunProcess& server, const std::string& id, JobState state
   ASSERT_TRUE((*jobs)->Update(job, 1'700'000'001'000, "test"));
   const std::filesystem::path dir = server.db_path().parent_path() / "jobs" / id;
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "log") << "1700000000000 o loss=0.9\n1700000000001 o loss=0.5\n";
+  std::ofstream log(dir / "log");
+  for (int step = 1; step <= 5; ++step) {
+    log << "170000000000" << step << " o step=" << step << " loss=0." << 10 - step << "\n";
+  }
 }
 
 // The value of header `name` in a raw header block ("" when absent).
@@ -494,7 +498,9 @@ TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
     if (c.token) headers.push_back(auth);
     HttpResponse r = HttpRequest(c.method, server->Url(c.path), headers, "");
     SCOPED_TRACE(c.method + " " + c.path + "\n" + r.headers);
-    if (c.status != 0) EXPECT_EQ(r.status, c.status) << r.body;
+    if (c.status != 0) {
+      EXPECT_EQ(r.status, c.status) << r.body;
+    }
     EXPECT_GE(r.status, 200) << r.error;
     EXPECT_THAT(HeaderValue(r.headers, "Content-Type"), HasSubstr(c.type));
     EXPECT_EQ(HeaderValue(r.headers, "X-Content-Type-Options"), "nosniff");
@@ -517,12 +523,12 @@ TEST_F(ServerTest, AJobPageRunsInABrowserUnderItsPolicy) {
   const std::string url = server->Url(report::SignLink("/jobs/" + id, 4'000'000'000, key));
   ASSERT_EQ(HttpRequest("GET", url, {}, "").status, 200);
   std::string dom;
-  ASSERT_EQ(RunCommand({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                        "--enable-logging=stderr", "--v=0",
-                        "--user-data-dir=" + (dir_.path() / "chromium").string(), "--dump-dom",
-                        url},
-                       &dom),
-            0)
+  ASSERT_EQ(
+      RunCommand({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                  "--enable-logging=stderr", "--v=0",
+                  "--user-data-dir=" + (dir_.path() / "chromium").string(), "--dump-dom", url},
+                 &dom),
+      0)
       << dom;
   EXPECT_THAT(dom, HasSubstr("data-src=\"/jobs/" + id + "/log/tail?exp=4000000000&amp;sig="));
   EXPECT_THAT(dom, HasSubstr("<circle"));
