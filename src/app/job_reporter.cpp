@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -86,6 +89,34 @@ struct JobReporter::Report {
   std::chrono::steady_clock::time_point sent_at{};
 };
 
+std::vector<std::string> SecretsToRedact(std::vector<std::string> held,
+                                         const rules::RuleSet* rules) {
+  std::vector<std::string> out;
+  for (std::string& s : held) {
+    if (!s.empty()) out.push_back(std::move(s));
+  }
+  if (rules == nullptr) return out;
+  auto plain = [](const std::string& v) {
+    static constexpr std::string_view kWords[] = {"true", "false", "yes", "no", "on", "off"};
+    for (std::string_view w : kWords) {
+      if (v.size() == w.size() && std::equal(v.begin(), v.end(), w.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        return true;
+      }
+    }
+    char* end = nullptr;
+    (void)std::strtod(v.c_str(), &end);
+    return end == v.c_str() + v.size();
+  };
+  for (const rules::Rule& rule : rules->rules()) {
+    for (const auto& [key, value] : rule.job.env) {
+      if (!value.empty() && !plain(value)) out.push_back(value);
+    }
+  }
+  return out;
+}
+
 JobReporter::JobReporter(ReporterOptions options, github::OutboxWorker* outbox, const Clock& clock)
     : options_(std::move(options)), outbox_(outbox), clock_(clock), redactor_(options_.secrets) {}
 
@@ -167,7 +198,8 @@ int64_t JobReporter::Send(const store::OutboxWrite& write, Report* r) {
   spdlog::info("{}#{}: {} (local mode: not sent to GitHub){}{}", write.repository, write.issue,
                what, page.empty() ? "" : "; job page: ", page);
   std::vector<std::string>& kept = local_by_issue_[IssueKey(write.repository, write.issue)];
-  kept.push_back(write.kind == store::WriteKind::kComment ? write.payload : what);
+  // What the outbox's redaction does for GitHub, done here for the comments kept locally.
+  kept.push_back(write.kind == store::WriteKind::kComment ? RedactComment(write.payload) : what);
   if (kept.size() > 200) kept.erase(kept.begin());
   return 0;
 }
@@ -352,6 +384,10 @@ void JobReporter::KeepLocalComment(const store::OutboxWrite& write) {
   Send(write, nullptr);
 }
 
+std::string JobReporter::RedactComment(std::string_view body) const {
+  return report::RedactComment(redactor_, body, options_.public_url);
+}
+
 std::string JobReporter::CommentMarkdown(const std::string& job_id) {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(job_id);
@@ -368,9 +404,7 @@ std::string JobReporter::LatestMetricsJson(const std::string& job_id) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return "";
   nlohmann::json out = nlohmann::json::object();
-  for (const report::JobMetrics::Entry& e : it->second->metrics.entries()) {
-    if (auto last = e.series.last(); last && std::isfinite(last->value)) out[e.key] = last->value;
-  }
+  for (const auto& [name, value] : it->second->metrics.LatestValues(redactor_)) out[name] = value;
   return out.dump();
 }
 
@@ -392,7 +426,7 @@ std::optional<std::string> JobReporter::RenderSvg(const std::string& job_id) {
   const Report& r = *it->second;
   const report::JobMetrics::Entry* curve = r.metrics.CurveFor(r.view.metric);
   if (!curve) return report::RenderLossSvg(report::Series(), r.view.metric);
-  return report::RenderLossSvg(curve->series, curve->key);
+  return report::RenderLossSvg(curve->series, redactor_.Redact(curve->key));
 }
 
 std::vector<std::string> JobReporter::LocalWrites(const std::string& repository, int64_t issue) {

@@ -153,7 +153,7 @@ void DeliveryProcessor::Explain(const webhook::Event& event, const rules::Decisi
   write.job_key =
       std::string(decision.explain_only ? "explain" : rules::DecisionKindName(decision.kind)) +
       (decision.rule.empty() ? "" : "-" + decision.rule);
-  write.payload = "**labelrun**: " + rules::RenderExplainText(decision);
+  write.payload = rules::RenderExplainComment(decision);
   if (github_.on_comment) github_.on_comment(write);
   if (!github_.outbox) return;
   if (Result<int64_t> queued = github_.outbox->Enqueue(write); !queued) {

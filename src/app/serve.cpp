@@ -247,6 +247,7 @@ int RunServe(const ServeOptions& options) {
   github::OutboxStats outbox_stats;
   std::unique_ptr<github::OutboxWorker> outbox;
   std::unique_ptr<github::PermissionCache> permissions;
+  const JobReporter* redacting_reporter = nullptr;
   if (cfg.github) {
     transport = std::make_unique<github::CurlTransport>(github::CurlOptionsFrom(*cfg.github));
     auto made = github::MakeTokenSource(*cfg.github, *transport, clock);
@@ -263,7 +264,15 @@ int RunServe(const ServeOptions& options) {
       return 1;
     }
     outbox_store = std::move(*opened);
-    outbox = std::make_unique<github::OutboxWorker>(*outbox_store, *client, clock, outbox_stats);
+    // Every comment body passes the reporter's redactor as it is queued. The redactor is
+    // set below, before anything that queues writes (reporter, dispatcher, inbox) starts.
+    github::OutboxOptions outbox_options;
+    outbox_options.redact_comment = [&redacting_reporter](std::string_view body) {
+      return redacting_reporter != nullptr ? redacting_reporter->RedactComment(body)
+                                           : std::string(report::Redactor::kMask);
+    };
+    outbox = std::make_unique<github::OutboxWorker>(*outbox_store, *client, clock, outbox_stats,
+                                                    outbox_options);
     outbox->Start();
     permissions = std::make_unique<github::PermissionCache>(*client, clock);
   }
@@ -331,16 +340,17 @@ int RunServe(const ServeOptions& options) {
   reporter_options.link_ttl = cfg.report.link_ttl;
   reporter_options.link_key = link_key;
   reporter_options.jobs_dir = cfg.state_dir / "jobs";
-  reporter_options.secrets = *secrets;
-  for (const std::string& t : {api_token, dashboard_token, link_key}) {
-    if (!t.empty()) reporter_options.secrets.push_back(t);
+  std::vector<std::string> held = *secrets;
+  for (const std::string& t : {api_token, dashboard_token, link_key}) held.push_back(t);
+  if (tokens && !cfg.github->app_mode()) {
+    // github.token_file's token may have any shape. The installation tokens of App mode
+    // change hourly; they are shaped like ghs_..., which the redactor recognises, and the
+    // App's key file content is a PEM block, also recognised.
+    if (Result<std::string> token = tokens->Token(0)) held.push_back(*token);
   }
-  if (tokens) {
-    // The installation tokens change hourly; they are shaped like ghs_..., which
-    // the redactor recognises. The App's key file content is a PEM block, also
-    // recognised.
-  }
+  reporter_options.secrets = SecretsToRedact(std::move(held), rules ? &rules->rule_set : nullptr);
   JobReporter reporter(reporter_options, outbox.get(), clock);
+  redacting_reporter = &reporter;
   reporter.Start();
   scheduler::Dispatcher dispatcher(DispatcherOptionsFrom(cfg, *instance), std::move(*hosts),
                                    **job_store, **source, reporter, clock);

@@ -35,7 +35,14 @@ OutboxWorker::OutboxWorker(store::OutboxStore& store, Client& client, const Cloc
 OutboxWorker::~OutboxWorker() { Stop(); }
 
 Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
-  Result<int64_t> id = store_.Enqueue(write, clock_.NowUnixMillis());
+  Result<int64_t> id = [&] {
+    if (write.kind != store::WriteKind::kComment || !options_.redact_comment) {
+      return store_.Enqueue(write, clock_.NowUnixMillis());
+    }
+    store::OutboxWrite redacted = write;
+    redacted.payload = options_.redact_comment(write.payload);
+    return store_.Enqueue(redacted, clock_.NowUnixMillis());
+  }();
   if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
   if (id) Wake();
   return id;

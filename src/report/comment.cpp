@@ -297,6 +297,54 @@ size_t CommentLength(std::string_view body) {
   return text::Utf16Units(body) + newlines;
 }
 
+namespace {
+
+// `url` is one of labelrun's signed links whose only secret-looking part is its signature.
+bool OwnSignedLink(std::string_view url, std::string_view link_base, const Redactor& r) {
+  if (link_base.empty() || url.size() <= link_base.size() + 6 ||
+      url.compare(0, link_base.size(), link_base) != 0 ||
+      url.compare(link_base.size(), 6, "/jobs/") != 0) {
+    return false;
+  }
+  size_t at = url.find("?sig=");
+  if (at == std::string_view::npos) at = url.find("&sig=");
+  if (at == std::string_view::npos) return false;
+  const size_t value = at + 5;
+  size_t end = value;
+  auto hex = [](char c) { return text::IsDigit(c) || (c >= 'a' && c <= 'f'); };
+  while (end < url.size() && hex(url[end])) ++end;
+  if (end - value < 32 || (end < url.size() && url[end] != '&')) return false;
+  std::string rest(url.substr(0, value));
+  rest += url.substr(end);
+  return !r.Matches(rest);
+}
+
+}  // namespace
+
+std::string RedactComment(const Redactor& redactor, std::string_view body,
+                          std::string_view link_base) {
+  std::string out;
+  out.reserve(body.size());
+  size_t pos = 0;     // start of the text not yet copied
+  size_t search = 0;  // where to look for the next destination
+  while (!link_base.empty()) {
+    const size_t open = body.find("](<", search);
+    if (open == std::string_view::npos) break;
+    const size_t start = open + 3;
+    const size_t close = body.find(">)", start);
+    if (close == std::string_view::npos) break;
+    const std::string_view url = body.substr(start, close - start);
+    if (url.find('\n') == std::string_view::npos && OwnSignedLink(url, link_base, redactor)) {
+      redactor.RedactTo(body.substr(pos, start - pos), out);
+      out.append(url);
+      pos = close;
+    }
+    search = start;
+  }
+  redactor.RedactTo(body.substr(pos), out);
+  return out;
+}
+
 std::string_view StatusLabel(JobState state) {
   switch (state) {
     case JobState::kQueued:

@@ -65,4 +65,18 @@ const JobMetrics::Entry* JobMetrics::CurveFor(std::string_view wanted) const {
   return nullptr;
 }
 
+std::vector<std::pair<std::string, double>> JobMetrics::LatestValues(
+    const Redactor& redactor) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const Entry& e : entries_) {
+    auto last = e.series.last();
+    if (!last || !std::isfinite(last->value)) continue;
+    std::string name = redactor.Redact(text::CleanUtf8(e.key));
+    bool seen = false;
+    for (const auto& [n, v] : out) seen = seen || n == name;
+    if (!seen) out.emplace_back(std::move(name), last->value);
+  }
+  return out;
+}
+
 }  // namespace labelrun::report

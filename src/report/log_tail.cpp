@@ -10,6 +10,7 @@ LogTail::LogTail(Options options) : options_(options) {
   options_.max_lines = std::max<size_t>(1, options_.max_lines);
   options_.max_line_bytes = std::max<size_t>(16, options_.max_line_bytes);
   options_.max_bytes = std::max(options_.max_bytes, options_.max_line_bytes + 8);
+  if (options_.redactor != nullptr) stream_.emplace(*options_.redactor);
 }
 
 std::string LogTail::Clean(std::string_view line) const {
@@ -23,13 +24,24 @@ std::string LogTail::Clean(std::string_view line) const {
   } else {
     cleaned = text::CleanUtf8(line);
   }
-  if (options_.redactor != nullptr) cleaned = options_.redactor->Redact(cleaned);
-  if (cleaned.size() > options_.max_line_bytes) {
-    std::string cut(text::TruncateUtf8(cleaned, options_.max_line_bytes - 4));
+  return cleaned;
+}
+
+std::string LogTail::Shown(const std::string& cleaned, bool advance) {
+  std::string shown;
+  if (!stream_) {
+    shown = cleaned;
+  } else if (advance) {
+    shown = stream_->RedactLine(cleaned);
+  } else {
+    shown = stream_->PeekLine(cleaned);
+  }
+  if (shown.size() > options_.max_line_bytes) {
+    std::string cut(text::TruncateUtf8(shown, options_.max_line_bytes - 4));
     cut += " …";
     return cut;
   }
-  return cleaned;
+  return shown;
 }
 
 void LogTail::Commit(std::string line) {
@@ -45,21 +57,24 @@ void LogTail::Commit(std::string line) {
 void LogTail::AddLine(std::string_view line) {
   open_ = false;
   open_line_.clear();
-  Commit(Clean(line));
+  open_raw_.clear();
+  Commit(Shown(Clean(line), /*advance=*/true));
 }
 
 void LogTail::Add(std::string_view text, LineEnd end) {
   if (end == LineEnd::kCarriageReturn) {
     if (text.empty()) return;
-    open_line_ = Clean(text);
+    open_raw_ = Clean(text);
+    open_line_ = Shown(open_raw_, /*advance=*/false);
     open_ = true;
     return;
   }
   if (text.empty() && open_) {
-    std::string line = std::move(open_line_);
+    const std::string raw = std::move(open_raw_);
     open_ = false;
     open_line_.clear();
-    Commit(std::move(line));
+    open_raw_.clear();
+    Commit(Shown(raw, /*advance=*/true));
     return;
   }
   AddLine(text);

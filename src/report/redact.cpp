@@ -321,4 +321,9 @@ std::string StreamRedactor::RedactLine(std::string_view line) {
   return redactor_.Redact(line);
 }
 
+std::string StreamRedactor::PeekLine(std::string_view line) const {
+  StreamRedactor copy = *this;
+  return copy.RedactLine(line);
+}
+
 }  // namespace labelrun::report

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "labelrun/core/units.hpp"
 
 namespace labelrun::rules {
@@ -86,7 +88,7 @@ std::string RenderExplainText(const Decision& d) {
     std::string argv;
     for (const std::string& a : j.command) argv += (argv.empty() ? "" : " ") + ShellWord(a);
     out += fmt::format("  command: {}\n", argv);
-    for (const auto& [k, v] : j.env) out += fmt::format("  env: {}={}\n", k, v);
+    for (const auto& [k, v] : j.env) out += fmt::format("  env: {} (value not shown)\n", k);
     out += fmt::format("  gpus: {}\n", j.gpus);
     if (j.cpus > 0) out += fmt::format("  cpus: {}\n", j.cpus);
     if (j.memory_bytes > 0) out += fmt::format("  memory: {}\n", FormatBytes(j.memory_bytes));
@@ -103,6 +105,20 @@ std::string RenderExplainText(const Decision& d) {
     for (const RuleNote& n : d.other_rules) out += fmt::format("  - {}: {}\n", n.rule, n.why);
   }
   return out;
+}
+
+std::string RenderExplainComment(const Decision& decision) {
+  const std::string text = RenderExplainText(decision);
+  size_t longest = 0;
+  size_t run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(std::max<size_t>(3, longest + 1), '`');
+  std::string out = "**labelrun**\n\n" + fence + "text\n" + text;
+  if (!text.empty() && text.back() != '\n') out += '\n';
+  return out + fence + "\n";
 }
 
 }  // namespace labelrun::rules

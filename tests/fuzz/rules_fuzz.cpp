@@ -56,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       rules::Decision d = rules::Evaluate(loaded.rule_set, event, {.explain_other_rules = true});
       if (d.reasons.empty()) std::abort();
       (void)rules::RenderExplainText(d);
+      (void)rules::RenderExplainComment(d);
       (void)rules::DecisionToJson(d).dump();
       event.kind = rules::EventKind::kUnlabeled;
       (void)rules::Evaluate(loaded.rule_set, event);

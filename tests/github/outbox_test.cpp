@@ -230,6 +230,36 @@ TEST(GithubOutbox, LaterReportsEditTheSameComment) {
   EXPECT_EQ(comments[0].body, "<!-- labelrun:job=42 -->\ndone");
 }
 
+// Whatever part of labelrun writes a comment, its body passes the redactor on the way in:
+// it is neither stored nor sent in clear. Label names are written as they are.
+TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxOptions options;
+  options.redact_comment = [](std::string_view body) {
+    std::string out(body);
+    for (size_t at; (at = out.find("hunter2-secret")) != std::string::npos;) {
+      out.replace(at, 14, "***");
+    }
+    return out;
+  };
+  OutboxWorker worker(*store, env.client, env.clock, stats, options);
+  ASSERT_TRUE(worker.Enqueue(Comment("explain", "HF_TOKEN=hunter2-secret in the rule")));
+  ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "hunter2-secret")));
+  Result<std::vector<OutboxWrite>> stored = store->All();
+  ASSERT_TRUE(stored) << stored.error().message();
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].payload, "HF_TOKEN=*** in the rule");
+  EXPECT_EQ((*stored)[1].payload, "hunter2-secret");
+  Drain(worker, env);
+  auto comments = env.fake.Comments("acme/vision", 1);
+  ASSERT_EQ(comments.size(), 1u);
+  EXPECT_EQ(comments[0].body, "<!-- labelrun:job=explain -->\nHF_TOKEN=*** in the rule");
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"hunter2-secret"});
+}
+
 TEST(GithubOutbox, OutageDelaysWritesThenAllArriveInOrder) {
   GithubEnv env(testing::DefaultFakeOptions(), {}, 1);  // one attempt per call
   TempDir dir;
@@ -359,7 +389,7 @@ TEST(GithubOutbox, WorkerThreadDeliversOnTheRealClock) {
   TempDir dir;
   auto store = OpenStore(dir);
   OutboxStats stats;
-  OutboxWorker worker(*store, client, clock, stats, OutboxOptions{milliseconds(20)});
+  OutboxWorker worker(*store, client, clock, stats, OutboxOptions{milliseconds(20), {}});
   worker.Start();
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "l" + std::to_string(i))));

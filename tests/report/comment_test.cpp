@@ -237,6 +237,28 @@ TEST(CommentTest, UserStringsCannotBreakTheLayout) {
   EXPECT_NE(body.find("`a\\|b'c d`"), std::string::npos) << body;
 }
 
+// The whole body passes the redactor on its way out; only the signature of labelrun's own
+// signed links stays, since a reader needs it to open the page.
+TEST(CommentTest, RedactCommentKeepsOnlyOwnLinkSignatures) {
+  const Redactor r({"s3cr3t-value-for-tests"});
+  const std::string sig(64, 'a');
+  const std::string own = "https://lr.example.com/jobs/j1?exp=17&sig=" + sig;
+  const std::string body = "**Failed** s3cr3t-value-for-tests\n[Job page](<" + own +
+                           ">) · [Other](<https://evil.example/jobs/j1?exp=17&sig=" + sig +
+                           ">) · [Leaky](<" + own + "&password=hunter2hunter2>)\n";
+  const std::string out = RedactComment(r, body, "https://lr.example.com");
+  EXPECT_EQ(out, "**Failed** ***\n[Job page](<" + own +
+                     ">) · [Other](<https://evil.example/jobs/j1?exp=17&sig=***) · [Leaky](<" +
+                     "https://lr.example.com/jobs/j1?exp=17&sig=***&password=***)\n");
+  // (The redactor's value of a secret-named key runs to the '>' as well.) Without a public
+  // URL nothing is exempt.
+  EXPECT_EQ(RedactComment(r, body, ""), r.Redact(body));
+  // A link that only looks like ours (a prefix of another host) is redacted.
+  const std::string lookalike = "[x](<https://lr.example.com.evil/jobs/j?sig=" + sig + ">)";
+  EXPECT_EQ(RedactComment(r, lookalike, "https://lr.example.com"),
+            "[x](<https://lr.example.com.evil/jobs/j?sig=***)");
+}
+
 TEST(CommentTest, MarkerRoundTrip) {
   EXPECT_EQ(CommentMarker("j-1f3a9c"), "<!-- labelrun:job=j-1f3a9c -->");
   EXPECT_EQ(FindJobMarker("text\n<!-- labelrun:job=j-1f3a9c -->\nmore"), "j-1f3a9c");

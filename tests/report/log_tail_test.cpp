@@ -7,7 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "labelrun/report/comment.hpp"
 #include "labelrun/report/gpu_stats.hpp"
+#include "labelrun/report/job_page.hpp"
 #include "labelrun/report/line_buffer.hpp"
 #include "labelrun/report/redact.hpp"
 
@@ -109,6 +111,47 @@ TEST(LogTailTest, RedactsBeforeCuttingWhenGivenARedactor) {
       .max_lines = 10, .max_bytes = 1000, .max_line_bytes = 32, .redactor = &redactor});
   safe.AddLine(line);
   EXPECT_EQ(safe.Lines()[0], std::string(20, 'x') + "***");
+}
+
+// A job that prints a private key: the tail (and so the comment, the job page and the API's
+// comment, which render it) masks the key whole, its body lines as well as its markers.
+TEST(LogTailTest, PrivateKeyOverManyLinesIsMaskedWholeInEveryView) {
+  const Redactor redactor;
+  const std::vector<std::string> body = {
+      "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+      "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK",
+      "LxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/VDL5AaWTg0nLVkjRo",
+  };
+  LogTail tail(LogTail::Options{.redactor = &redactor});
+  tail.AddLine("writing the deploy key");
+  tail.AddLine("-----BEGIN RSA PRIVATE KEY-----");
+  for (const std::string& line : body) tail.AddLine(line);
+  // A redraw inside the key is masked too, and does not end the block.
+  tail.Add(body[0], LineEnd::kCarriageReturn);
+  EXPECT_EQ(tail.Lines().back(), "***");
+  tail.Add("", LineEnd::kNewline);
+  tail.AddLine("-----END RSA PRIVATE KEY-----");
+  tail.AddLine("key written");
+
+  const std::vector<std::string> lines = tail.Lines();
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines.front(), "writing the deploy key");
+  EXPECT_EQ(lines.back(), "key written");
+  for (size_t i = 1; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i], "***") << i;
+
+  JobView job;
+  job.id = "j-1";
+  job.state = JobState::kRunning;
+  const std::string comment = RenderComment(job, JobMetrics(), tail, GpuStats(), Links{}, redactor);
+  const std::string page =
+      RenderJobPage(job, JobMetrics(), tail, GpuStats(), JobPageLinks{}, redactor);
+  for (const std::string& view : {tail.Text(), comment, page}) {
+    EXPECT_NE(view.find("key written"), std::string::npos) << view;
+    for (const std::string& line : body) {
+      EXPECT_EQ(view.find(line.substr(0, 16)), std::string::npos) << view;
+    }
+    EXPECT_EQ(view.find("PRIVATE KEY"), std::string::npos) << view;
+  }
 }
 
 TEST(LogTailTest, RedrawsReplaceTheOpenLine) {

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "labelrun/app/rules_cli.hpp"
 #include "rules/test_util.hpp"
@@ -102,6 +104,84 @@ TEST(ExplainTest, CommandIsShownShellQuotedButStaysArgv) {
             std::string::npos)
       << RenderExplainText(d);
   EXPECT_EQ(DecisionToJson(d)["job"]["command"][2], "print('hi')");
+}
+
+// What `/labelrun explain` and the refusal, hold and did-you-mean comments post.
+TEST(ExplainCommentTest, EnvValuesAreNeverShown) {
+  JobSpec job;
+  job.image = "x:1";
+  job.command = {"python", "train.py"};
+  job.env = {{"HF_TOKEN", "hf_live_value_that_must_stay_inside"}, {"WANDB_MODE", "offline"}};
+  Decision d;
+  d.kind = DecisionKind::kDispatch;
+  d.explain_only = true;
+  d.job = job;
+  for (const std::string& shown : {RenderExplainText(d), RenderExplainComment(d)}) {
+    EXPECT_NE(shown.find("env: HF_TOKEN (value not shown)"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("env: WANDB_MODE (value not shown)"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("hf_live_value"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("offline"), std::string::npos) << shown;
+  }
+}
+
+// Every line of the comment after the heading is inside one fenced code block that no line
+// of the text can close: what is in it renders as text, with no mention, HTML or image.
+void ExpectInert(const std::string& comment) {
+  ASSERT_EQ(comment.rfind("**labelrun**\n\n", 0), 0u) << comment;
+  std::vector<std::string> lines;
+  std::istringstream in(comment);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 4u) << comment;
+  const std::string& open = lines[2];
+  const size_t fence = open.find_first_not_of('`');
+  ASSERT_GE(fence, 3u) << comment;
+  EXPECT_EQ(open.substr(fence), "text");
+  EXPECT_EQ(lines.back(), std::string(fence, '`')) << comment;
+  for (size_t i = 3; i + 1 < lines.size(); ++i) {
+    size_t run = 0, longest = 0;
+    for (char c : lines[i]) {
+      run = c == '`' ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    EXPECT_LT(longest, fence) << "line " << i << " could close the block: " << comment;
+  }
+}
+
+TEST(ExplainCommentTest, HostileLabelNamesAndReasonsAreInert) {
+  const std::vector<std::string> hostile = {
+      "<img src=x onerror=alert(1)>", "@acme/security-team", "a```b````c",
+      "[x](https://e.vil)",           "<!-- x -->",          "`"};
+  Decision d;
+  d.kind = DecisionKind::kUnknownLabels;
+  for (const std::string& label : hostile) {
+    d.suggestions.push_back({label, "gpu:required"});
+    d.reasons.push_back("label `" + label + "` is not in LABELS.md; did you mean `gpu:required`?");
+    d.other_rules.push_back({"train", "needs all of [" + label + "]; missing " + label});
+  }
+  const std::string comment = RenderExplainComment(d);
+  ExpectInert(comment);
+  for (const std::string& label : hostile) {
+    EXPECT_NE(comment.find(label), std::string::npos) << "shown as written: " << label;
+  }
+  // The longest backtick run in a label is 4: the fence is 5.
+  EXPECT_NE(comment.find("\n`````text\n"), std::string::npos) << comment;
+}
+
+// The same through the evaluator: a refusal whose reasons name the sender and the labels.
+TEST(ExplainCommentTest, RefusalFromTheEvaluatorIsInert) {
+  Result<app::ConfigRules> rules = app::LoadConfigRules(kConfig);
+  ASSERT_TRUE(rules) << rules.error().message();
+  Event e;
+  e.kind = EventKind::kLabeled;
+  e.changed_label = "env:cpu";
+  e.labels = {"task:training", "env:cpu", "@acme/security-team", "<img src=x onerror=alert(1)>"};
+  e.permission = Permission::kTriage;
+  e.sender = "mallory";
+  const Decision d = Evaluate(rules->rule_set, e, {.explain_other_rules = true});
+  ASSERT_EQ(d.kind, DecisionKind::kDeny) << RenderExplainText(d);
+  const std::string comment = RenderExplainComment(d);
+  ExpectInert(comment);
+  EXPECT_NE(comment.find("@mallory has triage permission"), std::string::npos) << comment;
 }
 
 }  // namespace

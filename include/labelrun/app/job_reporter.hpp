@@ -34,6 +34,7 @@
 #include "labelrun/report/job_view.hpp"
 #include "labelrun/report/log_tail.hpp"
 #include "labelrun/report/redact.hpp"
+#include "labelrun/rules/rule_set.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
 
 namespace labelrun::app {
@@ -47,6 +48,15 @@ struct ReporterOptions {
   std::vector<std::string> secrets;  // redacted wherever job output is shown
   size_t max_jobs_kept = 256;        // finished jobs kept in memory for pages
 };
+
+// The exact values labelrun's redactor masks wherever text leaves it (comments, pages,
+// API): `held` (the webhook secrets and the tokens labelrun reads: API, dashboard, link
+// key, github.token_file) and the value of every rule's env, which is never shown. Env
+// values that are numbers or booleans are left out (masking "1" or "true" would hide
+// ordinary log text); the redactor itself ignores values shorter than
+// report::Redactor::kMinSecretLength. Empty entries are dropped.
+std::vector<std::string> SecretsToRedact(std::vector<std::string> held,
+                                         const rules::RuleSet* rules);
 
 // The links a job page carries (see report::JobPageLinks).
 struct PageLinks {
@@ -108,6 +118,10 @@ class JobReporter final : public scheduler::JobObserver {
   std::vector<std::string> LocalWrites(const std::string& repository, int64_t issue);
 
   const report::Redactor& redactor() const { return redactor_; }
+  // A comment body as it may leave labelrun (report::RedactComment with this reporter's
+  // redactor and public URL): what the outbox applies to every comment it queues, and
+  // local mode to the comments it keeps. Thread-safe.
+  std::string RedactComment(std::string_view body) const;
   // Absolute, signed link to `path` (e.g. "/jobs/j1a2b"); "" without public_url.
   std::string Link(const std::string& path) const;
 

@@ -14,9 +14,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "labelrun/core/clock.hpp"
@@ -36,6 +39,10 @@ struct OutboxStats {
 
 struct OutboxOptions {
   std::chrono::milliseconds min_interval{std::chrono::seconds(1)};
+  // Applied by Enqueue to every comment body (job reports, explanations, refusals,
+  // suggestions), so that what is stored and sent has passed it: serve sets labelrun's
+  // redactor here. Labels and reactions are left as they are. Empty: bodies are kept.
+  std::function<std::string(std::string_view)> redact_comment;
 };
 
 class OutboxWorker {
@@ -45,7 +52,8 @@ class OutboxWorker {
                OutboxOptions options = {});
   ~OutboxWorker();  // stops the thread
 
-  // Stores the write (stamped with the clock's time) and wakes the worker.
+  // Stores the write (stamped with the clock's time; a comment body redacted by
+  // options.redact_comment) and wakes the worker. The one way writes enter the outbox.
   // Thread-safe; never waits on the network.
   Result<int64_t> Enqueue(const store::OutboxWrite& write);
   // Drops a write not yet tried (see OutboxStore::Cancel): true when it will

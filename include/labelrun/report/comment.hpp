@@ -33,6 +33,14 @@ std::optional<std::string> FindJobMarker(std::string_view body);
 // case line breaks are stored as "\r\n". Invalid UTF-8 counts one per byte.
 size_t CommentLength(std::string_view body);
 
+// A whole comment body redacted on its way to GitHub (every comment labelrun posts passes
+// here), except the signatures of labelrun's own signed links: a Markdown link destination
+// `](<URL>)` where URL starts with `link_base` + "/jobs/" keeps its `sig=` value (hex, as
+// report/link_signing.hpp makes it) when the rest of the URL holds nothing to redact.
+// Everything else is as Redactor::Redact leaves it. An empty link_base exempts nothing.
+std::string RedactComment(const Redactor& redactor, std::string_view body,
+                          std::string_view link_base);
+
 // The status label LABELS.md defines for a state: queued, pulling and starting are
 // "status:queued" (the container does not run yet); running is "status:in-progress";
 // succeeded is "status:done"; failed, cancelled and timed out are "status:failed".

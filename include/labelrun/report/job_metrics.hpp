@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "labelrun/report/metrics.hpp"
+#include "labelrun/report/redact.hpp"
 #include "labelrun/report/series.hpp"
 
 namespace labelrun::report {
@@ -47,6 +49,11 @@ class JobMetrics {
   // key in another case, else, when the wanted key contains "loss", the first key that
   // contains "loss" (train_loss for loss). nullptr when none.
   const Entry* CurveFor(std::string_view wanted) const;
+
+  // The last finite value of each metric, in first-appearance order, named as every view
+  // shows it: redacted (a key that is a secret shows as "***"). When redaction makes two
+  // names equal, the first one's value is kept.
+  std::vector<std::pair<std::string, double>> LatestValues(const Redactor& redactor) const;
 
   uint64_t lines() const { return lines_; }
   uint64_t dropped_points() const { return dropped_points_; }

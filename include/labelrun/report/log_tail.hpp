@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,9 @@ namespace labelrun::report {
 // by U+FFFD, control characters but tab dropped, `\r` redraws reduced to what a terminal
 // leaves on screen (the last non-empty segment), long lines cut at max_line_bytes with
 // " …" appended. The renderers redact what they show; with Options::redactor set, each
-// line is also redacted before it is cut, so that a cut never leaves part of a secret.
+// line is also redacted before it is cut, so that a cut never leaves part of a secret, and
+// redacted as a line of the whole stream (StreamRedactor, as the full log is): a private
+// key printed over many lines is masked whole, its body lines included.
 class LogTail {
  public:
   struct Options {
@@ -49,13 +52,17 @@ class LogTail {
  private:
   void Commit(std::string line);
   std::string Clean(std::string_view line) const;
+  // The cleaned line redacted (moving the stream's key state on when `advance`) and cut.
+  std::string Shown(const std::string& cleaned, bool advance);
 
   Options options_;
+  std::optional<StreamRedactor> stream_;  // set with options_.redactor
   std::deque<std::string> lines_;
   size_t bytes_ = 0;
   uint64_t total_ = 0;
   bool open_ = false;
-  std::string open_line_;
+  std::string open_line_;  // as shown
+  std::string open_raw_;   // cleaned, not yet redacted: the stream sees it when it commits
 };
 
 }  // namespace labelrun::report

@@ -65,12 +65,18 @@ class Redactor {
   std::vector<uint64_t> pairs_;       // 65536 bits: byte pairs that may start a match
 };
 
-// Line-by-line redaction of a stream (stored logs): remembers that a private key began on
-// an earlier line and masks every line up to its END marker. Not thread-safe.
+// Line-by-line redaction of a stream: remembers that a private key began on an earlier
+// line and masks every line up to its END marker, so that a key is masked whole (BEGIN,
+// body, END) however the stream is cut into lines. The one path by which a job's log
+// lines are redacted for every view: the full log, and the log tail that the comment, the
+// job page and the API's comment show. Not thread-safe.
 class StreamRedactor {
  public:
   explicit StreamRedactor(const Redactor& redactor) : redactor_(redactor) {}
   std::string RedactLine(std::string_view line);
+  // What RedactLine(line) would return, without moving the stream on (a `\r` redraw that
+  // a later piece may replace).
+  std::string PeekLine(std::string_view line) const;
 
  private:
   const Redactor& redactor_;

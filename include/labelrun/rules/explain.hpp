@@ -26,6 +26,14 @@ nlohmann::json DecisionToJson(const Decision& decision);
 //     image: ...
 //   other rules:
 //     - infer-on-gpu: needs all of [...]; missing ...
+// A rule's env shows its keys only ("env: HF_TOKEN (value not shown)"), never the values.
 std::string RenderExplainText(const Decision& decision);
+
+// The issue comment that explains a decision (`/labelrun explain`, refusals, holds,
+// did-you-mean suggestions): a bold "labelrun" line, then RenderExplainText in a fenced
+// code block whose fence is longer than any backtick run inside it. Label names, rule
+// names and reasons are therefore inert on GitHub: no @mention pings, no HTML, no images,
+// no links, whatever a label is called. Redaction happens where comments are queued.
+std::string RenderExplainComment(const Decision& decision);
 
 }  // namespace labelrun::rules
