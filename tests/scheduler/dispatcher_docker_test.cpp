@@ -118,9 +118,10 @@ class LateStopRuntime : public runtime::Runtime {
   Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) override {
     return inner_->CopyIn(id, dir, tar_gz);
   }
-  Status CopyOut(const std::string& id, const std::string& path,
-                 const std::filesystem::path& tar_file) override {
-    return inner_->CopyOut(id, path, tar_file);
+  Result<runtime::CopiedOut> CopyOut(const std::string& id, const std::string& path,
+                                     const std::filesystem::path& tar_file,
+                                     uint64_t max_bytes) override {
+    return inner_->CopyOut(id, path, tar_file, max_bytes);
   }
   Result<std::unique_ptr<runtime::PendingExit>> WaitNextExit(const std::string& id) override {
     return inner_->WaitNextExit(id);
