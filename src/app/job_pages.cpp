@@ -242,7 +242,6 @@ AppReply JobPages::Outputs(const std::string& id, std::string_view which, const 
   AppReply r = Text(Outcome::kOk, "", "application/octet-stream");
   r.file = server::FileSlice{tar, file->offset, file->size};
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }
 

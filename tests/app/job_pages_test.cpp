@@ -125,7 +125,15 @@ class JobPagesTest : public ::testing::Test {
     r.path = link.substr(0, q);
     r.query = q == std::string::npos ? "" : link.substr(q + 1);
     if (token) r.authorization = std::string("Bearer ") + kToken;
-    return pages_->Handle(r);
+    AppReply reply = pages_->Handle(r);
+    if (reply.file) {  // a file served from disk: read the slice the server would send
+      std::ifstream in(reply.file->path, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(reply.file->offset));
+      reply.body.resize(reply.file->length);
+      in.read(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+      reply.body.resize(static_cast<size_t>(in.gcount()));
+    }
+    return reply;
   }
 
   // The link a comment carries: signed for `ttl` from now.

@@ -229,10 +229,10 @@ TEST_F(ServerLimitsTest, MemoryReturnsAfterALargeDelivery) {
 // the index, one file and the whole archive are served from disk, and the
 // process does not grow by their size.
 TEST_F(ServerLimitsTest, OutputsAreServedFromDiskNotMemory) {
-  const std::filesystem::path job = dir_ / "state/jobs/jbig0001";
+  const std::filesystem::path job = dir_ / "state/jobs/jb190000001";
   std::filesystem::create_directories(job / "src/outputs");
-  dir_.Write("state/jobs/jbig0001/src/outputs/small.txt", "hello\n");
-  dir_.Write("state/jobs/jbig0001/src/outputs/huge.bin", "");
+  dir_.Write("state/jobs/jb190000001/src/outputs/small.txt", "hello\n");
+  dir_.Write("state/jobs/jb190000001/src/outputs/huge.bin", "");
   ASSERT_EQ(truncate((job / "src/outputs/huge.bin").c_str(), 128LL << 20), 0);
   std::string output;
   ASSERT_EQ(RunCommand({"/usr/bin/tar", "-cf", (job / "outputs.tar").string(), "-C",
@@ -249,31 +249,31 @@ TEST_F(ServerLimitsTest, OutputsAreServedFromDiskNotMemory) {
   ASSERT_EQ(HttpRequest("GET", server->Url("/healthz"), {}, "").status, 200);
   const int64_t before = ProcStatusKib(pid, "VmHWM");
 
-  HttpResponse index = HttpRequest("GET", server->Url("/jobs/jbig0001/outputs"), auth, "");
+  HttpResponse index = HttpRequest("GET", server->Url("/jobs/jb190000001/outputs"), auth, "");
   ASSERT_EQ(index.status, 200) << index.body;
   EXPECT_THAT(index.body, HasSubstr("huge.bin"));
   EXPECT_THAT(index.body, HasSubstr("128 MiB"));
   EXPECT_THAT(index.body, Not(HasSubstr("Truncated")));
   // What the dispatcher writes beside an archive that job.outputs_max_bytes cut.
-  dir_.Write("state/jobs/jbig0001/outputs.truncated",
+  dir_.Write("state/jobs/jb190000001/outputs.truncated",
              "outputs over job.outputs_max_bytes (1 GiB): 'outputs/<b>x</b>' left out\n");
-  index = HttpRequest("GET", server->Url("/jobs/jbig0001/outputs"), auth, "");
+  index = HttpRequest("GET", server->Url("/jobs/jb190000001/outputs"), auth, "");
   EXPECT_THAT(index.body, HasSubstr("<strong>Truncated:</strong> outputs over "
                                     "job.outputs_max_bytes (1 GiB): &#39;outputs/&lt;b&gt;"));
   HttpResponse small =
-      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs/small.txt"), auth, "");
+      HttpRequest("GET", server->Url("/jobs/jb190000001/outputs/small.txt"), auth, "");
   ASSERT_EQ(small.status, 200);
   EXPECT_EQ(small.body, "hello\n");
   HttpOptions slow_ok;
   slow_ok.timeout_ms = 60'000;
   HttpResponse huge =
-      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs/huge.bin"), auth, "", slow_ok);
+      HttpRequest("GET", server->Url("/jobs/jb190000001/outputs/huge.bin"), auth, "", slow_ok);
   ASSERT_EQ(huge.status, 200) << huge.error;
   EXPECT_EQ(huge.body.size(), 128u << 20);
   huge.body.clear();
   huge.body.shrink_to_fit();
   HttpResponse tar =
-      HttpRequest("GET", server->Url("/jobs/jbig0001/outputs.tar"), auth, "", slow_ok);
+      HttpRequest("GET", server->Url("/jobs/jb190000001/outputs.tar"), auth, "", slow_ok);
   ASSERT_EQ(tar.status, 200) << tar.error;
   EXPECT_EQ(tar.body, ReadFile(job / "outputs.tar"));
   const int64_t peak = ProcStatusKib(pid, "VmHWM");
