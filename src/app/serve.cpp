@@ -461,6 +461,9 @@ int RunServe(const ServeOptions& options) {
                     fresh_rules.error().message());
       return false;
     }
+    // The new secrets and env values are masked before anything can show them: the
+    // redactor gains them first (and keeps the old ones, which running jobs may print).
+    reporter.AddSecrets(SecretsToRedact(*s, &(*fresh_rules)->rule_set));
     srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
     delivery_processor.SetRules(*fresh_rules);
     proc->SetPaused(fresh->inbox.paused);

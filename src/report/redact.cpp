@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
 
 #include "text.hpp"
 
@@ -92,30 +93,44 @@ bool HarmlessValue(std::string_view v) {
 
 }  // namespace
 
-void Redactor::Mark(unsigned char a, unsigned char b) {
-  const unsigned pair = (static_cast<unsigned>(a) << 8) | b;
-  pairs_[pair >> 6] |= uint64_t{1} << (pair & 63);
-}
-
-Redactor::Redactor(std::vector<std::string> secrets) : pairs_(65536 / 64, 0) {
+std::shared_ptr<const Redactor::Table> Redactor::MakeTable(std::vector<std::string> secrets) {
+  auto t = std::make_shared<Table>();
+  t->pairs.assign(65536 / 64, 0);
+  auto mark = [&t](unsigned char a, unsigned char b) {
+    const unsigned pair = (static_cast<unsigned>(a) << 8) | b;
+    t->pairs[pair >> 6] |= uint64_t{1} << (pair & 63);
+  };
   for (std::string& s : secrets) {
-    if (s.size() >= kMinSecretLength) secrets_.push_back(std::move(s));
+    if (s.size() >= kMinSecretLength) t->secrets.push_back(std::move(s));
   }
-  std::sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
+  std::sort(t->secrets.begin(), t->secrets.end(), [](const std::string& a, const std::string& b) {
     return PairOf(a) < PairOf(b) || (PairOf(a) == PairOf(b) && a < b);
   });
-  secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
-  for (const std::string& s : secrets_) Mark(s[0], s[1]);
+  t->secrets.erase(std::unique(t->secrets.begin(), t->secrets.end()), t->secrets.end());
+  for (const std::string& s : t->secrets) mark(s[0], s[1]);
   for (std::string_view p : {"gh", "gi", "AK", "AS", "AI", "xo", "--", "hf", "sk", "ey", "ya"}) {
-    Mark(p[0], p[1]);
+    mark(p[0], p[1]);
   }
   for (unsigned char b : {'B', 'b'}) {
-    for (unsigned char e : {'E', 'e'}) Mark(b, e);
+    for (unsigned char e : {'E', 'e'}) mark(b, e);
   }
   for (unsigned c = 0; c < 256; ++c) {
-    Mark(':', static_cast<unsigned char>(c));
-    Mark('=', static_cast<unsigned char>(c));
+    mark(':', static_cast<unsigned char>(c));
+    mark('=', static_cast<unsigned char>(c));
   }
+  return t;
+}
+
+Redactor::Redactor(std::vector<std::string> secrets) : table_(MakeTable(std::move(secrets))) {}
+
+void Redactor::AddSecrets(std::vector<std::string> secrets) {
+  // Writers are rare (a reload); readers never wait for them.
+  static std::mutex writers;
+  std::lock_guard lock(writers);
+  std::vector<std::string> all = table_.load()->secrets;
+  all.insert(all.end(), std::make_move_iterator(secrets.begin()),
+             std::make_move_iterator(secrets.end()));
+  table_.store(MakeTable(std::move(all)));
 }
 
 void Redactor::Collect(std::string_view s, std::vector<Interval>& out) const {
@@ -130,15 +145,17 @@ void Redactor::Collect(std::string_view s, std::vector<Interval>& out) const {
     }
     covered = out.back().end;
   };
+  const std::shared_ptr<const Table> table = table_.load();
+  const std::vector<std::string>& secrets = table->secrets;
   for (size_t i = 0; i + 1 < n; ++i) {
     const auto a = static_cast<unsigned char>(s[i]);
     const auto b = static_cast<unsigned char>(s[i + 1]);
-    if (!Candidate(a, b)) continue;
+    if (!table->Candidate(a, b)) continue;
     // Configured secrets sharing this first byte pair.
     const uint16_t pair = static_cast<uint16_t>((a << 8) | b);
-    auto first = std::lower_bound(secrets_.begin(), secrets_.end(), pair,
+    auto first = std::lower_bound(secrets.begin(), secrets.end(), pair,
                                   [](const std::string& x, uint16_t p) { return PairOf(x) < p; });
-    for (auto it = first; it != secrets_.end() && PairOf(*it) == pair; ++it) {
+    for (auto it = first; it != secrets.end() && PairOf(*it) == pair; ++it) {
       if (At(s, i, *it)) add(i, i + it->size());
     }
     const bool word_start = i == 0 || !IsWordChar(s[i - 1]);

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -91,7 +92,8 @@ class SecretsTest : public ::testing::Test {
     }
   }
 
-  LabelrunProcess::Options Options(const std::string& github_url) {
+  LabelrunProcess::Options Options(const std::string& github_url,
+                                   const std::string& env_value = kEnvValue) {
     LabelrunProcess::Options o;
     o.extra_yaml =
         "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
@@ -105,7 +107,7 @@ class SecretsTest : public ::testing::Test {
         "\"\n"
         "      command: [sh, train.sh]\n"
         "      env: {WEIGHTS_PASSPHRASE: \"" +
-        kEnvValue +
+        env_value +
         "\", PYTHONUNBUFFERED: \"1\"}\n"
         "sources: {default_dir: " +
         repo_.string() + "}\napi: {token_file: " + (dir_.path() / "api-token").string() +
@@ -230,6 +232,39 @@ TEST_F(SecretsTest, ExplainShowsEnvKeysOnlyAndLabelNamesAsInertText) {
   EXPECT_EQ(body.find('<', close), std::string::npos) << body;
   // No job ran for an explanation.
   EXPECT_THAT(Api(server, "/api/jobs"), Not(HasSubstr("\"id\"")));
+}
+
+TEST_F(SecretsTest, AnEnvValueThatAReloadBringsIsMaskedFromThen) {
+  constexpr char kReloadedValue[] = "reloaded-passphrase-5521";
+  FakeGithub::Options github_options;
+  github_options.static_token = kGithubToken;
+  FakeGithub github(github_options, SystemClock::Instance());
+  github.SetPermission("acme/vision", "bob", "write");
+  LabelrunProcess server(dir_, Options(github.url()));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  // The rule's env value changes under a running labelrun: SIGHUP, then a job prints it.
+  server.Rewrite(Options(github.url(), kReloadedValue));
+  server.process().Signal(SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return server.CountInLog("reload: ") > 0; }, 30s)) << server.Log();
+  ASSERT_THAT(server.Log(), HasSubstr("webhook secret(s) active")) << server.Log();
+  const std::string labeled = R"({"action":"labeled","label":{"name":"task:training"},)" +
+                              Issue({"task:training"}) + "," + kEnvelope + "}";
+  ASSERT_EQ(server.Deliver("issues", "secrets-reload-1", labeled).status, 202);
+  auto comments = [&] { return github.Comments("acme/vision", 21); };
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto c = comments();
+        return c.size() == 1 && c[0].body.find("Succeeded") != std::string::npos;
+      },
+      120s))
+      << server.Log();
+  const std::string body = comments()[0].body;
+  EXPECT_THAT(body, HasSubstr("the passphrase is ***")) << body;
+  EXPECT_THAT(body, Not(HasSubstr(kReloadedValue))) << body;
+  for (const FakeRequest& r : github.Requests()) {
+    EXPECT_THAT(r.body, Not(HasSubstr(kReloadedValue))) << r.method << " " << r.target;
+  }
+  EXPECT_THAT(server.Log(), Not(HasSubstr(kReloadedValue)));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -167,6 +168,26 @@ TEST(StreamRedactorTest, KeyBlocksAcrossLines) {
   EXPECT_EQ(stream.RedactLine("-----BEGIN PRIVATE KEY-----x-----END PRIVATE KEY----- ok"),
             "*** ok");
   EXPECT_EQ(stream.RedactLine("still fine"), "still fine");
+}
+
+TEST(RedactorAddSecretsTest, AddedValuesAreMaskedAndEarlierOnesKept) {
+  Redactor r({"first-secret-value"});
+  EXPECT_EQ(r.Redact("a first-secret-value b second-secret-value"), "a *** b second-secret-value");
+  // Readers on other threads while a reload adds a value: each sees one whole table.
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop) {
+      const std::string out = r.Redact("x first-secret-value y");
+      ASSERT_EQ(out, "x *** y");
+    }
+  });
+  r.AddSecrets({"second-secret-value", "ab"});
+  stop = true;
+  reader.join();
+  EXPECT_EQ(r.Redact("a first-secret-value b second-secret-value"), "a *** b ***");
+  EXPECT_EQ(r.secret_count(), 2u) << "values shorter than kMinSecretLength stay out";
+  r.AddSecrets({"second-secret-value"});
+  EXPECT_EQ(r.secret_count(), 2u);
 }
 
 }  // namespace

@@ -118,6 +118,9 @@ class JobReporter final : public scheduler::JobObserver {
   std::vector<std::string> LocalWrites(const std::string& repository, int64_t issue);
 
   const report::Redactor& redactor() const { return redactor_; }
+  // Masks these values too from now on (a configuration reload's secrets and env
+  // values; see SecretsToRedact). Thread-safe.
+  void AddSecrets(std::vector<std::string> secrets) { redactor_.AddSecrets(std::move(secrets)); }
   // A comment body as it may leave labelrun (report::RedactComment with this reporter's
   // redactor and public URL): what the outbox applies to every comment it queues, and
   // local mode to the comments it keeps. Thread-safe.

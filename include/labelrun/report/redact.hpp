@@ -25,44 +25,56 @@
 //
 // No std::regex: a two-byte prefix table rejects most positions of a plain line at once.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace labelrun::report {
 
-// Immutable after construction: const methods are safe to call from many threads.
+// Thread-safe: every method may be called from many threads at once. The configured
+// secrets only grow (AddSecrets, on a configuration reload): a value that was a secret
+// stays one, since text written under the old configuration may still be shown.
 class Redactor {
  public:
   static constexpr size_t kMinSecretLength = 4;
   static constexpr std::string_view kMask = "***";
 
   explicit Redactor(std::vector<std::string> secrets = {});
+  Redactor(const Redactor&) = delete;
+  Redactor& operator=(const Redactor&) = delete;
 
   std::string Redact(std::string_view text) const;
   // Appends the redacted text to out.
   void RedactTo(std::string_view text, std::string& out) const;
   // True when Redact(text) would differ from text.
   bool Matches(std::string_view text) const;
-
-  size_t secret_count() const { return secrets_.size(); }
+  // Adds exact values to mask from now on; the ones already held stay.
+  void AddSecrets(std::vector<std::string> secrets);
+  size_t secret_count() const { return table_.load()->secrets.size(); }
 
  private:
   struct Interval {
     size_t begin;
     size_t end;
   };
-  void Collect(std::string_view text, std::vector<Interval>& out) const;
-  bool Candidate(unsigned char a, unsigned char b) const {
-    const unsigned pair = (static_cast<unsigned>(a) << 8) | b;
-    return (pairs_[pair >> 6] >> (pair & 63)) & 1;
-  }
-  void Mark(unsigned char a, unsigned char b);
+  // The configured secrets and the byte pairs that may start a match; replaced whole.
+  struct Table {
+    std::vector<std::string> secrets;  // sorted by their first two bytes
+    std::vector<uint64_t> pairs;       // 65536 bits: byte pairs that may start a match
+    bool Candidate(unsigned char a, unsigned char b) const {
+      const unsigned pair = (static_cast<unsigned>(a) << 8) | b;
+      return (pairs[pair >> 6] >> (pair & 63)) & 1;
+    }
+  };
+  static std::shared_ptr<const Table> MakeTable(std::vector<std::string> secrets);
 
-  std::vector<std::string> secrets_;  // sorted by their first two bytes
-  std::vector<uint64_t> pairs_;       // 65536 bits: byte pairs that may start a match
+  void Collect(std::string_view text, std::vector<Interval>& out) const;
+
+  std::atomic<std::shared_ptr<const Table>> table_;
 };
 
 // Line-by-line redaction of a stream: remembers that a private key began on an earlier
