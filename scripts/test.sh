@@ -30,7 +30,12 @@ ctest --preset release -j "$jobs"
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+# Two tests measure the process's own resources, which the sanitizers change: ASan
+# replaces malloc (its quarantine holds freed memory, so RSS does not come back), and
+# UBSan's vptr check probes memory through a pipe, which fails once labelrun is out of
+# file descriptors. The release step above runs them.
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs" \
+  -E '^ServerLimitsTest\.(AcceptOutOfDescriptorsLogsOnceAndRecovers|MemoryReturnsAfterALargeDelivery)$'
 
 echo "== fuzzing (${FUZZ_SECONDS:=30}s per target)"
 cmake --preset fuzz >/dev/null

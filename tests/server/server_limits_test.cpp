@@ -186,7 +186,7 @@ TEST_F(ServerLimitsTest, AcceptOutOfDescriptorsLogsOnceAndRecovers) {
   for (int i = 0; i < 60; ++i) idle.push_back(std::make_unique<RawConnection>(server->port()));
   std::this_thread::sleep_for(1500ms);
   HttpResponse r = server->Deliver("issues", "emfile-1", kLabeled);
-  EXPECT_EQ(r.status, 202) << r.error;
+  EXPECT_EQ(r.status, 202) << r.error << "\n" << server->Log();
   EXPECT_GE(server->CountInLog("accept failed"), 1u);
   EXPECT_LE(server->CountInLog("accept failed"), 1u) << server->Log();
 }
