@@ -219,7 +219,7 @@ Status Dispatcher::Cancel(const std::string& job_id, const std::string& by) {
 }
 
 int Dispatcher::CancelOn(const std::string& repository, int64_t issue, const std::string& rule,
-                         const std::string& by) {
+                         const std::string& by, const std::string& delivery) {
   store::JobFilter filter;
   filter.repository = repository;
   filter.open_only = true;
@@ -230,6 +230,12 @@ int Dispatcher::CancelOn(const std::string& repository, int64_t issue, const std
   for (const store::JobRecord& job : *jobs) {
     if (job.issue != issue || (!rule.empty() && job.spec.rule != rule)) continue;
     n += Cancel(job.id, by).has_value();
+  }
+  if (!delivery.empty()) {
+    if (Status s = store_.MarkDeliveryDone(delivery, clock_.NowUnixMillis()); !s) {
+      spdlog::warn("delivery {}: cannot record the cancel at once: {}", delivery,
+                   s.error().message());
+    }
   }
   return n;
 }

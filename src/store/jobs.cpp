@@ -196,6 +196,16 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
   return db_.Exec("COMMIT");
 }
 
+Status JobStore::MarkDeliveryDone(const std::string& delivery, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  Result<Statement> done = db_.Prepare(
+      "UPDATE inbox SET state = 'done', processed_at = ?2, error = NULL "
+      "WHERE guid = ?1 AND state = 'pending'");
+  if (!done) return done.error();
+  done->Bind(1, delivery).Bind(2, now_ms);
+  return done->Run();
+}
+
 Status JobStore::Update(const JobRecord& job, int64_t now_ms, std::string_view detail) {
   std::lock_guard lock(mu_);
   if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s;

@@ -5,11 +5,14 @@
 
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 
 #include "labelrun/runtime/sources.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
+#include "labelrun/store/inbox.hpp"
+#include "labelrun/store/sqlite.hpp"
 #include "support/docker_env.hpp"
 #include "support/private_dockerd.hpp"
 #include "support/process.hpp"
@@ -353,6 +356,43 @@ TEST_F(DispatcherDockerTest, CancelStopsARunningJob) {
   Status again = dispatcher_->Cancel(id, "@bob");
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code(), ErrorCode::kFailedPrecondition);
+}
+
+// A cancel's delivery is recorded done before CancelOn returns: were it left to
+// the processor's batch, a crash would replay the cancel onto a job that a later
+// delivery of the same batch started.
+TEST_F(DispatcherDockerTest, ACancelsDeliveryIsDoneBeforeTheNextDeliveryIsHandedOver) {
+  StartDispatcher();
+  store::InboxStats stats;
+  auto writer = store::InboxWriter::Start(dir_.path() / "labelrun.db", 64, stats, nullptr);
+  ASSERT_TRUE(writer) << writer.error().message();
+  for (const std::string guid : {"cancel-1", "dispatch-2"}) {
+    store::InboxRecord r;
+    r.guid = guid;
+    r.event = "issues";
+    r.action = guid == "cancel-1" ? "unlabeled" : "labeled";
+    r.repository = "acme/models";
+    r.received_at_ms = SystemClock::Instance().NowUnixMillis();
+    r.digest = "{}";
+    std::promise<Result<store::AppendOutcome>> stored;
+    (*writer)->Append(std::move(r),
+                      [&](Result<store::AppendOutcome> out) { stored.set_value(std::move(out)); });
+    ASSERT_TRUE(stored.get_future().get());
+  }
+  (*writer)->Stop();
+  auto state = [&](const std::string& guid) {
+    Result<store::Database> db = store::Database::Open(dir_.path() / "labelrun.db");
+    Result<store::Statement> st = db->Prepare("SELECT state FROM inbox WHERE guid = ?1");
+    st->Bind(1, guid);
+    return st->Step().value_or(false) ? st->ColumnText(0) : std::string("missing");
+  };
+  // Nothing to cancel yet: the delivery is still recorded as acted on.
+  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice", "cancel-1"), 0);
+  EXPECT_EQ(state("cancel-1"), "done");
+  EXPECT_EQ(state("dispatch-2"), "pending");
+  // A cancel without a delivery (the API, the CLI) touches no inbox row.
+  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice"), 0);
+  EXPECT_EQ(state("dispatch-2"), "pending");
 }
 
 TEST_F(DispatcherDockerTest, AJobThatExitedZeroBeforeTheStopTookEffectSucceeded) {

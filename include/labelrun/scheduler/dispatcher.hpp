@@ -115,8 +115,11 @@ class Dispatcher {
   // period, then killed). `by` is who asked, e.g. "@alice".
   Status Cancel(const std::string& job_id, const std::string& by);
   // Cancels the open jobs on an issue (of `rule`, or all when empty); returns how many.
+  // With a `delivery`, that delivery's inbox row is marked done before this returns,
+  // so that a crash before the processor records its batch never replays the cancel
+  // onto jobs that later deliveries started.
   int CancelOn(const std::string& repository, int64_t issue, const std::string& rule,
-               const std::string& by);
+               const std::string& by, const std::string& delivery = "");
   // A new job from the same decision as `job_id` (same spec and commit).
   Result<store::JobRecord> Retry(const std::string& job_id, const std::string& by);
 

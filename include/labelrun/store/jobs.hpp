@@ -69,6 +69,11 @@ class JobStore {
   // Writes every mutable field of `job` and appends an event with `detail`.
   // When the state becomes final the dedupe key is released.
   Status Update(const JobRecord& job, int64_t now_ms, std::string_view detail);
+  // Marks a delivery's inbox row done now, in its own transaction: for a delivery
+  // whose effect must be durable before the next delivery is handed over (a
+  // cancel, which replayed after a crash would cancel jobs that later deliveries
+  // started). No-op when the row is not pending.
+  Status MarkDeliveryDone(const std::string& delivery, int64_t now_ms);
   // Records that cancellation was asked for (no state change yet).
   Status SetCancelBy(const std::string& id, const std::string& by);
 
