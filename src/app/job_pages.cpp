@@ -220,11 +220,11 @@ AppReply JobPages::Outputs(const std::string& id, std::string_view which, const 
     if (std::ifstream note{options_.jobs_dir / id / "outputs.truncated"}) {
       std::getline(note, truncation);
     }
-    return Text(Outcome::kOk,
-                report::RenderOutputsIndex(id, links, Signed("/jobs/" + id, access),
-                                           Signed(base + ".tar", access), reporter_.redactor(),
-                                           truncation),
-                "text/html; charset=utf-8");
+    return Text(
+        Outcome::kOk,
+        report::RenderOutputsIndex(id, links, Signed("/jobs/" + id, access),
+                                   Signed(base + ".tar", access), reporter_.redactor(), truncation),
+        "text/html; charset=utf-8");
   }
   const std::string_view path = which.substr(1);  // after the '/'
   Result<runtime::OutputFile> file = runtime::FindOutput(tar, path);

@@ -2,8 +2,8 @@
 // A Docker daemon of the test's own, for tests that stop or restart one: its
 // own socket, data root, exec root and pid file in a temp folder, its own
 // network namespace, no bridge and no iptables rules, so that it touches
-// nothing of the machine's own daemon (which may be running someone's training). The test image is loaded into it
-// from the machine's daemon (docker save | docker load).
+// nothing of the machine's own daemon (which may be running someone's training). The test image is
+// loaded into it from the machine's daemon (docker save | docker load).
 
 #include <filesystem>
 #include <memory>
