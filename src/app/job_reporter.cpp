@@ -105,9 +105,9 @@ std::vector<std::string> SecretsToRedact(std::vector<std::string> held,
         return true;
       }
     }
-    char* end = nullptr;
-    (void)std::strtod(v.c_str(), &end);
-    return end == v.c_str() + v.size();
+    // A short decimal number ("1", "0.5", "-3"): never hex, exponents or nan(...),
+    // and never a long digit string, which may well be a key.
+    return v.size() <= 6 && v.find_first_not_of("0123456789.-") == std::string::npos;
   };
   for (const rules::Rule& rule : rules->rules()) {
     for (const auto& [key, value] : rule.job.env) {

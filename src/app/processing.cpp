@@ -210,10 +210,11 @@ Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& 
   const int64_t issue = IssueNumber(event);
   const std::string who = "@" + env->sender.login;
   if (decision.kind == DecisionKind::kCancel) {
-    const int n =
+    const Result<int> n =
         dispatcher_->CancelOn(env->repository.full_name, issue, decision.rule, who, row.guid);
-    if (n > 0) {
-      spdlog::info("delivery {}: cancelling {} job(s) on {}#{}", row.guid, n,
+    if (!n) return n.error();
+    if (*n > 0) {
+      spdlog::info("delivery {}: cancelling {} job(s) on {}#{}", row.guid, *n,
                    env->repository.full_name, issue);
     }
     return Ok();

@@ -324,6 +324,15 @@ std::vector<UnsafeSetting> FindUnsafeSettings(const JobTemplate& job, const std:
       }
     }
     if (socket_found) continue;
+    // Other runtimes' sockets live there too (containerd, podman, rootless Docker in
+    // /run/user/UID), and a socket may be anywhere under any name ending in .sock.
+    const bool under_run = host == "/var/run" || host.starts_with("/var/run/") || host == "/run" ||
+                           host.starts_with("/run/");
+    if (under_run || host.ends_with(".sock")) {
+      out.push_back({at, "mounts a runtime socket or its folder (" + m +
+                             "): a container runtime's socket gives the job root on the host"});
+      continue;
+    }
     // /proc/1/root is the host's root folder; /dev and /sys its devices and kernel.
     for (std::string_view system : {"/proc", "/sys", "/dev"}) {
       if (host == system || (host.starts_with(system) && host[system.size()] == '/')) {

@@ -218,14 +218,15 @@ Status Dispatcher::Cancel(const std::string& job_id, const std::string& by) {
   return Ok();
 }
 
-int Dispatcher::CancelOn(const std::string& repository, int64_t issue, const std::string& rule,
-                         const std::string& by, const std::string& delivery) {
+Result<int> Dispatcher::CancelOn(const std::string& repository, int64_t issue,
+                                 const std::string& rule, const std::string& by,
+                                 const std::string& delivery) {
   store::JobFilter filter;
   filter.repository = repository;
   filter.open_only = true;
   filter.limit = 1000;
   Result<std::vector<store::JobRecord>> jobs = store_.List(filter);
-  if (!jobs) return 0;
+  if (!jobs) return jobs.error();
   int n = 0;
   for (const store::JobRecord& job : *jobs) {
     if (job.issue != issue || (!rule.empty() && job.spec.rule != rule)) continue;
@@ -235,6 +236,7 @@ int Dispatcher::CancelOn(const std::string& repository, int64_t issue, const std
     if (Status s = store_.MarkDeliveryDone(delivery, clock_.NowUnixMillis()); !s) {
       spdlog::warn("delivery {}: cannot record the cancel at once: {}", delivery,
                    s.error().message());
+      return s.error();
     }
   }
   return n;

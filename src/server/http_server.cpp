@@ -8,6 +8,8 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -40,6 +42,21 @@ constexpr size_t kFileChunkBytes = 64 * 1024;  // a file body is read and sent i
 // 25 MB delivery must not leave the process 25 MB (or, with its parse, many
 // times that) bigger for good.
 constexpr size_t kTrimAfterBodyBytes = 1 << 20;
+// The most one async_read_some reads from the socket (Beast's own read size).
+constexpr uint64_t kReadBytes = 65536;
+
+// Gives the heap's free memory back to the system after a large body, at most
+// once a second: malloc_trim walks the heap on an I/O thread, and any client can
+// send large bodies.
+void TrimHeap() {
+  static std::atomic<int64_t> last_ms{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_ms.compare_exchange_strong(last, now)) return;
+  malloc_trim(0);
+}
 // What a client is told to wait when the body budget is spent.
 constexpr const char* kRetryAfterSeconds = "5";
 
@@ -397,7 +414,7 @@ class ServerImpl final : public Server {
       const unsigned version = parser->get().version();
       const size_t body_bytes = parser->get().body().capacity();
       parser.reset();
-      if (body_bytes >= kTrimAfterBodyBytes) malloc_trim(0);
+      if (body_bytes >= kTrimAfterBodyBytes) TrimHeap();
       if (!co_await Write(stream, version, reply) || !keep_alive) co_return;
     }
   }
@@ -525,7 +542,22 @@ class ServerImpl final : public Server {
         if (wec) co_return Reply{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
       }
       beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
+      const bool chunked = !parser.content_length();
       while (!parser.is_done()) {
+        if (chunked) {
+          // A chunked body grows by what one read brings (at most kReadBytes plus what
+          // is buffered): its room is taken from the budget and reserved before the
+          // read, so the string never outgrows what the budget allowed.
+          std::string& grown = parser.get().body();
+          const uint64_t need = grown.size() + buffer.size() + kReadBytes;
+          if (need > grown.capacity()) {
+            const uint64_t room =
+                std::min<uint64_t>(config_.max_body_bytes + kReadBytes,
+                                   std::max<uint64_t>(need, 2 * uint64_t{grown.capacity()}));
+            if (!reservation.GrowTo(room)) co_return finish(BudgetSpent(), "", "");
+            grown.reserve(room);
+          }
+        }
         auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kNoThrow);
         if (ec == http::error::body_limit) co_return finish(TooLarge(), "", "");
         if (ec) {
@@ -606,7 +638,9 @@ class ServerImpl final : public Server {
       spdlog::warn("cannot open {} to send it: {}", slice.path.string(), std::strerror(errno));
       Reply failed{Outcome::kUnavailable, "the file cannot be read now; try again\n",
                    "text/plain; charset=utf-8", true};
-      co_return co_await Write(stream, header.version(), failed);
+      failed.head = reply.head;
+      co_await Write(stream, header.version(), failed);
+      co_return false;  // it said Connection: close
     }
     std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* p) {
       close(*p);

@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "github/github_env.hpp"
 #include "labelrun/github/outbox_worker.hpp"
+#include "labelrun/rules/rule_set.hpp"
 #include "labelrun/store/outbox.hpp"
 #include "support/temp_dir.hpp"
 
@@ -237,6 +239,31 @@ TEST_F(JobReporterTimelineTest, QueueMovesMergeButNeverTakeThePlaceOfAState) {
             (std::vector<std::string>{"POST comment Queued", "PATCH comment Running",
                                       "PATCH comment Succeeded", "POST labels status:done"}))
       << Describe(seen);
+}
+
+TEST(SecretsToRedactTest, EveryEnvValueButShortNumbersAndBooleansIsMasked) {
+  rules::Rule rule;
+  rule.name = "train";
+  rule.job.env = {
+      {"A_FLAG", "true"},
+      {"B_WORKERS", "16"},
+      {"C_RATE", "0.001"},
+      {"D_HEX_KEY", "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"},
+      {"E_NAN", "nan(secret-ish-value)"},
+      {"F_EXP", "1e123456789"},
+      {"G_PIN", "4829105738"},
+      {"H_WORD", "passphrase-value"}};
+  const rules::RuleSet set = rules::RuleSet::Build({rule}, {}, nullptr);
+  const std::vector<std::string> secrets = SecretsToRedact({"webhook-secret"}, &set);
+  for (const std::string kept : {"true", "16", "0.001"}) {
+    EXPECT_EQ(std::count(secrets.begin(), secrets.end(), kept), 0) << kept;
+  }
+  for (const std::string masked :
+       {"0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        "nan(secret-ish-value)", "1e123456789", "4829105738", "passphrase-value",
+        "webhook-secret"}) {
+    EXPECT_EQ(std::count(secrets.begin(), secrets.end(), masked), 1) << masked;
+  }
 }
 
 }  // namespace

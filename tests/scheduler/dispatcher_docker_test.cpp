@@ -387,11 +387,11 @@ TEST_F(DispatcherDockerTest, ACancelsDeliveryIsDoneBeforeTheNextDeliveryIsHanded
     return st->Step().value_or(false) ? st->ColumnText(0) : std::string("missing");
   };
   // Nothing to cancel yet: the delivery is still recorded as acted on.
-  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice", "cancel-1"), 0);
+  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice", "cancel-1").value_or(-1), 0);
   EXPECT_EQ(state("cancel-1"), "done");
   EXPECT_EQ(state("dispatch-2"), "pending");
   // A cancel without a delivery (the API, the CLI) touches no inbox row.
-  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice"), 0);
+  EXPECT_EQ(dispatcher_->CancelOn("acme/models", 1, "train", "@alice").value_or(-1), 0);
   EXPECT_EQ(state("dispatch-2"), "pending");
 }
 

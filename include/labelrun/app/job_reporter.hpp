@@ -52,8 +52,8 @@ struct ReporterOptions {
 // The exact values labelrun's redactor masks wherever text leaves it (comments, pages,
 // API): `held` (the webhook secrets and the tokens labelrun reads: API, dashboard, link
 // key, github.token_file) and the value of every rule's env, which is never shown. Env
-// values that are numbers or booleans are left out (masking "1" or "true" would hide
-// ordinary log text); the redactor itself ignores values shorter than
+// values that are short decimal numbers (up to 6 characters) or booleans are left out (masking "1"
+// or "true" would hide ordinary log text); the redactor itself ignores values shorter than
 // report::Redactor::kMinSecretLength. Empty entries are dropped.
 std::vector<std::string> SecretsToRedact(std::vector<std::string> held,
                                          const rules::RuleSet* rules);

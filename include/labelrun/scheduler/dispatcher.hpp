@@ -117,9 +117,10 @@ class Dispatcher {
   // Cancels the open jobs on an issue (of `rule`, or all when empty); returns how many.
   // With a `delivery`, that delivery's inbox row is marked done before this returns,
   // so that a crash before the processor records its batch never replays the cancel
-  // onto jobs that later deliveries started.
-  int CancelOn(const std::string& repository, int64_t issue, const std::string& rule,
-               const std::string& by, const std::string& delivery = "");
+  // onto jobs that later deliveries started; an error when that mark could not be
+  // written (the delivery is then handed over again, and the next waits).
+  Result<int> CancelOn(const std::string& repository, int64_t issue, const std::string& rule,
+                       const std::string& by, const std::string& delivery = "");
   // A new job from the same decision as `job_id` (same spec and commit).
   Result<store::JobRecord> Retry(const std::string& job_id, const std::string& by);
 
