@@ -57,7 +57,10 @@ std::string QueryValue(std::string_view query, std::string_view name) {
 }
 
 std::string JobJson(const store::JobRecord& job, int queue_position,
-                    const std::string& latest_metrics_json) {
+                    const std::string& latest_metrics_json, const JobReportHooks& hooks) {
+  auto shown = [&hooks](const std::string& text) {
+    return hooks.redact ? hooks.redact(text) : text;
+  };
   json metrics = json::object();
   if (!latest_metrics_json.empty()) {
     metrics = json::parse(latest_metrics_json, nullptr, false);
@@ -69,10 +72,10 @@ std::string JobJson(const store::JobRecord& job, int queue_position,
       {"issue", job.issue},
       {"rule", job.spec.rule},
       {"state", std::string(JobStateName(job.state))},
-      {"reason", job.reason},
+      {"reason", shown(job.reason)},
       {"priority", std::string(rules::JobPriorityName(job.spec.priority))},
       {"queue_position", queue_position},
-      {"image", job.spec.image},
+      {"image", shown(job.spec.image)},
       {"image_digest", job.image_digest},
       {"commit", job.commit},
       {"host", job.host},
@@ -80,8 +83,8 @@ std::string JobJson(const store::JobRecord& job, int queue_position,
       {"gpus_requested", job.spec.gpus},
       {"container_id", job.container_id},
       {"exit_code", job.exit_code ? json(*job.exit_code) : json(nullptr)},
-      {"sender", job.sender},
-      {"cancelled_by", job.cancel_by},
+      {"sender", shown(job.sender)},
+      {"cancelled_by", shown(job.cancel_by)},
       {"created_at", Time(job.created_ms)},
       {"started_at", Time(job.started_ms)},
       {"finished_at", Time(job.finished_ms)},
@@ -148,7 +151,7 @@ AppReply JobsApi::Get(const std::string& id) {
   if (!job) return ErrorReply(Outcome::kUnavailable, job.error().message());
   if (!*job) return ErrorReply(Outcome::kNotFound, "no job " + id);
   const std::string metrics = hooks_.latest_metrics_json ? hooks_.latest_metrics_json(id) : "";
-  json body = json::parse(JobJson(**job, dispatcher_.QueuePosition(id), metrics));
+  json body = json::parse(JobJson(**job, dispatcher_.QueuePosition(id), metrics, hooks_));
   json gpus = json::array();
   for (const scheduler::GpuSample& s : dispatcher_.GpuReadings(id)) {
     gpus.push_back({{"gpu", s.gpu},
@@ -162,7 +165,7 @@ AppReply JobsApi::Get(const std::string& id) {
     for (const store::JobEvent& e : *history) {
       events.push_back({{"at", Time(e.at_ms)},
                         {"state", std::string(JobStateName(e.state))},
-                        {"detail", e.detail}});
+                        {"detail", hooks_.redact ? hooks_.redact(e.detail) : e.detail}});
     }
   }
   body["events"] = std::move(events);
@@ -198,7 +201,7 @@ AppReply JobsApi::List(const std::string& query) {
   for (const store::JobRecord& job : *jobs) {
     const std::string metrics =
         hooks_.latest_metrics_json ? hooks_.latest_metrics_json(job.id) : "";
-    list.push_back(json::parse(JobJson(job, dispatcher_.QueuePosition(job.id), metrics)));
+    list.push_back(json::parse(JobJson(job, dispatcher_.QueuePosition(job.id), metrics, hooks_)));
   }
   return JsonReply(Outcome::kOk, json{{"jobs", std::move(list)}});
 }

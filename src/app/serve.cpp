@@ -359,8 +359,10 @@ int RunServe(const ServeOptions& options) {
   }
   JobsApi jobs_api(
       api_token, dispatcher, **job_store, clock,
-      JobReportHooks{[&reporter](const std::string& id) { return reporter.LatestMetricsJson(id); },
-                     [&reporter](const std::string& id) { return reporter.CommentMarkdown(id); }});
+      JobReportHooks{
+          [&reporter](const std::string& id) { return reporter.LatestMetricsJson(id); },
+          [&reporter](const std::string& id) { return reporter.CommentMarkdown(id); },
+          [&reporter](std::string_view text) { return reporter.redactor().Redact(text); }});
   JobPagesOptions pages_options;
   pages_options.dashboard_token = dashboard_token;
   pages_options.link_key = link_key;

@@ -267,5 +267,40 @@ TEST_F(SecretsTest, AnEnvValueThatAReloadBringsIsMaskedFromThen) {
   EXPECT_THAT(server.Log(), Not(HasSubstr(kReloadedValue)));
 }
 
+TEST_F(SecretsTest, TheJobsApiRedactsWhatAJobRecordSays) {
+  // A token-shaped image name from a registry that refuses: the failure reason, the
+  // event details and the image all quote it.
+  constexpr char kToken[] = "ghp_abcdefghij0123456789abcdefghij012345";
+  FakeGithub::Options github_options;
+  github_options.static_token = kGithubToken;
+  FakeGithub github(github_options, SystemClock::Instance());
+  github.SetPermission("acme/vision", "bob", "write");
+  LabelrunProcess::Options options = Options(github.url());
+  const std::string image = std::string("127.0.0.1:1/") + kToken + ":1";
+  const size_t at = options.extra_yaml.find(kTestImage);
+  ASSERT_NE(at, std::string::npos);
+  options.extra_yaml.replace(at, std::string(kTestImage).size(), image);
+  LabelrunProcess server(dir_, options);
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  const std::string labeled = R"({"action":"labeled","label":{"name":"task:training"},)" +
+                              Issue({"task:training"}) + "," + kEnvelope + "}";
+  ASSERT_EQ(server.Deliver("issues", "secrets-api-1", labeled).status, 202);
+  std::string list;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        list = Api(server, "/api/jobs");
+        return list.find("\"state\":\"failed\"") != std::string::npos;
+      },
+      120s))
+      << list << server.Log();
+  EXPECT_THAT(list, Not(HasSubstr(kToken))) << list;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(list, m, std::regex("\"id\":\"(j[0-9a-f]+)\"")));
+  const std::string job = Api(server, "/api/jobs/" + std::string(m[1]));
+  EXPECT_THAT(job, HasSubstr("\"events\"")) << job;
+  EXPECT_THAT(job, Not(HasSubstr(kToken))) << job;
+  EXPECT_THAT(job, HasSubstr("127.0.0.1:1/***")) << job;
+}
+
 }  // namespace
 }  // namespace labelrun::testing

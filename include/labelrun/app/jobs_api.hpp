@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "labelrun/scheduler/dispatcher.hpp"
 #include "labelrun/server/app_routes.hpp"
@@ -21,6 +22,9 @@ struct JobReportHooks {
   std::function<std::string(const std::string& job_id)> latest_metrics_json;
   // The job's current comment markdown; empty when none.
   std::function<std::string(const std::string& job_id)> comment_markdown;
+  // The redactor every other view uses: applied to the free text a job record holds
+  // (reason, event details, image, who sent or cancelled it). Unset: text as stored.
+  std::function<std::string(std::string_view text)> redact;
 };
 
 class JobsApi {
