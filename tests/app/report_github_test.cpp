@@ -37,15 +37,6 @@ std::string Labeled(const std::string& sender, const std::string& more_labels = 
          sender + R"(","type":"User"},"installation":{"id":5}})";
 }
 
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return cond();
-}
-
 class ReportTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -46,15 +46,6 @@ constexpr char kEnvelope[] =
     R"("repository":{"id":1,"full_name":"acme/vision"},"sender":{"login":"bob","type":"User"},)"
     R"("installation":{"id":5})";
 
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return cond();
-}
-
 class SecretsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,6 +108,22 @@ class SecretsTest : public ::testing::Test {
     return o;
   }
 
+  // Sends the labelled delivery `guid` and waits for its job's comment to say Succeeded.
+  std::string RunToSuccess(LabelrunProcess& server, FakeGithub& github, const std::string& guid) {
+    const std::string labeled = R"({"action":"labeled","label":{"name":"task:training"},)" +
+                                Issue({"task:training"}) + "," + kEnvelope + "}";
+    EXPECT_EQ(server.Deliver("issues", guid, labeled).status, 202);
+    std::vector<FakeComment> comments;
+    const bool done = WaitUntil(
+        [&] {
+          comments = github.Comments("acme/vision", 21);
+          return comments.size() == 1 && comments[0].body.find("Succeeded") != std::string::npos;
+        },
+        120s);
+    EXPECT_TRUE(done) << server.Log();
+    return done ? comments[0].body : std::string();
+  }
+
   std::string Api(LabelrunProcess& server, const std::string& path) {
     HttpResponse r = HttpRequest("GET", server.Url(path),
                                  {std::string("Authorization: Bearer ") + kApiToken}, "");
@@ -143,19 +150,8 @@ TEST_F(SecretsTest, AJobsSecretsAreMaskedInTheCommentThePageAndTheApi) {
   github.SetPermission("acme/vision", "bob", "write");
   LabelrunProcess server(dir_, Options(github.url()));
   ASSERT_TRUE(server.WaitReady()) << server.Log();
-  const std::string labeled = R"({"action":"labeled","label":{"name":"task:training"},)" +
-                              Issue({"task:training"}) + "," + kEnvelope + "}";
-  ASSERT_EQ(server.Deliver("issues", "secrets-1", labeled).status, 202);
-
-  auto comments = [&] { return github.Comments("acme/vision", 21); };
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        auto c = comments();
-        return c.size() == 1 && c[0].body.find("Succeeded") != std::string::npos;
-      },
-      120s))
-      << server.Log();
-  const std::string body = comments()[0].body;
+  const std::string body = RunToSuccess(server, github, "secrets-1");
+  ASSERT_FALSE(body.empty());
   EXPECT_THAT(body, HasSubstr("training done"));
   EXPECT_THAT(body, HasSubstr("the passphrase is ***"));
   EXPECT_THAT(body, HasSubstr("from the runner: ***"));
@@ -247,18 +243,8 @@ TEST_F(SecretsTest, AnEnvValueThatAReloadBringsIsMaskedFromThen) {
   server.process().Signal(SIGHUP);
   ASSERT_TRUE(WaitUntil([&] { return server.CountInLog("reload: ") > 0; }, 30s)) << server.Log();
   ASSERT_THAT(server.Log(), HasSubstr("webhook secret(s) active")) << server.Log();
-  const std::string labeled = R"({"action":"labeled","label":{"name":"task:training"},)" +
-                              Issue({"task:training"}) + "," + kEnvelope + "}";
-  ASSERT_EQ(server.Deliver("issues", "secrets-reload-1", labeled).status, 202);
-  auto comments = [&] { return github.Comments("acme/vision", 21); };
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        auto c = comments();
-        return c.size() == 1 && c[0].body.find("Succeeded") != std::string::npos;
-      },
-      120s))
-      << server.Log();
-  const std::string body = comments()[0].body;
+  const std::string body = RunToSuccess(server, github, "secrets-reload-1");
+  ASSERT_FALSE(body.empty());
   EXPECT_THAT(body, HasSubstr("the passphrase is ***")) << body;
   EXPECT_THAT(body, Not(HasSubstr(kReloadedValue))) << body;
   for (const FakeRequest& r : github.Requests()) {

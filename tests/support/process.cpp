@@ -72,4 +72,13 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output,
   return status.value_or(-1);
 }
 
+bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
 }  // namespace labelrun::testing

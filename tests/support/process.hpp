@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,9 @@ class Process {
   pid_t pid_ = -1;
   std::optional<int> status_;
 };
+
+// Polls `cond` every 100 ms until it holds or `timeout` passes; its last answer.
+bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
 
 // Runs a command to completion; returns its exit status and fills `output`.
 int RunCommand(const std::vector<std::string>& argv, std::string* output,
