@@ -30,7 +30,7 @@ report::JobView ViewOf(const store::JobRecord& job, int queue_position) {
   v.host = job.host;
   v.gpus = job.gpus;
   v.commit = job.commit;
-  v.metric = job.spec.metric;
+  if (!job.spec.metrics.empty()) v.metrics = job.spec.metrics;
   v.created_unix_ms = job.created_ms;
   v.started_unix_ms = job.started_ms;
   v.finished_unix_ms = job.finished_ms;
@@ -61,8 +61,9 @@ constexpr size_t kMaxIssuesKnown = 4096;
 }  // namespace
 
 struct JobReporter::Report {
-  explicit Report(const report::Redactor* redactor, std::string metric)
-      : metrics(report::JobMetrics::Options{32, report::Series::kDefaultBuckets, {metric}}),
+  explicit Report(const report::Redactor* redactor, std::vector<std::string> wanted)
+      : metrics(
+            report::JobMetrics::Options{32, report::Series::kDefaultBuckets, std::move(wanted)}),
         tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}) {}
   report::JobView view;
   int64_t installation = 0;
@@ -146,7 +147,7 @@ std::string JobReporter::Link(const std::string& path) const {
 JobReporter::Report& JobReporter::Ensure(const store::JobRecord& job) {
   auto it = jobs_.find(job.id);
   if (it != jobs_.end()) return *it->second;
-  auto r = std::make_unique<Report>(&redactor_, job.spec.metric);
+  auto r = std::make_unique<Report>(&redactor_, job.spec.metrics);
   r->installation = job.installation;
   r->view = ViewOf(job, 0);
   Report& ref = *r;
@@ -424,8 +425,10 @@ std::optional<std::string> JobReporter::RenderSvg(const std::string& job_id) {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return std::nullopt;
   const Report& r = *it->second;
-  const report::JobMetrics::Entry* curve = r.metrics.CurveFor(r.view.metric);
-  if (!curve) return report::RenderLossSvg(report::Series(), r.view.metric);
+  // The first of the job's metrics (the job page shows one SVG per metric inline).
+  const std::string first = r.view.metrics.empty() ? "loss" : r.view.metrics[0];
+  const report::JobMetrics::Entry* curve = r.metrics.CurveFor(first);
+  if (!curve) return report::RenderLossSvg(report::Series(), first);
   return report::RenderLossSvg(curve->series, redactor_.Redact(curve->key));
 }
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <utility>
 
 #include "text.hpp"
 
@@ -53,8 +55,9 @@ std::string Coord(double v) {
   return ec == std::errc() ? std::string(buf, ptr) : "0";
 }
 
-// About `count` round tick values (1, 2 or 5 times a power of ten) inside [lo, hi].
-std::vector<double> Ticks(double lo, double hi, int count) {
+// About `count` round tick values (1, 2 or 5 times a power of ten, at least 1 when
+// `whole`) inside [lo, hi].
+std::vector<double> Ticks(double lo, double hi, int count, bool whole = false) {
   std::vector<double> out;
   const double span = hi - lo;
   if (!(span > 0) || !std::isfinite(span)) return {lo};
@@ -65,6 +68,7 @@ std::vector<double> Ticks(double lo, double hi, int count) {
     step = m * power;
     if (step >= raw) break;
   }
+  if (whole) step = std::max(step, 1.0);
   for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9 && out.size() < 20;
        t += step) {
     out.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
@@ -74,40 +78,186 @@ std::vector<double> Ticks(double lo, double hi, int count) {
 
 }  // namespace
 
-std::string MermaidChart(const Series& series, std::string_view metric, size_t max_points) {
-  std::vector<Sample> points = series.Resample(std::min(max_points, kMaxMermaidPoints));
-  if (points.size() < 2) return "";
-  double min = points[0].value, max = points[0].value;
-  for (const Sample& p : points) min = std::min(min, p.value), max = std::max(max, p.value);
-  const Range y = PaddedRange(min, max);
-  // Bins are evenly spaced: the axis runs from the first bin's start to the last one's end.
-  const double half_bin = (points[1].step - points[0].step) / 2;
-  const double x_lo = points.front().step - half_bin, x_hi = points.back().step + half_bin;
-  // Mermaid numbers have no exponent: beyond these sizes the digits would swamp the chart.
-  constexpr double kTooLarge = 1e12;
-  if (std::max(std::fabs(y.lo), std::fabs(y.hi)) >= kTooLarge ||
-      std::max(std::fabs(x_lo), std::fabs(x_hi)) >= kTooLarge) {
-    return "";
+namespace {
+
+// Mermaid numbers have no exponent: beyond this size the digits would swamp the chart.
+constexpr double kTooLarge = 1e12;
+
+// A metric's plotted points: printed values in step order, one per step label.
+struct Plot {
+  std::string name;
+  std::string step_label;
+  std::vector<Sample> points;
+  std::vector<std::string> labels;  // FormatStep of each point's step
+  double min = 0;
+  double max = 0;
+};
+
+std::vector<Sample> InStepOrder(const Series& series, size_t max_points,
+                                std::vector<std::string>* labels = nullptr) {
+  std::vector<Sample> points = series.Points(max_points);
+  std::stable_sort(points.begin(), points.end(),
+                   [](const Sample& a, const Sample& b) { return a.step < b.step; });
+  // Steps that print alike would be one category: the later point stands.
+  std::vector<Sample> out;
+  std::vector<std::string> names;
+  for (const Sample& p : points) {
+    std::string name = text::FormatStep(p.step);
+    if (!names.empty() && names.back() == name) {
+      out.back() = p;
+      continue;
+    }
+    out.push_back(p);
+    names.push_back(std::move(name));
   }
-  const int digits = DigitsFor(std::max(std::fabs(y.lo), std::fabs(y.hi)), y.hi - y.lo);
-  const int x_digits = DigitsFor(std::max(std::fabs(x_lo), std::fabs(x_hi)), x_hi - x_lo);
-  const std::string y_lo = text::FormatFixed(y.lo, digits), y_hi = text::FormatFixed(y.hi, digits);
-  const std::string x_from = text::FormatFixed(x_lo, x_digits);
-  const std::string x_to = text::FormatFixed(x_hi, x_digits);
-  // Values too small for 20 decimals would collapse the axis.
-  if (y_lo == y_hi || x_from == x_to) return "";
-  const std::string name = ChartName(metric);
-  std::string out = "```mermaid\nxychart-beta\n";
-  out += "    title \"" + name + "\"\n";
-  out += "    x-axis \"step\" " + x_from + " --> " + x_to + "\n";
-  out += "    y-axis \"" + name + "\" " + y_lo + " --> " + y_hi + "\n";
-  out += "    line [";
-  for (size_t i = 0; i < points.size(); ++i) {
-    if (i) out += ", ";
-    out += text::FormatFixed(points[i].value, digits);
-  }
-  out += "]\n```\n";
+  if (labels) *labels = std::move(names);
   return out;
+}
+
+std::optional<Plot> MakePlot(const NamedSeries& metric, size_t max_points) {
+  if (metric.series == nullptr) return std::nullopt;
+  Plot plot;
+  plot.name = ChartName(metric.name);
+  plot.step_label = ChartName(metric.series->step_label());
+  plot.points = InStepOrder(*metric.series, max_points, &plot.labels);
+  if (plot.points.size() < 2) return std::nullopt;
+  plot.min = plot.max = plot.points[0].value;
+  for (const Sample& p : plot.points) {
+    plot.min = std::min(plot.min, p.value);
+    plot.max = std::max(plot.max, p.value);
+  }
+  const Range y = PaddedRange(plot.min, plot.max);
+  if (std::max(std::fabs(y.lo), std::fabs(y.hi)) >= kTooLarge) return std::nullopt;
+  return plot;
+}
+
+double Span(double min, double max) {
+  const Range r = PaddedRange(min, max);
+  return r.hi - r.lo;
+}
+
+bool SameSteps(const Plot& a, const Plot& b) {
+  if (a.step_label != b.step_label || a.points.size() != b.points.size()) return false;
+  for (size_t i = 0; i < a.points.size(); ++i) {
+    if (a.points[i].step != b.points[i].step) return false;
+  }
+  return true;
+}
+
+// The plots share one y axis without any of them shrinking below a tenth of it.
+bool ScalesFit(const std::vector<const Plot*>& plots) {
+  double min = plots[0]->min, max = plots[0]->max;
+  for (const Plot* p : plots) min = std::min(min, p->min), max = std::max(max, p->max);
+  const double shared = Span(min, max);
+  for (const Plot* p : plots) {
+    if (!(shared <= 10 * Span(p->min, p->max))) return false;
+  }
+  return true;
+}
+
+std::string PaletteInit() {
+  std::string colours;
+  for (const LineColour& c : kLinePalette) {
+    if (!colours.empty()) colours += ", ";
+    colours += c.hex;
+  }
+  return "%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"" + colours +
+         "\"}}}}%%\n";
+}
+
+// The x axis line: numeric where Mermaid's even spacing is the truth, else categories.
+std::string XAxis(const Plot& plot) {
+  const std::vector<Sample>& p = plot.points;
+  const double first = p.front().step, last = p.back().step, span = last - first;
+  const double gap = span / static_cast<double>(p.size() - 1);
+  bool even = std::max(std::fabs(first), std::fabs(last)) < kTooLarge && span > 0;
+  bool whole = true;
+  for (size_t i = 0; i < p.size(); ++i) {
+    whole = whole && p[i].step == std::floor(p[i].step);
+    if (i > 0) even = even && std::fabs(p[i].step - p[i - 1].step - gap) <= gap * 1e-6;
+  }
+  const std::string head = "    x-axis \"" + plot.step_label + "\" ";
+  if (even && (!whole || span >= 10)) {
+    const int digits = DigitsFor(std::max(std::fabs(first), std::fabs(last)), gap);
+    const std::string from = text::FormatFixed(first, digits), to = text::FormatFixed(last, digits);
+    if (from != to) return head + from + " --> " + to + "\n";
+  }
+  std::string out = head + "[";
+  for (size_t i = 0; i < plot.labels.size(); ++i) {
+    if (i) out += ", ";
+    out += "\"" + plot.labels[i] + "\"";
+  }
+  return out + "]\n";
+}
+
+std::string Chart(const std::vector<const Plot*>& plots) {
+  double min = plots[0]->min, max = plots[0]->max, smallest = Span(min, max);
+  for (const Plot* p : plots) {
+    min = std::min(min, p->min), max = std::max(max, p->max);
+    smallest = std::min(smallest, Span(p->min, p->max));
+  }
+  const Range y = PaddedRange(min, max);
+  const int digits = DigitsFor(std::max(std::fabs(y.lo), std::fabs(y.hi)), smallest);
+  const std::string y_lo = text::FormatFixed(y.lo, digits), y_hi = text::FormatFixed(y.hi, digits);
+  // Values too small for 20 decimals would collapse the axis.
+  if (y_lo == y_hi) return "";
+  std::string title, y_name;
+  for (size_t i = 0; i < plots.size(); ++i) {
+    if (i) title += ", ", y_name += ", ";
+    title += plots[i]->name;
+    y_name += plots[i]->name;
+    if (plots.size() > 1) title += " (" + std::string(kLinePalette[i].name) + ")";
+  }
+  std::string out = "```mermaid\n" + PaletteInit() + "xychart-beta\n";
+  out += "    title \"" + title + "\"\n";
+  out += XAxis(*plots[0]);
+  out += "    y-axis \"" + y_name + "\" " + y_lo + " --> " + y_hi + "\n";
+  for (const Plot* plot : plots) {
+    out += "    line [";
+    for (size_t i = 0; i < plot->points.size(); ++i) {
+      if (i) out += ", ";
+      out += text::FormatFixed(plot->points[i].value, digits);
+    }
+    out += "]\n";
+  }
+  return out + "```\n";
+}
+
+}  // namespace
+
+std::string MermaidCharts(const std::vector<NamedSeries>& metrics, size_t max_points) {
+  max_points = std::min(max_points, kMaxMermaidPoints);
+  std::vector<Plot> plots;
+  for (const NamedSeries& m : metrics) {
+    if (auto plot = MakePlot(m, max_points)) plots.push_back(std::move(*plot));
+  }
+  // Each plot joins the first group it fits, in the order given.
+  std::vector<std::vector<const Plot*>> groups;
+  for (const Plot& plot : plots) {
+    bool placed = false;
+    for (auto& group : groups) {
+      if (group.size() >= kLinePalette.size() || !SameSteps(*group[0], plot)) continue;
+      group.push_back(&plot);
+      if (ScalesFit(group)) {
+        placed = true;
+        break;
+      }
+      group.pop_back();
+    }
+    if (!placed) groups.push_back({&plot});
+  }
+  std::string out;
+  for (const auto& group : groups) {
+    const std::string chart = Chart(group);
+    if (chart.empty()) continue;
+    if (!out.empty()) out += "\n";
+    out += chart;
+  }
+  return out;
+}
+
+std::string MermaidChart(const Series& series, std::string_view metric, size_t max_points) {
+  return MermaidCharts({NamedSeries{metric, &series}}, max_points);
 }
 
 std::string Sparkline(const std::vector<double>& values) {
@@ -134,7 +284,7 @@ std::string Sparkline(const std::vector<double>& values) {
 
 std::string Sparkline(const Series& series, size_t width) {
   std::vector<double> values;
-  for (const Sample& s : series.Resample(width)) values.push_back(s.value);
+  for (const Sample& s : InStepOrder(series, width)) values.push_back(s.value);
   return Sparkline(values);
 }
 
@@ -146,9 +296,15 @@ std::string SparklineLine(std::string_view key, const Series& series, size_t wid
     out += " " + text::FormatValue(first->value);
     out += " → " + text::FormatValue(series.last()->value);
   }
+  const std::string at = " @ " + ChartName(series.step_label()) + " ";
+  auto point = [&](const Sample& s) {
+    return text::FormatValue(s.value) + at + text::FormatStep(s.step);
+  };
   if (auto best = series.best()) {
     out += series.goal() == Goal::kMinimize ? " (min " : " (max ";
-    out += text::FormatValue(best->value) + " @ step " + text::FormatStep(best->step) + ")";
+    out += point(*best) + ")";
+  } else if (series.min() && series.max()) {
+    out += " (min " + point(*series.min()) + ", max " + point(*series.max()) + ")";
   }
   return out;
 }
@@ -160,13 +316,14 @@ std::string RenderLossSvg(const Series& series, std::string_view metric,
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   const std::vector<Sample> points = series.Envelope(std::max<size_t>(2, options.max_points));
   const std::string name = text::HtmlEscape(metric.empty() ? "value" : metric);
+  const std::string step_name = text::HtmlEscape(text::CleanUtf8(series.step_label()));
   std::string out;
   out.reserve(4096 + points.size() * 96);
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + Coord(width) + "\" height=\"" +
          Coord(height) + "\" viewBox=\"0 0 " + Coord(width) + " " + Coord(height) +
-         "\" role=\"img\" aria-label=\"" + name + " by step\" data-points=\"" +
+         "\" role=\"img\" aria-label=\"" + name + " by " + step_name + "\" data-points=\"" +
          std::to_string(points.size()) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out += "<title>" + name + " by step</title>\n";
+  out += "<title>" + name + " by " + step_name + "</title>\n";
   out += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
   if (points.empty()) {
     out += "<text x=\"" + Coord(width / 2) + "\" y=\"" + Coord(height / 2) +
@@ -176,7 +333,9 @@ std::string RenderLossSvg(const Series& series, std::string_view metric,
   }
   double x_min = points[0].step, x_max = points[0].step;
   double y_min = points[0].value, y_max = points[0].value;
+  bool whole_steps = true;
   for (const Sample& p : points) {
+    whole_steps = whole_steps && p.step == std::floor(p.step);
     x_min = std::min(x_min, p.step), x_max = std::max(x_max, p.step);
     y_min = std::min(y_min, p.value), y_max = std::max(y_max, p.value);
   }
@@ -191,7 +350,7 @@ std::string RenderLossSvg(const Series& series, std::string_view metric,
   out += "<line x1=\"" + x0 + "\" y1=\"" + y0 + "\" x2=\"" + x1 + "\" y2=\"" + y0 + "\"/>\n";
   out += "<line x1=\"" + x0 + "\" y1=\"" + y0 + "\" x2=\"" + x0 + "\" y2=\"" + y1 + "\"/>\n";
   out += "</g>\n<g class=\"ticks\" fill=\"#57606a\">\n";
-  for (double t : Ticks(x_min, x_max, 6)) {
+  for (double t : Ticks(x_min, x_max, 6, whole_steps)) {
     const std::string x = Coord(px(t));
     out += "<line x1=\"" + x + "\" y1=\"" + y0 + "\" x2=\"" + x + "\" y2=\"" +
            Coord(top + plot_h + 4) + "\" stroke=\"#24292f\"/>";
@@ -207,7 +366,7 @@ std::string RenderLossSvg(const Series& series, std::string_view metric,
   }
   out += "</g>\n";
   out += "<text class=\"axis-title\" x=\"" + Coord(left + plot_w / 2) + "\" y=\"" +
-         Coord(height - 8) + "\" text-anchor=\"middle\">step</text>\n";
+         Coord(height - 8) + "\" text-anchor=\"middle\">" + step_name + "</text>\n";
   out += "<text class=\"axis-title\" transform=\"translate(14 " + Coord(top + plot_h / 2) +
          ") rotate(-90)\" text-anchor=\"middle\">" + name + "</text>\n";
   std::string polyline, circles;

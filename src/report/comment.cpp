@@ -120,6 +120,19 @@ std::string FactsTable(const JobView& job, const Redactor& r) {
   return out;
 }
 
+std::string FirstOrLast(const std::optional<Sample>& s) {
+  return s ? text::FormatValue(s->value) : std::string(kDash);
+}
+
+// "0.398 @ epoch 4", with " (best)" when this extreme is the metric's best (see GoalFor).
+std::string Extreme(const Redactor& r, const Series& s, const std::optional<Sample>& at,
+                    Goal goal) {
+  if (!at) return std::string(kDash);
+  std::string out = text::FormatValue(at->value) + " @ " + Prose(r, s.step_label(), 64) + " " +
+                    text::FormatStep(at->step);
+  return s.goal() == goal ? out + " (best)" : out;
+}
+
 std::string MetricsTable(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
   if (job.state == JobState::kQueued || job.state == JobState::kPulling ||
       job.state == JobState::kStarting) {
@@ -131,20 +144,16 @@ std::string MetricsTable(const JobView& job, const JobMetrics& metrics, const Re
         IsFinal(job.state) ? "No metrics were found in the log.\n" : "No metrics in the log yet.\n";
     return out;
   }
-  out += "| Metric | First | Best | Last | Points |\n|---|--:|--:|--:|--:|\n";
+  out += "| Metric | First | Last | Min | Max | Points |\n|---|--:|--:|--:|--:|--:|\n";
   for (const JobMetrics::Entry& e : metrics.entries()) {
     const Series& s = e.series;
-    std::string best = std::string(kDash);
-    if (auto b = s.best())
-      best = text::FormatValue(b->value) + " @ step " + text::FormatStep(b->step);
     std::string points = markdown::Grouped(s.count());
     if (s.non_finite_count() > 0) {
       points += " (" + markdown::Grouped(s.non_finite_count()) + " nan/inf)";
     }
-    out += "| " + Code(r, e.key, 64, true) + " | " +
-           (s.first() ? text::FormatValue(s.first()->value) : std::string(kDash)) + " | " + best +
-           " | " + (s.last() ? text::FormatValue(s.last()->value) : std::string(kDash)) + " | " +
-           points + " |\n";
+    out += "| " + Code(r, e.key, 64, true) + " | " + FirstOrLast(s.first()) + " | " +
+           FirstOrLast(s.last()) + " | " + Extreme(r, s, s.min(), Goal::kMinimize) + " | " +
+           Extreme(r, s, s.max(), Goal::kMaximize) + " | " + points + " |\n";
   }
   if (metrics.dropped_points() > 0) {
     out += "\n" + markdown::Grouped(metrics.dropped_points()) +
@@ -155,12 +164,18 @@ std::string MetricsTable(const JobView& job, const JobMetrics& metrics, const Re
 }
 
 std::string Curve(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
-  const JobMetrics::Entry* entry = metrics.CurveFor(job.metric);
-  if (entry == nullptr) return "";
-  const std::string key = r.Redact(entry->key);
-  std::string chart = MermaidChart(entry->series, key);
-  if (!chart.empty()) chart += "\n";
-  return chart + SparklineLine(key, entry->series) + "\n";
+  const std::vector<const JobMetrics::Entry*> entries = metrics.CurvesFor(job.metrics);
+  if (entries.empty()) return "";
+  std::vector<std::string> keys;
+  for (const JobMetrics::Entry* e : entries) keys.push_back(r.Redact(e->key));
+  std::vector<NamedSeries> named;
+  for (size_t i = 0; i < entries.size(); ++i) named.push_back({keys[i], &entries[i]->series});
+  std::string out = MermaidCharts(named);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!out.empty()) out += "\n";
+    out += SparklineLine(keys[i], entries[i]->series) + "\n";
+  }
+  return out;
 }
 
 std::string Percent(double v) { return std::to_string(std::lround(v)) + "%"; }

@@ -1,5 +1,6 @@
 #include "labelrun/report/job_metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "text.hpp"
@@ -40,6 +41,7 @@ void JobMetrics::Add(const MetricPoint& point) {
     return;
   }
   entries_.push_back(Entry{point.key, Series(GoalFor(point.key), options_.buckets)});
+  entries_.back().series.set_step_label(point.step_label);
   entries_.back().series.Add(point.step, point.value);
 }
 
@@ -63,6 +65,16 @@ const JobMetrics::Entry* JobMetrics::CurveFor(std::string_view wanted) const {
     }
   }
   return nullptr;
+}
+
+std::vector<const JobMetrics::Entry*> JobMetrics::CurvesFor(
+    const std::vector<std::string>& wanted) const {
+  std::vector<const Entry*> out;
+  for (const std::string& w : wanted) {
+    const Entry* e = CurveFor(w);
+    if (e != nullptr && std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, double>> JobMetrics::LatestValues(

@@ -112,9 +112,18 @@ std::string StatusText(const JobView& job, const Redactor& r) {
   return out;
 }
 
+// "0.398 @ epoch 4", with " (best)" when this extreme is the metric's best (see GoalFor).
+std::string Extreme(const Redactor& r, const Series& s, const std::optional<Sample>& at,
+                    Goal goal) {
+  if (!at) return "—";
+  std::string out = text::FormatValue(at->value) + " @ " + E(r, s.step_label()) + " " +
+                    text::FormatStep(at->step);
+  return s.goal() == goal ? out + " (best)" : out;
+}
+
 void MetricsSection(std::string& out, const JobView& job, const JobMetrics& metrics,
                     const Redactor& r) {
-  if (const JobMetrics::Entry* curve = metrics.CurveFor(job.metric)) {
+  for (const JobMetrics::Entry* curve : metrics.CurvesFor(job.metrics)) {
     const std::string key = text::CleanUtf8(r.Redact(curve->key));
     out += "<section>\n<h2>" + text::HtmlEscape(key) + "</h2>\n";
     out += RenderLossSvg(curve->series, key);
@@ -126,17 +135,15 @@ void MetricsSection(std::string& out, const JobView& job, const JobMetrics& metr
     return;
   }
   out +=
-      "<table>\n<thead><tr><th>Metric</th><th>First</th><th>Best</th><th>Last</th>"
+      "<table>\n<thead><tr><th>Metric</th><th>First</th><th>Last</th><th>Min</th><th>Max</th>"
       "<th>Points</th><th>Trend</th></tr></thead>\n<tbody>\n";
   for (const JobMetrics::Entry& e : metrics.entries()) {
     const Series& s = e.series;
-    std::string best = "—";
-    if (auto b = s.best())
-      best = text::FormatValue(b->value) + " @ step " + text::FormatStep(b->step);
     out += "<tr><td><code>" + E(r, e.key) + "</code></td><td class=\"num\">" +
            (s.first() ? text::FormatValue(s.first()->value) : "—") + "</td><td class=\"num\">" +
-           best + "</td><td class=\"num\">" +
            (s.last() ? text::FormatValue(s.last()->value) : "—") + "</td><td class=\"num\">" +
+           Extreme(r, s, s.min(), Goal::kMinimize) + "</td><td class=\"num\">" +
+           Extreme(r, s, s.max(), Goal::kMaximize) + "</td><td class=\"num\">" +
            markdown::Grouped(s.count()) + "</td><td>" + Sparkline(s) + "</td></tr>\n";
   }
   out += "</tbody>\n</table>\n</section>\n";

@@ -78,8 +78,10 @@ int StepRank(std::string_view key) {
 
 struct StepInfo {
   std::optional<double> explicit_step;
+  std::string_view explicit_key;
   int explicit_rank = 99;
   std::optional<double> epoch;
+  std::string_view epoch_key;
   std::optional<double> counter;
   std::optional<double> total;
 
@@ -87,10 +89,11 @@ struct StepInfo {
     if (!std::isfinite(v)) return;
     int rank = StepRank(key);
     if (rank == 4) {
-      if (!epoch) epoch = v;
+      if (!epoch) epoch = v, epoch_key = key;
     } else if (rank < explicit_rank) {
       explicit_rank = rank;
       explicit_step = v;
+      explicit_key = key;
     }
   }
   void OfferCounter(double n, std::optional<double> m) {
@@ -106,6 +109,13 @@ struct StepInfo {
     }
     if (epoch) return *epoch;
     return static_cast<double>(arrival);
+  }
+  // The word for what Resolve returns. The keys point into the segment being read.
+  std::string_view Label() const {
+    if (explicit_step) return explicit_key;
+    if (counter) return "step";
+    if (epoch) return epoch_key;
+    return "line";
   }
 };
 
@@ -453,6 +463,8 @@ size_t MetricExtractor::Extract(std::string_view line, uint64_t arrival_index,
     if (!parsed) parsed = ParseBar(segment, wanted, pairs, step);
     if (!parsed) ScanPairs(segment, wanted, pairs, step);
     const double at = step.Resolve(arrival_index);
+    std::string step_label;
+    AppendKey(step.Label(), step_label);
     for (const Pair& pair : pairs) {
       AppendKey(pair.key, key);
       if (key.empty()) continue;
@@ -465,7 +477,7 @@ size_t MetricExtractor::Extract(std::string_view line, uint64_t arrival_index,
       }
       if (replaced) continue;
       if (out.size() - base >= kMaxPointsPerLine) return out.size() - base;
-      out.push_back(MetricPoint{key, at, pair.value});
+      out.push_back(MetricPoint{key, at, pair.value, step_label});
     }
   }
   return out.size() - base;

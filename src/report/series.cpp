@@ -9,43 +9,62 @@
 namespace labelrun::report {
 namespace {
 
-constexpr std::array<std::string_view, 17> kMaximize = {
-    "acc",  "accuracy", "f1",  "bleu", "auc",  "auroc",  "precision", "recall", "iou",
-    "miou", "map",      "top", "top1", "top5", "reward", "return",    "score",
+constexpr std::array<std::string_view, 13> kMinimize = {
+    "loss", "error", "err", "mse", "mae", "rmse", "perplexity",
+    "ppl",  "wer",   "cer", "nll", "bpb", "bpc",
 };
 
-bool MaximizeWord(std::string_view part) {
-  for (std::string_view w : kMaximize) {
-    if (text::IEqualsAscii(part, w)) return true;
-  }
-  while (!part.empty() && text::IsDigit(part.back())) part.remove_suffix(1);
-  if (part.size() >= 5 && text::IEqualsAscii(part.substr(0, 5), "rouge")) return true;
-  for (std::string_view w : kMaximize) {
-    if (text::IEqualsAscii(part, w)) return true;
+constexpr std::array<std::string_view, 18> kMaximize = {
+    "acc",   "accuracy", "f1",   "bleu", "auc",  "auroc", "map",    "precision", "recall",
+    "score", "iou",      "miou", "dice", "top1", "top5",  "reward", "return",    "rouge",
+};
+
+// The part, or the part without its trailing digits, is a word of `words`; "rouge" also
+// matches rougeL, rougeLsum and the like.
+template <size_t N>
+bool PartIn(std::string_view part, const std::array<std::string_view, N>& words) {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::string_view w : words) {
+      if (text::IEqualsAscii(part, w)) return true;
+      if (w == "rouge" && part.size() >= 5 && text::IEqualsAscii(part.substr(0, 5), w)) {
+        return true;
+      }
+    }
+    while (!part.empty() && text::IsDigit(part.back())) part.remove_suffix(1);
   }
   return false;
+}
+
+// The parts of a key split on anything but letters and digits.
+std::vector<std::string_view> Parts(std::string_view key) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= key.size()) {
+    size_t end = start;
+    while (end < key.size() && text::IsAlnum(key[end])) ++end;
+    if (end > start) out.push_back(key.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace
 
 Goal GoalFor(std::string_view key) {
-  size_t start = 0;
-  while (start <= key.size()) {
-    size_t end = start;
-    while (end < key.size() && text::IsAlnum(key[end])) ++end;
-    if (end > start && MaximizeWord(key.substr(start, end - start))) return Goal::kMaximize;
-    start = end + 1;
+  const std::vector<std::string_view> parts = Parts(key);
+  // A loss-like word wins: top1_err and f1_loss are to be minimised.
+  for (std::string_view part : parts) {
+    if (PartIn(part, kMinimize)) return Goal::kMinimize;
   }
-  return Goal::kMinimize;
+  for (std::string_view part : parts) {
+    if (PartIn(part, kMaximize)) return Goal::kMaximize;
+  }
+  return Goal::kNone;
 }
 
 void Series::Bucket::Merge(const Bucket& other) {
   if (other.min.value < min.value) min = other.min;
   if (other.max.value > max.value) max = other.max;
-  step_sum += other.step_sum;
-  value_sum += other.value_sum;
-  step_lo = std::min(step_lo, other.step_lo);
-  step_hi = std::max(step_hi, other.step_hi);
   n += other.n;
 }
 
@@ -63,21 +82,19 @@ void Series::Add(double step, double value) {
     ++non_finite_;
     return;
   }
+  if (!first_finite_) first_finite_ = sample;
+  last_finite_ = sample;
   if (!min_ || value < min_->value) min_ = sample;
   if (!max_ || value > max_->value) max_ = sample;
   if (buckets_.empty() || buckets_.back().n >= span_) {
     if (buckets_.size() == max_buckets_) Compact();
   }
   if (buckets_.empty() || buckets_.back().n >= span_) {
-    buckets_.push_back(Bucket{sample, sample, 0, 0, step, step, 0});
+    buckets_.push_back(Bucket{sample, sample, 0});
   }
   Bucket& b = buckets_.back();
   if (value < b.min.value) b.min = sample;
   if (value > b.max.value) b.max = sample;
-  b.step_sum += step;
-  b.value_sum += value;
-  b.step_lo = std::min(b.step_lo, step);
-  b.step_hi = std::max(b.step_hi, step);
   ++b.n;
 }
 
@@ -131,57 +148,43 @@ std::vector<Sample> Series::Envelope(size_t max_points) const {
   return out;
 }
 
-std::vector<Sample> Series::Resample(size_t bins) const {
+std::vector<Sample> Series::Points(size_t max_points) const {
+  max_points = std::max<size_t>(2, max_points);
+  if (!first_finite_) return {};
+  auto same = [](const Sample& a, const Sample& b) {
+    return a.step == b.step && a.value == b.value;
+  };
+  std::vector<Sample> all = Envelope();
+  // With at most two points per bucket the envelope holds every point.
+  if (span_ <= 2 && all.size() <= max_points) return all;
+  if (all.size() + 2 <= max_points) {
+    if (!same(all.front(), *first_finite_)) all.insert(all.begin(), *first_finite_);
+    if (!same(all.back(), *last_finite_)) all.push_back(*last_finite_);
+    return all;
+  }
+  if (max_points < 4) {
+    std::vector<Sample> ends = {*first_finite_};
+    if (!same(*last_finite_, ends.back())) ends.push_back(*last_finite_);
+    return ends;
+  }
+  // Buckets in `groups` runs of neighbours (sizes differ by at most one), the minimum and
+  // maximum of each, with the first and last points added.
+  const size_t groups = std::max<size_t>(1, std::min(buckets_.size(), max_points / 2 - 1));
   std::vector<Sample> out;
-  if (buckets_.empty() || bins == 0) return out;
-  double lo = buckets_.front().step_lo, hi = buckets_.front().step_hi;
-  for (const Bucket& b : buckets_) {
-    lo = std::min(lo, b.step_lo);
-    hi = std::max(hi, b.step_hi);
-  }
-  const size_t n = std::min(bins, buckets_.size());
-  const double width = (hi - lo) / static_cast<double>(n);
-  if (!(width > 0) || !std::isfinite(width)) {
-    double sum = 0;
-    uint64_t count = 0;
-    for (const Bucket& b : buckets_) sum += b.value_sum, count += b.n;
-    const double mean = sum / static_cast<double>(count);
-    if (std::isfinite(mean)) out.push_back({lo, mean});
-    return out;
-  }
-  std::vector<double> sums(n, 0.0);
-  std::vector<uint64_t> counts(n, 0);
-  for (const Bucket& b : buckets_) {
-    const double mean_step = b.step_sum / static_cast<double>(b.n);
-    double at = std::floor((mean_step - lo) / width);
-    size_t idx = at <= 0 ? 0 : std::min(n - 1, static_cast<size_t>(at));
-    sums[idx] += b.value_sum;
-    counts[idx] += b.n;
-  }
-  out.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    out[i].step = lo + (static_cast<double>(i) + 0.5) * width;
-    if (counts[i] == 0) continue;
-    out[i].value = sums[i] / static_cast<double>(counts[i]);
-    // Sums of huge values can overflow; such a bin counts as empty.
-    if (!std::isfinite(out[i].value)) counts[i] = 0;
-  }
-  // Fill empty bins from their neighbours.
-  size_t prev = n;  // last filled bin
-  for (size_t i = 0; i < n; ++i) {
-    if (counts[i] == 0) continue;
-    if (prev == n) {
-      for (size_t j = 0; j < i; ++j) out[j].value = out[i].value;
-    } else {
-      for (size_t j = prev + 1; j < i; ++j) {
-        const double t = static_cast<double>(j - prev) / static_cast<double>(i - prev);
-        out[j].value = (1 - t) * out[prev].value + t * out[i].value;
-      }
+  out.reserve(max_points);
+  out.push_back(*first_finite_);
+  for (size_t g = 0; g < groups; ++g) {
+    const size_t begin = g * buckets_.size() / groups;
+    const size_t end = (g + 1) * buckets_.size() / groups;
+    Bucket merged = buckets_[begin];
+    for (size_t j = begin + 1; j < end; ++j) merged.Merge(buckets_[j]);
+    std::vector<Sample> pair;
+    EmitMinMax(merged.min, merged.max, pair);
+    for (const Sample& s : pair) {
+      if (!same(s, out.back())) out.push_back(s);
     }
-    prev = i;
   }
-  if (prev == n) return {};
-  for (size_t j = prev + 1; j < n; ++j) out[j].value = out[prev].value;
+  if (!same(*last_finite_, out.back())) out.push_back(*last_finite_);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "labelrun/rules/explain.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -40,7 +41,9 @@ nlohmann::json JobSpecToJson(const JobSpec& job) {
       {"timeout_ms", job.timeout.count()},
       {"host_selector", Object(job.host_selector)},
       {"outputs", job.outputs},
-      {"metric", job.metric},
+      // One name as a string, several as a list, as the config writes them.
+      {"metric",
+       job.metrics.size() == 1 ? nlohmann::json(job.metrics[0]) : nlohmann::json(job.metrics)},
       {"priority", JobPriorityName(job.priority)},
       {"max_concurrent", job.max_concurrent},
   };
@@ -96,7 +99,7 @@ std::string RenderExplainText(const Decision& d) {
     out += fmt::format("  timeout: {}\n", FormatDuration(j.timeout));
     for (const auto& [k, v] : j.host_selector) out += fmt::format("  host: {}={}\n", k, v);
     if (!j.outputs.empty()) out += fmt::format("  outputs: {}\n", j.outputs);
-    out += fmt::format("  metric: {}\n", j.metric);
+    out += fmt::format("  metric: {}\n", fmt::join(j.metrics, ", "));
     out += fmt::format("  priority: {}\n", JobPriorityName(j.priority));
     if (j.max_concurrent > 0) out += fmt::format("  max_concurrent: {}\n", j.max_concurrent);
   }

@@ -71,6 +71,46 @@ std::string NormalPath(std::string_view path) {
   return out.empty() ? "/" : out;
 }
 
+// `metric: loss` or `metric: [loss, val_loss]`: 1 to kMaxJobMetrics different names.
+bool ReadMetrics(YamlReader& r, const YAML::Node& node, const std::string& path,
+                 std::vector<std::string>& out) {
+  std::optional<std::vector<std::string>> names;
+  if (node.IsMap()) {
+    r.Error(path, "must be a metric name or a list of them, like [loss, val_loss]");
+    return false;
+  }
+  if (node.IsSequence()) {
+    names = r.StringList(node, path);
+  } else if (auto one = r.String(node, path)) {
+    names = std::vector<std::string>{std::move(*one)};
+  }
+  if (!names) return false;
+  if (names->empty()) {
+    r.Error(path, "is empty; name at least one metric, like loss");
+    return false;
+  }
+  if (names->size() > kMaxJobMetrics) {
+    r.Error(path, "names " + std::to_string(names->size()) + " metrics; at most " +
+                      std::to_string(kMaxJobMetrics) + " are charted");
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < names->size(); ++i) {
+    const std::string at = node.IsSequence() ? YamlReader::Index(path, i) : path;
+    const std::string& name = (*names)[i];
+    if (!IsMetricName(name)) {
+      r.Error(at,
+              "'" + name.substr(0, 80) + "' must be 1-64 letters, digits, '_', '.', '/' or '-'");
+      ok = false;
+    } else if (std::find((*names).begin(), (*names).begin() + i, name) != (*names).begin() + i) {
+      r.Error(at, "'" + name + "' is named twice");
+      ok = false;
+    }
+  }
+  if (ok) out = std::move(*names);
+  return ok;
+}
+
 bool ReadSize(YamlReader& r, const YAML::Node& node, const std::string& path, uint64_t& out) {
   auto text = r.String(node, path);
   if (!text) return false;
@@ -251,13 +291,7 @@ std::optional<JobTemplate> ReadJob(YamlReader& r, const YAML::Node& node, const 
     if (network) job.network = std::move(*network);
   }
   if (node["metric"]) {
-    auto metric = r.String(node["metric"], key("metric"));
-    if (metric && !IsMetricName(*metric)) {
-      r.Error(key("metric"), "must be 1-64 letters, digits, '_', '.', '/' or '-'");
-      ok = false;
-    }
-    ok &= metric.has_value();
-    if (metric) job.metric = std::move(*metric);
+    ok &= ReadMetrics(r, node["metric"], key("metric"), job.metrics);
   }
   if (node["env_from_labels"]) {
     const std::string base = key("env_from_labels");

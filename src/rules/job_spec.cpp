@@ -104,7 +104,7 @@ JobSpec MakeJobSpec(const Rule& rule, std::span<const std::string> labels) {
   spec.host_selector = t.host_selector;
   spec.outputs = t.outputs;
   spec.outputs_max_bytes = t.outputs_max_bytes;
-  spec.metric = t.metric;
+  spec.metrics = t.metrics;
   spec.max_concurrent = rule.max_concurrent;
   spec.working_dir = t.working_dir;
   spec.cap_add = t.cap_add;

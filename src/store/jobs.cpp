@@ -69,7 +69,7 @@ std::string SpecToJson(const rules::JobSpec& spec) {
       {"host_selector", PairsToJson(spec.host_selector)},
       {"outputs", spec.outputs},
       {"outputs_max_bytes", spec.outputs_max_bytes},
-      {"metric", spec.metric},
+      {"metric", spec.metrics.size() == 1 ? json(spec.metrics[0]) : json(spec.metrics)},
       {"priority", std::string(rules::JobPriorityName(spec.priority))},
       {"max_concurrent", spec.max_concurrent},
       {"working_dir", spec.working_dir},
@@ -99,7 +99,10 @@ Result<rules::JobSpec> SpecFromJson(std::string_view text) {
     spec.host_selector = PairsFromJson(j.value("host_selector", json::array()));
     spec.outputs = j.value("outputs", "");
     spec.outputs_max_bytes = j.value("outputs_max_bytes", rules::kDefaultOutputsMaxBytes);
-    spec.metric = j.value("metric", "loss");
+    // A string (one metric, and every spec stored before lists) or a list of names.
+    const json metric = j.value("metric", json("loss"));
+    spec.metrics = metric.is_array() ? metric.get<std::vector<std::string>>()
+                                     : std::vector<std::string>{metric.get<std::string>()};
     const std::string priority = j.value("priority", "normal");
     spec.priority = priority == "high"  ? rules::JobPriority::kHigh
                     : priority == "low" ? rules::JobPriority::kLow

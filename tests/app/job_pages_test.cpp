@@ -99,8 +99,7 @@ class JobPagesTest : public ::testing::Test {
     job.sender = "alice";
     job.spec.rule = "train";
     job.spec.image = "busybox:1";
-    job.spec.metric = "loss";
-    job.spec.metric = "loss";
+    job.spec.metrics = {"loss"};
     job.spec.command = {"sh", "train.sh"};
     ASSERT_TRUE(store_->Insert(job, clock_.NowUnixMillis()));
     job.state = state;

@@ -54,8 +54,13 @@ inline bool MermaidNumber(std::string_view s, double& v) {
 struct MermaidFacts {
   bool ok = false;
   std::string problem;
+  std::string palette;  // the plotColorPalette of the %%{init}%% line
+  std::string x_title;
+  // A numeric x axis has x_lo < x_hi; a categorical one lists its categories.
   double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-  std::vector<double> values;
+  std::vector<std::string> x_categories;
+  std::vector<std::vector<double>> lines;
+  std::vector<double> values;  // every line's values, one line after the other
 };
 
 inline bool Range(std::string_view rest, double& lo, double& hi) {
@@ -64,7 +69,27 @@ inline bool Range(std::string_view rest, double& lo, double& hi) {
          MermaidNumber(rest.substr(arrow + 5), hi);
 }
 
-// Reads one ```mermaid block as MermaidChart writes it (the whole of `block`).
+// `["a", "b"]`: quoted categories without quotes, backslashes or newlines inside.
+inline bool Categories(std::string_view rest, std::vector<std::string>& out) {
+  if (rest.size() < 2 || rest.front() != '[' || rest.back() != ']') return false;
+  rest = rest.substr(1, rest.size() - 2);
+  size_t i = 0;
+  while (i < rest.size()) {
+    if (rest[i] != '"') return false;
+    const size_t close = rest.find('"', i + 1);
+    if (close == std::string_view::npos) return false;
+    const std::string_view name = rest.substr(i + 1, close - i - 1);
+    if (name.empty() || name.find('\\') != std::string_view::npos) return false;
+    out.emplace_back(name);
+    i = close + 1;
+    if (i == rest.size()) break;
+    if (rest.substr(i, 2) != ", ") return false;
+    i += 2;
+  }
+  return !out.empty();
+}
+
+// Reads one ```mermaid block as MermaidCharts writes it (the whole of `block`).
 inline MermaidFacts ParseMermaid(std::string_view block) {
   MermaidFacts f;
   std::vector<std::string> lines = Lines(block);
@@ -73,41 +98,72 @@ inline MermaidFacts ParseMermaid(std::string_view block) {
     f.problem = std::move(why);
     return f;
   };
-  if (lines.size() != 7) return fail("expected 7 lines, got " + std::to_string(lines.size()));
-  if (lines[0] != "```mermaid" || lines[1] != "xychart-beta" || lines[6] != "```") {
+  if (lines.size() < 8)
+    return fail("expected 8 lines or more, got " + std::to_string(lines.size()));
+  const std::string init_prefix =
+      "%%{init: {\"themeVariables\": {\"xyChart\": {\"plotColorPalette\": \"";
+  const std::string& init = lines[1];
+  if (init.rfind(init_prefix, 0) != 0 || init.size() < init_prefix.size() + 7 ||
+      init.substr(init.size() - 7) != "\"}}}}%%") {
+    return fail("bad init: " + init);
+  }
+  f.palette = init.substr(init_prefix.size(), init.size() - 7 - init_prefix.size());
+  if (lines[0] != "```mermaid" || lines[2] != "xychart-beta" || lines.back() != "```") {
     return fail("bad frame");
   }
-  const std::string& title = lines[2];
+  const std::string& title = lines[3];
   if (title.rfind("    title \"", 0) != 0 || title.back() != '"' ||
       title.find('"', 11) != title.size() - 1 || title.find("%%") != std::string::npos) {
     return fail("bad title: " + title);
   }
-  const std::string x_prefix = "    x-axis \"step\" ";
-  if (lines[3].rfind(x_prefix, 0) != 0 ||
-      !Range(std::string_view(lines[3]).substr(x_prefix.size()), f.x_lo, f.x_hi)) {
-    return fail("bad x-axis: " + lines[3]);
+  const std::string x_prefix = "    x-axis \"";
+  const size_t x_name_end = lines[4].find("\" ", x_prefix.size());
+  if (lines[4].rfind(x_prefix, 0) != 0 || x_name_end == std::string::npos) {
+    return fail("bad x-axis: " + lines[4]);
+  }
+  f.x_title = lines[4].substr(x_prefix.size(), x_name_end - x_prefix.size());
+  const std::string_view x_rest = std::string_view(lines[4]).substr(x_name_end + 2);
+  const bool categorical = !x_rest.empty() && x_rest.front() == '[';
+  if (categorical ? !Categories(x_rest, f.x_categories) : !Range(x_rest, f.x_lo, f.x_hi)) {
+    return fail("bad x-axis: " + lines[4]);
+  }
+  for (size_t i = 0; i < f.x_categories.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (f.x_categories[i] == f.x_categories[j]) return fail("category twice: " + lines[4]);
+    }
   }
   const std::string y_prefix = "    y-axis \"";
-  const size_t y_name_end = lines[4].find("\" ", y_prefix.size());
-  if (lines[4].rfind(y_prefix, 0) != 0 || y_name_end == std::string::npos ||
-      !Range(std::string_view(lines[4]).substr(y_name_end + 2), f.y_lo, f.y_hi)) {
-    return fail("bad y-axis: " + lines[4]);
+  const size_t y_name_end = lines[5].find("\" ", y_prefix.size());
+  if (lines[5].rfind(y_prefix, 0) != 0 || y_name_end == std::string::npos ||
+      !Range(std::string_view(lines[5]).substr(y_name_end + 2), f.y_lo, f.y_hi)) {
+    return fail("bad y-axis: " + lines[5]);
   }
-  if (!(f.x_lo < f.x_hi) || !(f.y_lo < f.y_hi)) return fail("empty axis range");
-  const std::string& line = lines[5];
-  if (line.rfind("    line [", 0) != 0 || line.back() != ']') return fail("bad line: " + line);
-  std::string_view list = std::string_view(line).substr(10, line.size() - 11);
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(", ", start);
-    if (comma == std::string_view::npos) comma = list.size();
-    double v = 0;
-    if (!MermaidNumber(list.substr(start, comma - start), v)) {
-      return fail("bad number: " + std::string(list.substr(start, comma - start)));
+  if ((!categorical && !(f.x_lo < f.x_hi)) || !(f.y_lo < f.y_hi)) {
+    return fail("empty axis range");
+  }
+  for (size_t n = 6; n + 1 < lines.size(); ++n) {
+    const std::string& line = lines[n];
+    if (line.rfind("    line [", 0) != 0 || line.back() != ']') return fail("bad line: " + line);
+    std::string_view list = std::string_view(line).substr(10, line.size() - 11);
+    f.lines.emplace_back();
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(", ", start);
+      if (comma == std::string_view::npos) comma = list.size();
+      double v = 0;
+      if (!MermaidNumber(list.substr(start, comma - start), v)) {
+        return fail("bad number: " + std::string(list.substr(start, comma - start)));
+      }
+      if (v < f.y_lo || v > f.y_hi) return fail("value outside the y range");
+      f.lines.back().push_back(v);
+      f.values.push_back(v);
+      start = comma + 2;
     }
-    if (v < f.y_lo || v > f.y_hi) return fail("value outside the y range");
-    f.values.push_back(v);
-    start = comma + 2;
+    if (f.lines.back().size() < 2) return fail("a line of fewer than 2 values");
+    if (f.lines.back().size() != f.lines.front().size()) return fail("lines differ in length");
+    if (categorical && f.lines.back().size() != f.x_categories.size()) {
+      return fail("values and categories differ in number");
+    }
   }
   f.ok = true;
   return f;

@@ -121,7 +121,8 @@ TEST(CommentPropertyTest, RandomLogsAndMetricsNeverBreakTheComment) {
     job.host = r.Text(4, secret);
     for (size_t i = r.Below(20); i > 0; --i) job.gpus.push_back(r.Text(3, secret));
     job.commit = r.Text(3, secret);
-    job.metric = r.OneIn(2) ? "loss" : r.Text(2, secret);
+    job.metrics = {r.OneIn(2) ? "loss" : r.Text(2, secret)};
+    if (r.OneIn(3)) job.metrics.push_back(r.OneIn(2) ? "eval_loss" : r.Text(2, secret));
     job.created_unix_ms = static_cast<int64_t>(r.Below(1ull << 42));
     if (r.OneIn(2))
       job.started_unix_ms = job.created_unix_ms + static_cast<int64_t>(r.Below(1 << 30));

@@ -212,7 +212,7 @@ TEST_F(EvaluateTest, JobSpecFromLabels) {
   EXPECT_EQ(d.job->gpus, 1);
   EXPECT_EQ(d.job->priority, JobPriority::kHigh);
   EXPECT_EQ(d.job->env, (KeyValues{{"LABELRUN_MODULE", "resnet,vit"}}));
-  EXPECT_EQ(d.job->metric, "loss");
+  EXPECT_EQ(d.job->metrics, (std::vector<std::string>{"loss"}));
   Decision low = Evaluate(set_, Labeled("env:cpu", {"task:training", "env:cpu", "priority:low"}));
   ASSERT_TRUE(low.job);
   EXPECT_EQ(low.job->priority, JobPriority::kLow);

@@ -62,7 +62,7 @@ TEST(LoaderTest, LoadsEveryField) {
   EXPECT_EQ(job.outputs, "/workspace/out");
   EXPECT_EQ(job.outputs_max_bytes, 64ull << 20);
   EXPECT_EQ(set.rules()[0].job.outputs_max_bytes, 1ull << 30) << "the default";
-  EXPECT_EQ(job.metric, "val_loss");
+  EXPECT_EQ(job.metrics, (std::vector<std::string>{"val_loss"}));
   ASSERT_EQ(job.env_from_labels.size(), 1u);
   EXPECT_EQ(job.env_from_labels[0].variable, "LABELRUN_MODULE");
   EXPECT_EQ(set.hold_labels(), (std::vector<std::string>{"status:blocked", "status:on-hold"}));
@@ -79,10 +79,26 @@ rules:
   const Rule& rule = loaded.rule_set.rules()[0];
   EXPECT_EQ(rule.min_permission, Permission::kWrite);
   EXPECT_EQ(rule.priority, 0);
-  EXPECT_EQ(rule.job.metric, "loss");
+  EXPECT_EQ(rule.job.metrics, (std::vector<std::string>{"loss"}));
   EXPECT_EQ(rule.job.gpus, 0);
   EXPECT_EQ(rule.job.timeout, kDefaultJobTimeout);
   EXPECT_EQ(loaded.rule_set.hold_labels(), (std::vector<std::string>{"status:blocked"}));
+}
+
+TEST(LoaderTest, MetricMayNameAList) {
+  LoadedRules loaded = LoadYaml(R"(
+rules:
+  - name: r
+    when: {all: [task:training]}
+    job: {image: "pytorch/pytorch:2.8.0", command: [python], metric: [loss, val_loss, eval/acc]}
+  - name: s
+    when: {all: [task:inference]}
+    job: {image: "pytorch/pytorch:2.8.0", command: [python], metric: val_loss}
+)");
+  ASSERT_TRUE(loaded.ok()) << ErrorsText(loaded);
+  EXPECT_EQ(loaded.rule_set.Find("r")->job.metrics,
+            (std::vector<std::string>{"loss", "val_loss", "eval/acc"}));
+  EXPECT_EQ(loaded.rule_set.Find("s")->job.metrics, (std::vector<std::string>{"val_loss"}));
 }
 
 TEST(LoaderTest, EmptyOrMissingRules) {
@@ -150,6 +166,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "rules[2].job.outputs: must be an absolute"},
         ErrorCase{"outputs_max_bytes", RULE(WHEN, JOB(", outputs_max_bytes: 1KiB")),
                   "rules[2].job.outputs_max_bytes: must be at least 2KiB"},
+        ErrorCase{"metric_empty_list", RULE(WHEN, JOB(", metric: []")),
+                  "rules[2].job.metric: is empty; name at least one metric"},
+        ErrorCase{"metric_bad_name", RULE(WHEN, JOB(", metric: [loss, \"val loss\"]")),
+                  "rules[2].job.metric[1]: 'val loss' must be 1-64 letters"},
+        ErrorCase{"metric_twice", RULE(WHEN, JOB(", metric: [loss, acc, loss]")),
+                  "rules[2].job.metric[2]: 'loss' is named twice"},
+        ErrorCase{"metric_too_many", RULE(WHEN, JOB(", metric: [a, b, c, d, e, f, g]")),
+                  "rules[2].job.metric: names 7 metrics; at most 6 are charted"},
+        ErrorCase{"metric_map", RULE(WHEN, JOB(", metric: {a: b}")),
+                  "rules[2].job.metric: must be a metric name or a list of them"},
+        ErrorCase{"metric_nested", RULE(WHEN, JOB(", metric: [[loss]]")), "rules[2].job.metric"},
         ErrorCase{"env_name", RULE(WHEN, JOB(", env: {\"1X\": y}")),
                   "rules[2].job.env.1X: is not a valid"},
         ErrorCase{"env_from_unknown", RULE(WHEN, JOB(", env_from_labels: {\"team:*\": TEAM}")),

@@ -437,7 +437,7 @@ void AddJob(const LabelrunProcess& server, const std::string& id, JobState state
   job.issue = 7;
   job.spec.rule = "train";
   job.spec.image = "busybox:1";
-  job.spec.metric = "loss";
+  job.spec.metrics = {"loss"};
   ASSERT_TRUE((*jobs)->Insert(job, 1'700'000'000'000));
   job.state = state;
   job.started_ms = 1'700'000'000'500;

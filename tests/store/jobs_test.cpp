@@ -61,6 +61,27 @@ TEST(JobStoreTest, InsertGetRoundTripsEveryField) {
   EXPECT_EQ((*events)[1].detail, "started");
 }
 
+TEST(JobStoreTest, SpecKeepsItsMetricListAndReadsTheOlderSingleName) {
+  JobRecord job = NewJob("j1");
+  job.spec.metrics = {"loss", "val_loss"};
+  auto two = SpecFromJson(SpecToJson(job.spec));
+  ASSERT_TRUE(two) << two.error().message();
+  EXPECT_EQ(two->metrics, (std::vector<std::string>{"loss", "val_loss"}));
+  job.spec.metrics = {"val_loss"};
+  auto one = SpecFromJson(SpecToJson(job.spec));
+  ASSERT_TRUE(one) << one.error().message();
+  EXPECT_EQ(one->metrics, (std::vector<std::string>{"val_loss"}));
+  // Specs stored before metric lists name one metric as a string, or none (loss).
+  auto older = SpecFromJson(R"({"rule": "train", "metric": "eval_loss"})");
+  ASSERT_TRUE(older) << older.error().message();
+  EXPECT_EQ(older->metrics, (std::vector<std::string>{"eval_loss"}));
+  auto oldest = SpecFromJson(R"({"rule": "train"})");
+  ASSERT_TRUE(oldest) << oldest.error().message();
+  EXPECT_EQ(oldest->metrics, (std::vector<std::string>{"loss"}));
+  EXPECT_FALSE(SpecFromJson(R"({"rule": "train", "metric": [1, 2]})"));
+  EXPECT_FALSE(SpecFromJson(R"({"rule": "train", "metric": {"a": 1}})"));
+}
+
 TEST(JobStoreTest, OneOpenJobPerIssueAndRuleUntilItEnds) {
   auto store = JobStore::Open(":memory:");
   ASSERT_TRUE(store);

@@ -52,8 +52,10 @@ constexpr std::array<std::string_view, 4> kStatusLabels = {"status:queued", "sta
 // The comment body, in this order: the marker; a status line in words ("**Queued** —
 // position 3 in the queue", "**Failed** — killed: out of memory (limit 16 GiB)"); a table
 // of rule, image with digest, host, GPUs, commit, started, duration, exit code; a metrics
-// table (first, best @ step, last, points per metric); the job's metric (JobView::metric,
-// see JobMetrics::CurveFor) as a Mermaid xychart and a sparkline line; GPU utilisation
+// table (first, last, min @ step, max @ step, points per metric; the extreme that is best is
+// marked "(best)" only for metrics with a direction, see GoalFor; steps named by the log's
+// step label); the job's metrics (JobView::metrics, see JobMetrics::CurvesFor) as Mermaid
+// xycharts (MermaidCharts) and a sparkline line each; GPU utilisation
 // (mean, max, memory); the log tail in a <details> block whose code fence is longer than
 // any backtick run inside it; links (empty ones left out).
 //

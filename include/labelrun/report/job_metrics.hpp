@@ -39,16 +39,18 @@ class JobMetrics {
   void OnLine(std::string_view line);
   // One point, e.g. from a structured source. A point equal to its series' last point
   // (a redrawn progress bar) is not added again. Points of new keys past max_keys are
-  // dropped and counted.
+  // dropped and counted. A new series takes its step label from its first point.
   void Add(const MetricPoint& point);
 
   // Series in the order their keys first appeared.
   const std::vector<Entry>& entries() const { return entries_; }
   const Series* Find(std::string_view key) const;
-  // The series to draw for the wanted metric (JobView::metric): that key, else the same
+  // The series to draw for the wanted metric (one of JobView::metrics): that key, else the same
   // key in another case, else, when the wanted key contains "loss", the first key that
   // contains "loss" (train_loss for loss). nullptr when none.
   const Entry* CurveFor(std::string_view wanted) const;
+  // CurveFor of each wanted metric, in the order given, each entry once.
+  std::vector<const Entry*> CurvesFor(const std::vector<std::string>& wanted) const;
 
   // The last finite value of each metric, in first-appearance order, named as every view
   // shows it: redacted (a key that is a secret shows as "***"). When redaction makes two

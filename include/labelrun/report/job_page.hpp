@@ -56,8 +56,9 @@ struct JobPageLinks {
   std::string outputs;
 };
 
-// GET /jobs/{id}: status line, facts table, the metric's chart as inline SVG
-// (RenderLossSvg), metrics summary, GPU utilisation, and the log tail in
+// GET /jobs/{id}: status line, facts table, each of the job's metrics (JobView::metrics) as
+// an inline SVG chart (RenderLossSvg), metrics summary (first, last, min and max, with
+// "(best)" only where GoalFor gives a direction), GPU utilisation, and the log tail in
 // <pre id="log">, refreshed from links.log_tail while the job runs.
 std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
                           const GpuStats& gpus, const JobPageLinks& links,

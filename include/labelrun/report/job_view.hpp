@@ -25,9 +25,9 @@ struct JobView {
   std::string image;       // as the rule names it
   std::string image_digest;
   std::string host;
-  std::vector<std::string> gpus;  // device ids handed to the job
-  std::string commit;             // the commit the code was taken from
-  std::string metric = "loss";    // the metric drawn as the curve
+  std::vector<std::string> gpus;                // device ids handed to the job
+  std::string commit;                           // the commit the code was taken from
+  std::vector<std::string> metrics = {"loss"};  // the metrics drawn as curves, in order
   int64_t created_unix_ms = 0;
   std::optional<int64_t> started_unix_ms;
   std::optional<int64_t> finished_unix_ms;

@@ -25,7 +25,8 @@
 // The step: an explicit step key on the line (`global_step` > `step`/`_step` >
 // `iteration`/`iter`/`it`), else `N/M` (bar counters, `[120/1000]`; with an `Epoch E` on
 // the same line the step is `E*M + N`, so that it keeps growing across epochs), else
-// `epoch`, else the arrival index passed in. Step keys are never metrics themselves.
+// `epoch`, else the arrival index passed in. Step keys are never metrics themselves. Each
+// point carries the word its step came from (MetricPoint::step_label).
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,9 @@ struct MetricPoint {
   std::string key;  // [A-Za-z0-9_./-], at most kMaxKeyLength bytes; other bytes become '_'
   double step = 0;
   double value = 0;  // may be NaN or ±inf
+  // What the step counts, as the line named it: the step key as written (`epoch`,
+  // `global_step`, `Iter`), "step" for an `N/M` counter, "line" for the arrival index.
+  std::string step_label = "step";
 };
 
 // True for progress counters that give a point its step: step, global_step, _step,

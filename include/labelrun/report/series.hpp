@@ -2,17 +2,20 @@
 // One metric's points in bounded space: a faithful curve for a million-step run.
 //
 // Finite points go into at most `max_buckets` buckets of consecutive points (in arrival
-// order). Each bucket keeps its minimum and maximum with their steps, and the sums needed
-// for means. When every bucket is full, neighbouring buckets merge in pairs and each
+// order). Each bucket keeps its minimum and maximum with their steps and its count.
+// When every bucket is full, neighbouring buckets merge in pairs and each
 // bucket then holds twice as many points, so memory stays fixed however long the run and
-// no extreme is ever averaged away. First, last, best, minimum, maximum and counts are
+// no extreme is ever averaged away. Nothing is averaged at all: every point the series
+// gives back is one that was added. First, last, best, minimum, maximum and counts are
 // exact. NaN and ±inf are counted and may be the first or last value, but are never put
 // into a bucket, so they are never plotted.
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace labelrun::report {
@@ -22,13 +25,14 @@ struct Sample {
   double value = 0;
 };
 
-// Which way is better for a metric.
-enum class Goal { kMinimize, kMaximize };
+// Which way is better for a metric; kNone when "best" means nothing (lr, grad_norm, ...).
+enum class Goal { kMinimize, kMaximize, kNone };
 
-// kMaximize when the key, or one of its parts split on `_ . / -` (with or without its
-// trailing digits), is acc, accuracy, f1, bleu, rouge*, auc, auroc, precision, recall, iou, miou,
-// map, top1, top5, reward, return or score; kMinimize otherwise (loss, perplexity, error
-// rates, and also lr, for which "best" means little).
+// By name: the key, or one of its parts split on `_ . / -` (with or without its trailing
+// digits, any case). kMinimize when a part is loss, error, err, mse, mae, rmse, perplexity,
+// ppl, wer, cer, nll, bpb or bpc (so val_loss, eval_loss, top1_err); else kMaximize when a
+// part is acc, accuracy, f1, bleu, rouge*, auc, auroc, map, precision, recall, score, iou,
+// miou, dice, top1, top5, reward or return; else kNone.
 Goal GoalFor(std::string_view key);
 
 // Not thread-safe: one writer, readers synchronised by the owner.
@@ -49,10 +53,19 @@ class Series {
 
   std::optional<Sample> first() const { return first_; }  // may be NaN or ±inf
   std::optional<Sample> last() const { return last_; }    // may be NaN or ±inf
-  // Finite only; for ties the earliest point wins.
-  std::optional<Sample> best() const { return goal_ == Goal::kMinimize ? min_ : max_; }
+  // The lowest (kMinimize) or highest (kMaximize) finite value; for ties the earliest point
+  // wins. None for kNone: such a metric has a minimum and a maximum but no best.
+  std::optional<Sample> best() const {
+    if (goal_ == Goal::kNone) return std::nullopt;
+    return goal_ == Goal::kMinimize ? min_ : max_;
+  }
   std::optional<Sample> min() const { return min_; }
   std::optional<Sample> max() const { return max_; }
+
+  // What the steps count, as the log named it ("step", "epoch", "global_step", "iter",
+  // "line" for the log line index); "step" unless set.
+  const std::string& step_label() const { return step_label_; }
+  void set_step_label(std::string label) { step_label_ = std::move(label); }
 
   // The kept curve: for each bucket its minimum and maximum in step order (one point when
   // they are the same point). At most 2 * max_buckets points, all finite.
@@ -60,20 +73,16 @@ class Series {
   // The same with at most max_points (at least 2): neighbouring buckets are grouped so that
   // each group's minimum and maximum survive.
   std::vector<Sample> Envelope(size_t max_points) const;
-  // At most `bins` points at evenly spaced steps from the lowest to the highest finite
-  // step, each the mean of the points in its bin; an empty bin takes the value interpolated
-  // between its neighbours. Fewer points when there are fewer buckets than bins; one point
-  // when every step is the same. All finite.
-  std::vector<Sample> Resample(size_t bins) const;
+  // Points the training printed, in arrival order: every finite point while there are at
+  // most max_points (at least 2) of them in the kept curve; else the first and last finite
+  // points and, between them, the minimum and maximum of each of max_points / 2 - 1 groups
+  // of neighbouring buckets (none below 4). Never a mean, never an interpolation.
+  std::vector<Sample> Points(size_t max_points) const;
 
  private:
   struct Bucket {
     Sample min;
     Sample max;
-    double step_sum = 0;
-    double value_sum = 0;
-    double step_lo = 0;
-    double step_hi = 0;
     uint64_t n = 0;
     void Merge(const Bucket& other);
   };
@@ -88,8 +97,11 @@ class Series {
   uint64_t non_finite_ = 0;
   std::optional<Sample> first_;
   std::optional<Sample> last_;
+  std::optional<Sample> first_finite_;
+  std::optional<Sample> last_finite_;
   std::optional<Sample> min_;
   std::optional<Sample> max_;
+  std::string step_label_ = "step";
 };
 
 }  // namespace labelrun::report

@@ -9,7 +9,8 @@
 namespace labelrun::rules {
 
 // The job spec as JSON: image, command, env (object), gpus, cpus, memory_bytes, shm_bytes,
-// timeout_ms, host_selector (object), outputs, metric, priority, max_concurrent.
+// timeout_ms, host_selector (object), outputs, metric (a string, or a list when the job
+// names several), priority, max_concurrent.
 nlohmann::json JobSpecToJson(const JobSpec& job);
 
 // One JSON object: "decision" (dispatch|hold|cancel|deny|unknown_labels|none), "reasons",

@@ -39,6 +39,8 @@ struct EnvFromLabel {
 // The `job` of a rule: what to run. Only labels (never issue text) reach it.
 // What a job's collected outputs may take on labelrun's disk, unless its rule says.
 inline constexpr uint64_t kDefaultOutputsMaxBytes = 1ULL << 30;
+// At most this many metrics in a job's `metric` list (one chart line colour each).
+inline constexpr size_t kMaxJobMetrics = 6;
 
 struct JobTemplate {
   std::string image;                 // pinned: a tag other than `latest`, or a digest
@@ -52,7 +54,8 @@ struct JobTemplate {
   KeyValues host_selector;  // labels a host must carry, sorted by name
   std::string outputs;      // absolute folder in the container to collect; may be empty
   uint64_t outputs_max_bytes = kDefaultOutputsMaxBytes;  // collected beyond this: truncated
-  std::string metric = "loss";                           // the metric key drawn as the curve
+  // The metric keys drawn as curves, in order (`metric: loss` or `metric: [loss, val_loss]`).
+  std::vector<std::string> metrics = {"loss"};
   std::vector<EnvFromLabel> env_from_labels;
   std::string working_dir = "/workspace";  // where the code is copied and the command runs
   std::vector<std::string> cap_add;        // capabilities added back; all others are dropped
@@ -97,7 +100,7 @@ struct JobSpec {
   KeyValues host_selector;
   std::string outputs;
   uint64_t outputs_max_bytes = kDefaultOutputsMaxBytes;
-  std::string metric;
+  std::vector<std::string> metrics;
   JobPriority priority = JobPriority::kNormal;
   int max_concurrent = 0;
   std::string working_dir = "/workspace";
