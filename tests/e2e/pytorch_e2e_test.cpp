@@ -390,12 +390,15 @@ TEST_F(PytorchE2eTest, LabelsGiveOneCommentWithTheLossCurveTheStatusLabelsAndNoC
     ASSERT_TRUE(std::isfinite(shown)) << charted[i];
     EXPECT_NEAR(shown, std::stod(printed[i]), HalfUlp(charted[i])) << "epoch " << i + 1;
   }
+  // The x axis counts what the log counts: the ten epochs, as labels.
+  EXPECT_THAT(body, HasSubstr("x-axis \"epoch\" [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\", \"7\", "
+                              "\"8\", \"9\", \"10\"]"));
   // The sparkline line reads first -> last, and the best value with its epoch.
   std::smatch spark;
   ASSERT_TRUE(std::regex_search(
       body, spark,
       std::regex(
-          R"(`loss` `[▁▂▃▄▅▆▇█]+` ([0-9.e-]+) → ([0-9.e-]+) \(min ([0-9.e-]+) @ step (\d+)\))")))
+          R"(`loss` `[▁▂▃▄▅▆▇█]+` ([0-9.e-]+) → ([0-9.e-]+) \(min ([0-9.e-]+) @ epoch (\d+)\))")))
       << body;
   EXPECT_NEAR(std::stod(spark[1]), std::stod(printed.front()), HalfUlp(spark[1]));
   EXPECT_NEAR(std::stod(spark[2]), std::stod(printed.back()), HalfUlp(spark[2]));

@@ -330,6 +330,26 @@ TEST(ChartTruthTest, CommentChartsEveryConfiguredMetricAndListsEach) {
   }
 }
 
+TEST(ChartTruthTest, JobPageDrawsEachConfiguredMetric) {
+  JobMetrics metrics;
+  for (int epoch = 1; epoch <= 5; ++epoch) {
+    metrics.OnLine("{\"epoch\": " + std::to_string(epoch) +
+                   ", \"loss\": " + std::to_string(1.0 / epoch) +
+                   ", \"accuracy\": " + std::to_string(0.5 + epoch / 20.0) + "}");
+  }
+  JobView view;
+  view.id = "j-1";
+  view.state = JobState::kSucceeded;
+  view.metrics = {"loss", "accuracy"};
+  const std::string page = RenderJobPage(view, metrics, LogTail(), GpuStats(), {}, Redactor());
+  EXPECT_EQ(test::Count(page, "<svg "), 2u);
+  EXPECT_NE(page.find("aria-label=\"loss by epoch\""), std::string::npos);
+  EXPECT_NE(page.find("aria-label=\"accuracy by epoch\""), std::string::npos);
+  EXPECT_EQ(test::Count(page, "<circle class=\"pt\""), 10u);
+  std::string why;
+  EXPECT_TRUE(test::TagsBalanced(page, &why)) << why;
+}
+
 TEST(ChartTruthTest, RepeatedAndHostileStepsStayDistinctCategories) {
   Series loss;
   // A restart from a checkpoint repeats steps 3-5; the later values stand.

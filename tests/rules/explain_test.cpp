@@ -93,6 +93,21 @@ TEST(ExplainTest, JsonShape) {
   }
 }
 
+TEST(ExplainTest, MetricsAreShownAsTheConfigNamesThem) {
+  JobSpec job;
+  job.image = "x:1";
+  job.command = {"python"};
+  job.metrics = {"loss", "val_loss"};
+  Decision d;
+  d.kind = DecisionKind::kDispatch;
+  d.job = job;
+  EXPECT_NE(RenderExplainText(d).find("  metric: loss, val_loss\n"), std::string::npos)
+      << RenderExplainText(d);
+  EXPECT_EQ(DecisionToJson(d)["job"]["metric"], nlohmann::json::array({"loss", "val_loss"}));
+  d.job->metrics = {"loss"};
+  EXPECT_EQ(DecisionToJson(d)["job"]["metric"], "loss");
+}
+
 TEST(ExplainTest, CommandIsShownShellQuotedButStaysArgv) {
   JobSpec job;
   job.image = "x:1";

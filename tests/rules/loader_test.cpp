@@ -92,6 +92,7 @@ rules:
     when: {all: [task:training]}
     job: {image: "pytorch/pytorch:2.8.0", command: [python], metric: [loss, val_loss, eval/acc]}
   - name: s
+    priority: 1
     when: {all: [task:inference]}
     job: {image: "pytorch/pytorch:2.8.0", command: [python], metric: val_loss}
 )");
