@@ -90,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Require(body.rfind(CommentMarker("j-fuzz") + "\n", 0) == 0);
     for (const std::string& block : test::MermaidBlocks(body)) {
       const test::MermaidFacts facts = test::ParseMermaid(block);
-      Require(facts.ok && facts.values.size() <= kMaxMermaidPoints);
+      Require(facts.ok && facts.points <= kMaxMermaidPoints);
     }
   }
   for (const JobMetrics::Entry& e : metrics.entries()) {

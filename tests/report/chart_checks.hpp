@@ -61,6 +61,7 @@ struct MermaidFacts {
   std::vector<std::string> x_categories;
   std::vector<std::vector<double>> lines;
   std::vector<double> values;  // every line's values, one line after the other
+  size_t points = 0;           // values per line (every line has as many)
 };
 
 inline bool Range(std::string_view rest, double& lo, double& hi) {
@@ -165,6 +166,8 @@ inline MermaidFacts ParseMermaid(std::string_view block) {
       return fail("values and categories differ in number");
     }
   }
+  if (f.lines.empty()) return fail("no line");
+  f.points = f.lines.front().size();
   f.ok = true;
   return f;
 }

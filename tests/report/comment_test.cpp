@@ -122,7 +122,7 @@ void CheckInvariants(const std::string& body, size_t limit = kGithubCommentLimit
   for (const std::string& block : test::MermaidBlocks(body)) {
     const test::MermaidFacts facts = test::ParseMermaid(block);
     EXPECT_TRUE(facts.ok) << facts.problem << "\n" << block;
-    EXPECT_LE(facts.values.size(), kMaxMermaidPoints);
+    EXPECT_LE(facts.points, kMaxMermaidPoints);
   }
 }
 
