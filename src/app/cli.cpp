@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "labelrun/app/deliver.hpp"
+#include "labelrun/app/health_cli.hpp"
 #include "labelrun/app/jobs_cli.hpp"
 #include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
@@ -17,6 +18,8 @@ int RunCli(int argc, char** argv) {
   CLI::App app{"labelrun: GitHub labels in, GPU training runs out", "labelrun"};
   app.require_subcommand(1);
   app.fallthrough(false);
+  app.set_version_flag("--version", std::string("labelrun ") + std::string(kVersion),
+                       "Print the version and exit");
 
   ServeOptions serve;
   std::string config_path;
@@ -26,8 +29,10 @@ int RunCli(int argc, char** argv) {
   serve_cmd->add_flag("--dev", serve.dev,
                       "Embedded defaults for development: state in ./state, 127.0.0.1:8080, "
                       "a generated webhook secret");
-  serve_cmd->add_option("--state-dir", serve.dev_state_dir, "State folder in --dev mode");
-  serve_cmd->add_option("--listen", serve.dev_listen, "HOST:PORT in --dev mode");
+  serve_cmd->add_option("--state-dir", serve.state_dir,
+                         "State folder (overrides state_dir of --config; ./state in --dev mode)");
+  serve_cmd->add_option("--listen", serve.listen,
+                         "HOST:PORT to listen on (overrides server.listen of --config)");
 
   std::string check_path;
   CLI::App* check_cmd =
@@ -107,8 +112,27 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   deliver_cmd->add_option("--delivery", deliver.delivery,
                           "X-GitHub-Delivery GUID (default: a random UUID)");
-  deliver_cmd->add_option("--cacert", deliver.cacert, "CA certificate(s) to trust for https")
+  // One name for a CA file across subcommands; `--cacert` (curl's name) stays accepted.
+  deliver_cmd->add_option("--ca-file,--cacert", deliver.ca_file, "CA certificate for an https URL")
       ->check(CLI::ExistingFile);
+
+  HealthArgs health;
+  CLI::App* health_cmd =
+      app.add_subcommand("health", "Ask a running labelrun whether it is alive (exit 0 if so)");
+  health_cmd->add_option("--url", health.url,
+                         "Its health URL (default http://127.0.0.1:8080/healthz)");
+  health_cmd->add_option("--ca-file", health.ca_file, "CA certificate for an https URL")
+      ->check(CLI::ExistingFile);
+  health_cmd->add_option("--timeout", health.timeout_s, "Seconds to wait (default 5)")
+      ->check(CLI::Range(1, 300));
+
+  // A first word that is no subcommand is named, with the ones there are.
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommand_no_throw(argv[1]) == nullptr) {
+    std::cerr << "labelrun: unknown subcommand '" << argv[1] << "'; the subcommands are:";
+    for (const CLI::App* sub : app.get_subcommands({})) std::cerr << " " << sub->get_name();
+    std::cerr << "\n\n" << app.help();
+    return 2;
+  }
 
   try {
     app.parse(argc, argv);
@@ -131,6 +155,7 @@ int RunCli(int argc, char** argv) {
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
   if (*deliver_cmd) return RunDeliver(deliver, std::cout, std::cerr);
+  if (*health_cmd) return RunHealth(health, std::cout, std::cerr);
   if (*jobs_list) return RunJobsList(jobs, std::cout, std::cerr);
   if (*jobs_show) return RunJobsShow(jobs, job_id, std::cout, std::cerr);
   if (*jobs_cancel) return RunJobsCancel(jobs, job_id, std::cout, std::cerr);

@@ -150,15 +150,17 @@ int RunServe(const ServeOptions& options) {
     cfg = std::move(*loaded);
   } else {
     cfg.source = "<embedded defaults>";
-    cfg.state_dir = options.dev_state_dir;
-    if (!options.dev_listen.empty()) {
-      config::LoadOutcome o =
-          config::ParseConfig("server: {listen: \"" + options.dev_listen + "\"}", "--listen");
-      PrintProblems(o.problems);
-      if (!o.config) return 2;
-      cfg.server.host = o.config->server.host;
-      cfg.server.port = o.config->server.port;
-    }
+    cfg.state_dir = "state";
+  }
+  // Command-line flags override the file (or the embedded defaults), never silently lose.
+  if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
+  if (!options.listen.empty()) {
+    config::LoadOutcome o =
+        config::ParseConfig("server: {listen: \"" + options.listen + "\"}", "--listen");
+    PrintProblems(o.problems);
+    if (!o.config) return 2;
+    cfg.server.host = o.config->server.host;
+    cfg.server.port = o.config->server.port;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
@@ -440,7 +442,7 @@ int RunServe(const ServeOptions& options) {
       "labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s), GitHub {}{}",
       kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
       rules ? rules->rule_set.rules().size() : 0,
-      cfg.github ? cfg.github->api_url : std::string("not configured (decisions are only logged)"),
+      cfg.github ? cfg.github->api_url : std::string("not configured (comments are kept locally: job pages and /api/jobs)"),
       cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
@@ -587,6 +589,24 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
                             "rule '" + rule.name +
                                 "' sets no memory limit and these hosts have no defaults.memory: " +
                                 unlimited + "; its jobs may use all of a host's memory",
+                            /*warning=*/true});
+      }
+      // Rules that can never run here: GPU jobs with no GPU host; and no rules at all.
+      size_t gpu_hosts = 0;
+      for (const config::HostConfig& h : hosts) {
+        gpu_hosts += (!h.gpus.empty() || h.discover_gpus) ? 1 : 0;
+      }
+      for (const rules::Rule& rule : rules->rule_set.rules()) {
+        if (rule.job.gpus == 0 || gpu_hosts > 0) continue;
+        problems.push_back({"rules[" + std::to_string(rule.position) + "].job.gpus",
+                            "rule '" + rule.name + "' asks for " + std::to_string(rule.job.gpus) +
+                                " GPU(s) but no host has GPUs (hosts[].gpus); its jobs "
+                                "would wait in the queue for good",
+                            /*warning=*/true});
+      }
+      if (rules->rule_set.rules().empty()) {
+        problems.push_back({"rules",
+                            "no rules: labelrun will receive deliveries and never start a job",
                             /*warning=*/true});
       }
       std::cout << config_path.string() << ": " << rules->rule_set.rules().size() << " rule(s)"

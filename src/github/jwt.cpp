@@ -1,5 +1,7 @@
 #include "labelrun/github/jwt.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -96,7 +98,8 @@ Result<RsaPrivateKey> RsaPrivateKey::FromPem(std::string_view pem) {
 Result<RsaPrivateKey> RsaPrivateKey::LoadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Unexpected(ErrorCode::kInvalidArgument, "cannot read private key file " + path.string());
+    return Unexpected(ErrorCode::kInvalidArgument, "cannot read private key file " + path.string() + ": " +
+                                                          std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -1,5 +1,7 @@
 #include "labelrun/github/token_source.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -73,7 +75,8 @@ Result<std::unique_ptr<StaticTokenSource>> StaticTokenSource::FromFile(
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Unexpected(ErrorCode::kInvalidArgument,
-                      "cannot read github.token_file " + path.string());
+                      "cannot read github.token_file " + path.string() + ": " +
+                          std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -1,6 +1,8 @@
 // Endpoint validation, API version comparison and image references: the parts
 // of talking to Docker that need no daemon.
 
+#include <cerrno>
+#include <cstring>
 #include <cctype>
 #include <cstdio>
 #include <vector>
@@ -45,7 +47,7 @@ bool IsDigits(std::string_view s) {
 std::string Unreadable(const std::string& path) {
   if (path.empty()) return "not set";
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return "cannot read " + path;
+  if (f == nullptr) return "cannot read " + path + ": " + std::strerror(errno);
   std::fclose(f);
   return {};
 }
