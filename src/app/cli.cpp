@@ -2,7 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "labelrun/app/deliver.hpp"
 #include "labelrun/app/health_cli.hpp"
@@ -13,13 +17,56 @@
 #include "labelrun/core/version.hpp"
 
 namespace labelrun::app {
+namespace {
+
+// Where a command that needs a subcommand is given a word that is none, the
+// word is named with the subcommands there are (CLI11 would only say that a
+// subcommand is required). Options' values are skipped, not taken for words.
+std::optional<std::string> UnknownSubcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.size() > 1 && arg[0] == '-') {
+      if (arg.find('=') != std::string_view::npos) continue;
+      for (CLI::App* a = current; a != nullptr; a = a->get_parent()) {
+        if (const CLI::Option* o = a->get_option_no_throw(std::string(arg))) {
+          if (o->get_type_size_min() > 0) ++i;  // its value
+          break;
+        }
+      }
+      continue;
+    }
+    const std::vector<CLI::App*> subs = current->get_subcommands({});
+    auto sub = std::find_if(subs.begin(), subs.end(),
+                            [&](const CLI::App* s) { return s->check_name(std::string(arg)); });
+    if (sub != subs.end()) {
+      current = *sub;
+      continue;
+    }
+    if (current->get_require_subcommand_min() == 0) return std::nullopt;  // a positional
+    std::string command = "labelrun";
+    std::vector<std::string> names;
+    for (const CLI::App* a = current; a->get_parent() != nullptr; a = a->get_parent()) {
+      names.insert(names.begin(), a->get_name());
+    }
+    for (const std::string& n : names) command += " " + n;
+    std::string out =
+        command + ": unknown subcommand '" + std::string(arg) + "'; the subcommands are:";
+    for (const CLI::App* s : subs) out += " " + s->get_name();
+    return out + "\n\n" + current->help();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"labelrun: GitHub labels in, GPU training runs out", "labelrun"};
   app.require_subcommand(1);
   app.fallthrough(false);
-  app.set_version_flag("--version", std::string("labelrun ") + std::string(kVersion),
-                       "Print the version and exit");
+  const std::string version =
+      std::string("labelrun ") + kVersion + " (commit " + std::string(kCommit) + ")";
+  app.set_version_flag("--version", version, "Print the version and exit");
 
   ServeOptions serve;
   std::string config_path;
@@ -30,9 +77,9 @@ int RunCli(int argc, char** argv) {
                       "Embedded defaults for development: state in ./state, 127.0.0.1:8080, "
                       "a generated webhook secret");
   serve_cmd->add_option("--state-dir", serve.state_dir,
-                         "State folder (overrides state_dir of --config; ./state in --dev mode)");
+                        "State folder (overrides state_dir of --config; ./state in --dev mode)");
   serve_cmd->add_option("--listen", serve.listen,
-                         "HOST:PORT to listen on (overrides server.listen of --config)");
+                        "HOST:PORT to listen on (overrides server.listen of --config)");
 
   std::string check_path;
   CLI::App* check_cmd =
@@ -126,11 +173,8 @@ int RunCli(int argc, char** argv) {
   health_cmd->add_option("--timeout", health.timeout_s, "Seconds to wait (default 5)")
       ->check(CLI::Range(1, 300));
 
-  // A first word that is no subcommand is named, with the ones there are.
-  if (argc > 1 && argv[1][0] != '-' && app.get_subcommand_no_throw(argv[1]) == nullptr) {
-    std::cerr << "labelrun: unknown subcommand '" << argv[1] << "'; the subcommands are:";
-    for (const CLI::App* sub : app.get_subcommands({})) std::cerr << " " << sub->get_name();
-    std::cerr << "\n\n" << app.help();
+  if (std::optional<std::string> unknown = UnknownSubcommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
     return 2;
   }
 
@@ -146,7 +190,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (*version_cmd) {
-    std::cout << "labelrun " << kVersion << "\n";
+    std::cout << version << "\n";
     return 0;
   }
   if (*check_cmd) return RunCheckConfig(check_path);

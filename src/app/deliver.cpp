@@ -1,9 +1,9 @@
 #include "labelrun/app/deliver.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <curl/curl.h>
 #include <openssl/rand.h>
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <memory>

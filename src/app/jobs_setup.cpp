@@ -1,9 +1,9 @@
 #include "labelrun/app/jobs_setup.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <fstream>

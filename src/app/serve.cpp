@@ -10,6 +10,7 @@
 #include <iostream>
 #include <random>
 
+#include "labelrun/app/job_outcome_metrics.hpp"
 #include "labelrun/app/job_pages.hpp"
 #include "labelrun/app/job_reporter.hpp"
 #include "labelrun/app/jobs_api.hpp"
@@ -157,8 +158,12 @@ int RunServe(const ServeOptions& options) {
   if (!options.listen.empty()) {
     config::LoadOutcome o =
         config::ParseConfig("server: {listen: \"" + options.listen + "\"}", "--listen");
-    PrintProblems(o.problems);
-    if (!o.config) return 2;
+    if (!o.config) {
+      for (const config::Problem& p : o.problems) {
+        std::cerr << "labelrun: --listen " << options.listen << ": " << p.message << "\n";
+      }
+      return 2;
+    }
     cfg.server.host = o.config->server.host;
     cfg.server.port = o.config->server.port;
   }
@@ -354,8 +359,18 @@ int RunServe(const ServeOptions& options) {
   JobReporter reporter(reporter_options, outbox.get(), clock);
   redacting_reporter = &reporter;
   reporter.Start();
+  // Finished jobs are counted for /metrics on their way to the reporter.
+  JobOutcomeMetrics outcome_metrics(reporter);
+  auto rule_names = [](const std::shared_ptr<const ConfigRules>& r) {
+    std::vector<std::string> names;
+    if (r) {
+      for (const rules::Rule& rule : r->rule_set.rules()) names.push_back(rule.name);
+    }
+    return names;
+  };
+  outcome_metrics.SetRules(rule_names(rules));
   scheduler::Dispatcher dispatcher(DispatcherOptionsFrom(cfg, *instance), std::move(*hosts),
-                                   **job_store, **source, reporter, clock);
+                                   **job_store, **source, outcome_metrics, clock);
   if (Status started = dispatcher.Start(); !started) {
     spdlog::error("job recovery: {}", started.error().message());
   }
@@ -407,27 +422,29 @@ int RunServe(const ServeOptions& options) {
   wake.store(proc);
   server::Metrics metrics;
   {
-    metrics.SetExtra(
-        [&outbox_stats, &dispatcher, with_outbox = outbox != nullptr](std::string& out) {
-          RenderJobMetrics(dispatcher.Stats(), out);
-          if (!with_outbox) return;
-          auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
-                             int64_t value) {
-            out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
-                   std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
-                   std::to_string(value) + "\n";
-          };
-          line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
-               outbox_stats.depth.load());
-          line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
-               outbox_stats.sent.load());
-          line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
-               outbox_stats.failed.load());
-          line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
-               "counter", outbox_stats.retried.load());
-          line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
-               "counter", outbox_stats.rate_limit_waits.load());
-        });
+    metrics.SetExtra([&outbox_stats, &dispatcher, &outcome_metrics,
+                      with_outbox = outbox != nullptr](std::string& out) {
+      RenderBuildInfo(out);
+      RenderJobMetrics(dispatcher.Stats(), out);
+      outcome_metrics.Render(out);
+      if (!with_outbox) return;
+      auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
+                         int64_t value) {
+        out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
+               std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
+               std::to_string(value) + "\n";
+      };
+      line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
+           outbox_stats.depth.load());
+      line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
+           outbox_stats.sent.load());
+      line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
+           outbox_stats.failed.load());
+      line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
+           "counter", outbox_stats.retried.load());
+      line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
+           "counter", outbox_stats.rate_limit_waits.load());
+    });
   }
   auto server =
       server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
@@ -442,7 +459,9 @@ int RunServe(const ServeOptions& options) {
       "labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s), GitHub {}{}",
       kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
       rules ? rules->rule_set.rules().size() : 0,
-      cfg.github ? cfg.github->api_url : std::string("not configured (comments are kept locally: job pages and /api/jobs)"),
+      cfg.github
+          ? cfg.github->api_url
+          : std::string("not configured (comments are kept locally: job pages and /api/jobs)"),
       cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
@@ -470,6 +489,7 @@ int RunServe(const ServeOptions& options) {
     reporter.AddSecrets(SecretsToRedact(*s, &(*fresh_rules)->rule_set));
     srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
     delivery_processor.SetRules(*fresh_rules);
+    outcome_metrics.SetRules(rule_names(*fresh_rules));
     proc->SetPaused(fresh->inbox.paused);
     spdlog::info("reload: {} webhook secret(s) active, {} rule(s); processing {}", s->size(),
                  (*fresh_rules)->rule_set.rules().size(),

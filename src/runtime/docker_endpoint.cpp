@@ -1,10 +1,10 @@
 // Endpoint validation, API version comparison and image references: the parts
 // of talking to Docker that need no daemon.
 
-#include <cerrno>
-#include <cstring>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "labelrun/core/strings.hpp"

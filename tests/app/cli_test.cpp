@@ -69,7 +69,12 @@ TEST(Cli, VersionFlagAndUnknownSubcommandsNamed) {
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "frobnicate"}, &out), 2);
   EXPECT_THAT(out, HasSubstr("unknown subcommand 'frobnicate'"));
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "jobs", "--token-file", "/dev/null", "lsit"}, &out), 2);
-  EXPECT_THAT(out, HasSubstr("lsit"));
+  EXPECT_THAT(out, HasSubstr("labelrun jobs: unknown subcommand 'lsit'; the subcommands are: list "
+                             "show cancel"));
+  // An option's value is not a subcommand.
+  EXPECT_EQ(RunCommand({LABELRUN_BINARY, "labels", "lint", "--file", "show"}, &out), 2);
+  EXPECT_THAT(out, Not(HasSubstr("unknown subcommand")));
+  EXPECT_THAT(out, HasSubstr("show: cannot open: No such file or directory"));
 }
 
 TEST(Cli, ListenAndStateDirOverrideTheConfigFile) {
@@ -80,20 +85,20 @@ TEST(Cli, ListenAndStateDirOverrideTheConfigFile) {
       "config.yaml", "state_dir: " + (dir / "file-state").string() +
                          "\nserver:\n  listen: 127.0.0.1:" + std::to_string(taken.port()) +
                          "\nwebhook:\n  secrets: [{file: " + (dir / "secret").string() + "}]\n");
-  // As the file says, the port is taken: labelrun does not start.
-  {
-    Process serve({LABELRUN_BINARY, "serve", "--config", config.string()}, dir / "a.log");
-    EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 1) << ReadText(dir / "a.log");
-  }
-  Process serve({LABELRUN_BINARY, "serve", "--config", config.string(), "--listen",
-                 "127.0.0.1:0", "--state-dir", (dir / "flag-state").string()},
+  Process serve({LABELRUN_BINARY, "serve", "--config", config.string(), "--listen", "127.0.0.1:0",
+                 "--state-dir", (dir / "flag-state").string()},
                 dir / "b.log");
-  ASSERT_TRUE(WaitUntil([&] { return ListeningPort(dir / "b.log") != 0; },
-                        std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return ListeningPort(dir / "b.log") != 0; }, std::chrono::seconds(20)))
       << ReadText(dir / "b.log");
   EXPECT_NE(ListeningPort(dir / "b.log"), taken.port());
   EXPECT_TRUE(std::filesystem::exists(dir / "flag-state" / "labelrun.db"));
   EXPECT_FALSE(std::filesystem::exists(dir / "file-state" / "labelrun.db"));
+  // As the file says, the port is taken: labelrun does not start.
+  {
+    Process as_filed({LABELRUN_BINARY, "serve", "--config", config.string()}, dir / "a.log");
+    EXPECT_EQ(as_filed.Wait(std::chrono::seconds(20)), 1) << ReadText(dir / "a.log");
+  }
 
   std::string out;
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "serve", "--config", config.string(), "--listen",
@@ -134,7 +139,8 @@ TEST(Cli, HealthSaysWhetherLabelrunAnswers) {
 // The container image's default command starts labelrun without any mounted
 // file, and its HEALTHCHECK runs `labelrun health` (the image has no curl).
 TEST(ContainerImageRecipe, DefaultCommandStartsAndTheHealthCheckPasses) {
-  const std::string recipe = ReadText(std::filesystem::path(LABELRUN_SOURCE_DIR) / "docker/Dockerfile");
+  const std::string recipe =
+      ReadText(std::filesystem::path(LABELRUN_SOURCE_DIR) / "docker/Dockerfile");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(recipe, m, std::regex("\nCMD (\\[[^\n]*\\])\n"))) << recipe;
   std::vector<std::string> argv = {LABELRUN_BINARY};
@@ -158,13 +164,14 @@ TEST(ContainerImageRecipe, DefaultCommandStartsAndTheHealthCheckPasses) {
     }
   }
   Process serve(argv, dir / "serve.log");
-  ASSERT_TRUE(WaitUntil([&] { return ListeningPort(dir / "serve.log") != 0; },
-                        std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      WaitUntil([&] { return ListeningPort(dir / "serve.log") != 0; }, std::chrono::seconds(20)))
       << ReadText(dir / "serve.log");
   const std::string log = ReadText(dir / "serve.log");
   EXPECT_THAT(log, HasSubstr("comments are kept locally"));
   EXPECT_THAT(log, Not(HasSubstr("decisions are only logged")));
-  health.back() = "http://127.0.0.1:" + std::to_string(ListeningPort(dir / "serve.log")) + "/healthz";
+  health.back() =
+      "http://127.0.0.1:" + std::to_string(ListeningPort(dir / "serve.log")) + "/healthz";
   std::string out;
   EXPECT_EQ(RunCommand(health, &out), 0) << out;
 }
@@ -174,12 +181,12 @@ TEST(Cli, CheckConfigWarnsOfRulesThatCannotRunAndSaysWhyAFileCannotBeRead) {
   dir.Write("secret", "cli-test-secret-0123456789abcdef\n");
   const std::string head = "webhook:\n  secrets: [{file: " + (dir / "secret").string() +
                            "}]\nlabels_file: " LABELRUN_SOURCE_DIR "/LABELS.md\n";
-  const auto gpu = dir.Write(
-      "gpu.yaml", head +
-                      "hosts:\n  - {name: cpu-only, docker: unix:///var/run/docker.sock, "
-                      "defaults: {memory: 1g}}\n"
-                      "rules:\n  - name: train\n    when: {all: [task:training]}\n"
-                      "    job: {image: \"x:1\", command: [x], gpus: 2, memory: 1g}\n");
+  const auto gpu =
+      dir.Write("gpu.yaml", head +
+                                "hosts:\n  - {name: cpu-only, docker: unix:///var/run/docker.sock, "
+                                "defaults: {memory: 1g}}\n"
+                                "rules:\n  - name: train\n    when: {all: [task:training]}\n"
+                                "    job: {image: \"x:1\", command: [x], gpus: 2, memory: 1g}\n");
   std::string out;
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", gpu.string()}, &out), 0)
       << out;
@@ -200,8 +207,8 @@ TEST(Cli, CheckConfigWarnsOfRulesThatCannotRunAndSaysWhyAFileCannotBeRead) {
       << out;
   EXPECT_THAT(out, Not(HasSubstr("no host has GPUs")));
 
-  const auto missing = dir.Write("missing.yaml", head + "api: {token_file: " +
-                                                     (dir / "no-token").string() + "}\n");
+  const auto missing =
+      dir.Write("missing.yaml", head + "api: {token_file: " + (dir / "no-token").string() + "}\n");
   EXPECT_EQ(RunCommand({LABELRUN_BINARY, "check-config", "--config", missing.string()}, &out), 1);
   EXPECT_THAT(out, HasSubstr("api.token_file: cannot read " + (dir / "no-token").string() +
                              ": No such file or directory"));
