@@ -10,6 +10,7 @@
 #include <iostream>
 #include <random>
 
+#include "labelrun/app/github_setup.hpp"
 #include "labelrun/app/job_outcome_metrics.hpp"
 #include "labelrun/app/job_pages.hpp"
 #include "labelrun/app/job_reporter.hpp"
@@ -68,18 +69,25 @@ Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state
 // labelrun's own routes: /api/... for tools, /jobs... for people.
 class AppRouter final : public server::AppRoutes {
  public:
-  AppRouter(JobsApi* api, JobPages* pages) : api_(api), pages_(pages) {}
+  // `setup` may be null: the GitHub App setup pages are off.
+  AppRouter(JobsApi* api, JobPages* pages, GithubSetupPages* setup)
+      : api_(api), pages_(pages), setup_(setup) {}
   bool Handles(std::string_view path) const override {
-    return JobsApi::Handles(path) || JobPages::Handles(path);
+    return JobsApi::Handles(path) || JobPages::Handles(path) ||
+           (setup_ != nullptr && GithubSetupPages::Handles(path));
   }
   server::AppReply Handle(const server::AppRequest& request) override {
     if (JobsApi::Handles(request.path)) return api_->Handle(request);
+    if (setup_ != nullptr && GithubSetupPages::Handles(request.path)) {
+      return setup_->Handle(request);
+    }
     return pages_->Handle(request);
   }
 
  private:
   JobsApi* api_;
   JobPages* pages_;
+  GithubSetupPages* setup_;
 };
 
 Status PrepareStateDir(const std::filesystem::path& dir) {
@@ -386,7 +394,29 @@ int RunServe(const ServeOptions& options) {
   pages_options.link_ttl = cfg.report.link_ttl;
   pages_options.jobs_dir = cfg.state_dir / "jobs";
   JobPages job_pages(pages_options, reporter, **job_store, clock);
-  AppRouter router(&jobs_api, &job_pages);
+  // Registering the GitHub App from here: with github.setup, or in development.
+  std::unique_ptr<github::CurlTransport> setup_transport;
+  std::unique_ptr<GithubSetupPages> setup_pages;
+  if (cfg.github_setup.enabled || options.dev) {
+    Result<std::filesystem::path> key_path = EnsureDevSecret(cfg.state_dir, "github-setup-key");
+    if (!key_path) {
+      std::cerr << "labelrun: not starting: " << key_path.error().message() << "\n";
+      return 1;
+    }
+    github::CurlOptions curl;
+    curl.ca_file = cfg.github_setup.ca_file;
+    curl.user_agent = std::string("labelrun/") + kVersion;
+    setup_transport = std::make_unique<github::CurlTransport>(curl);
+    setup_pages = std::make_unique<GithubSetupPages>(
+        GithubSetupOptions{cfg.github_setup, reporter_options.public_url, cfg.server.webhook_path,
+                           cfg.state_dir, ReadTokenFile(*key_path).value_or("")},
+        *setup_transport, clock);
+    spdlog::info(
+        "GitHub App setup: open {}/github/setup?key=$(cat {}) in a browser",
+        reporter_options.public_url.empty() ? "<report.public_url>" : reporter_options.public_url,
+        key_path->string());
+  }
+  AppRouter router(&jobs_api, &job_pages, setup_pages.get());
 
   GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
   if (!outbox) {
