@@ -2,9 +2,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "labelrun/app/deliver.hpp"
+#include "labelrun/app/health_cli.hpp"
 #include "labelrun/app/jobs_cli.hpp"
 #include "labelrun/app/labels_sync.hpp"
 #include "labelrun/app/rules_cli.hpp"
@@ -12,11 +17,56 @@
 #include "labelrun/core/version.hpp"
 
 namespace labelrun::app {
+namespace {
+
+// Where a command that needs a subcommand is given a word that is none, the
+// word is named with the subcommands there are (CLI11 would only say that a
+// subcommand is required). Options' values are skipped, not taken for words.
+std::optional<std::string> UnknownSubcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.size() > 1 && arg[0] == '-') {
+      if (arg.find('=') != std::string_view::npos) continue;
+      for (CLI::App* a = current; a != nullptr; a = a->get_parent()) {
+        if (const CLI::Option* o = a->get_option_no_throw(std::string(arg))) {
+          if (o->get_type_size_min() > 0) ++i;  // its value
+          break;
+        }
+      }
+      continue;
+    }
+    const std::vector<CLI::App*> subs = current->get_subcommands({});
+    auto sub = std::find_if(subs.begin(), subs.end(),
+                            [&](const CLI::App* s) { return s->check_name(std::string(arg)); });
+    if (sub != subs.end()) {
+      current = *sub;
+      continue;
+    }
+    if (current->get_require_subcommand_min() == 0) return std::nullopt;  // a positional
+    std::string command = "labelrun";
+    std::vector<std::string> names;
+    for (const CLI::App* a = current; a->get_parent() != nullptr; a = a->get_parent()) {
+      names.insert(names.begin(), a->get_name());
+    }
+    for (const std::string& n : names) command += " " + n;
+    std::string out =
+        command + ": unknown subcommand '" + std::string(arg) + "'; the subcommands are:";
+    for (const CLI::App* s : subs) out += " " + s->get_name();
+    return out + "\n\n" + current->help();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"labelrun: GitHub labels in, GPU training runs out", "labelrun"};
   app.require_subcommand(1);
   app.fallthrough(false);
+  const std::string version =
+      std::string("labelrun ") + kVersion + " (commit " + std::string(kCommit) + ")";
+  app.set_version_flag("--version", version, "Print the version and exit");
 
   ServeOptions serve;
   std::string config_path;
@@ -26,8 +76,10 @@ int RunCli(int argc, char** argv) {
   serve_cmd->add_flag("--dev", serve.dev,
                       "Embedded defaults for development: state in ./state, 127.0.0.1:8080, "
                       "a generated webhook secret");
-  serve_cmd->add_option("--state-dir", serve.dev_state_dir, "State folder in --dev mode");
-  serve_cmd->add_option("--listen", serve.dev_listen, "HOST:PORT in --dev mode");
+  serve_cmd->add_option("--state-dir", serve.state_dir,
+                        "State folder (overrides state_dir of --config; ./state in --dev mode)");
+  serve_cmd->add_option("--listen", serve.listen,
+                        "HOST:PORT to listen on (overrides server.listen of --config)");
 
   std::string check_path;
   CLI::App* check_cmd =
@@ -107,8 +159,24 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   deliver_cmd->add_option("--delivery", deliver.delivery,
                           "X-GitHub-Delivery GUID (default: a random UUID)");
-  deliver_cmd->add_option("--cacert", deliver.cacert, "CA certificate(s) to trust for https")
+  // One name for a CA file across subcommands; `--cacert` (curl's name) stays accepted.
+  deliver_cmd->add_option("--ca-file,--cacert", deliver.ca_file, "CA certificate for an https URL")
       ->check(CLI::ExistingFile);
+
+  HealthArgs health;
+  CLI::App* health_cmd =
+      app.add_subcommand("health", "Ask a running labelrun whether it is alive (exit 0 if so)");
+  health_cmd->add_option("--url", health.url,
+                         "Its health URL (default http://127.0.0.1:8080/healthz)");
+  health_cmd->add_option("--ca-file", health.ca_file, "CA certificate for an https URL")
+      ->check(CLI::ExistingFile);
+  health_cmd->add_option("--timeout", health.timeout_s, "Seconds to wait (default 5)")
+      ->check(CLI::Range(1, 300));
+
+  if (std::optional<std::string> unknown = UnknownSubcommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
+    return 2;
+  }
 
   try {
     app.parse(argc, argv);
@@ -122,7 +190,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (*version_cmd) {
-    std::cout << "labelrun " << kVersion << "\n";
+    std::cout << version << "\n";
     return 0;
   }
   if (*check_cmd) return RunCheckConfig(check_path);
@@ -131,6 +199,7 @@ int RunCli(int argc, char** argv) {
   if (*explain_cmd) return RunExplain(explain, std::cout, std::cerr);
   if (*simulate_cmd) return RunSimulate(simulate, std::cout, std::cerr);
   if (*deliver_cmd) return RunDeliver(deliver, std::cout, std::cerr);
+  if (*health_cmd) return RunHealth(health, std::cout, std::cerr);
   if (*jobs_list) return RunJobsList(jobs, std::cout, std::cerr);
   if (*jobs_show) return RunJobsShow(jobs, job_id, std::cout, std::cerr);
   if (*jobs_cancel) return RunJobsCancel(jobs, job_id, std::cout, std::cerr);

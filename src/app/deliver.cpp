@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <memory>
@@ -64,7 +66,8 @@ int RunDeliver(const DeliverArgs& args, std::ostream& out, std::ostream& err) {
   }
   std::optional<std::string> secret = ReadAll(args.secret_file);
   if (!secret) {
-    err << "labelrun deliver: cannot read the secret file " << args.secret_file << "\n";
+    err << "labelrun deliver: cannot read the secret file " << args.secret_file << ": "
+        << std::strerror(errno) << "\n";
     return 2;
   }
   // As labelrun reads a secret file: the whole content, trailing newlines trimmed.
@@ -77,7 +80,8 @@ int RunDeliver(const DeliverArgs& args, std::ostream& out, std::ostream& err) {
   }
   std::optional<std::string> payload = ReadAll(args.payload_file);
   if (!payload) {
-    err << "labelrun deliver: cannot read the payload file " << args.payload_file << "\n";
+    err << "labelrun deliver: cannot read the payload file " << args.payload_file << ": "
+        << std::strerror(errno) << "\n";
     return 2;
   }
 
@@ -101,10 +105,10 @@ int RunDeliver(const DeliverArgs& args, std::ostream& out, std::ostream& err) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  // Verified TLS only; --cacert adds trust, nothing takes it away.
+  // Verified TLS only; --ca-file adds trust, nothing takes it away.
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!args.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, args.cacert.c_str());
+  if (!args.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, args.ca_file.c_str());
 
   const std::string event_header = "X-GitHub-Event: " + args.event;
   const std::string delivery_header = "X-GitHub-Delivery: " + delivery;

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <fstream>
@@ -147,7 +149,10 @@ Result<std::string> EnsureInstanceId(const std::filesystem::path& state_dir) {
 
 Result<std::string> ReadTokenFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Unexpected(ErrorCode::kFailedPrecondition, "cannot read " + path.string());
+  if (!in) {
+    return Unexpected(ErrorCode::kFailedPrecondition,
+                      "cannot read " + path.string() + ": " + std::strerror(errno));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   std::string token(Trim(ss.str()));

@@ -1,6 +1,8 @@
 #include "labelrun/app/rules_cli.hpp"
 
 #include <yaml-cpp/yaml.h>
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -24,7 +26,9 @@ Result<std::string> ReadFile(const std::string& path) {
     return Unexpected(ErrorCode::kResourceExhausted, path + ": larger than 32 MiB");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Unexpected(ErrorCode::kNotFound, path + ": cannot open");
+  if (!in) {
+    return Unexpected(ErrorCode::kNotFound, path + ": cannot open: " + std::strerror(errno));
+  }
   std::ostringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();

@@ -10,6 +10,8 @@
 #include <iostream>
 #include <random>
 
+#include "labelrun/app/github_setup.hpp"
+#include "labelrun/app/job_outcome_metrics.hpp"
 #include "labelrun/app/job_pages.hpp"
 #include "labelrun/app/job_reporter.hpp"
 #include "labelrun/app/jobs_api.hpp"
@@ -67,18 +69,25 @@ Result<std::filesystem::path> EnsureDevSecret(const std::filesystem::path& state
 // labelrun's own routes: /api/... for tools, /jobs... for people.
 class AppRouter final : public server::AppRoutes {
  public:
-  AppRouter(JobsApi* api, JobPages* pages) : api_(api), pages_(pages) {}
+  // `setup` may be null: the GitHub App setup pages are off.
+  AppRouter(JobsApi* api, JobPages* pages, GithubSetupPages* setup)
+      : api_(api), pages_(pages), setup_(setup) {}
   bool Handles(std::string_view path) const override {
-    return JobsApi::Handles(path) || JobPages::Handles(path);
+    return JobsApi::Handles(path) || JobPages::Handles(path) ||
+           (setup_ != nullptr && GithubSetupPages::Handles(path));
   }
   server::AppReply Handle(const server::AppRequest& request) override {
     if (JobsApi::Handles(request.path)) return api_->Handle(request);
+    if (setup_ != nullptr && GithubSetupPages::Handles(request.path)) {
+      return setup_->Handle(request);
+    }
     return pages_->Handle(request);
   }
 
  private:
   JobsApi* api_;
   JobPages* pages_;
+  GithubSetupPages* setup_;
 };
 
 Status PrepareStateDir(const std::filesystem::path& dir) {
@@ -150,15 +159,21 @@ int RunServe(const ServeOptions& options) {
     cfg = std::move(*loaded);
   } else {
     cfg.source = "<embedded defaults>";
-    cfg.state_dir = options.dev_state_dir;
-    if (!options.dev_listen.empty()) {
-      config::LoadOutcome o =
-          config::ParseConfig("server: {listen: \"" + options.dev_listen + "\"}", "--listen");
-      PrintProblems(o.problems);
-      if (!o.config) return 2;
-      cfg.server.host = o.config->server.host;
-      cfg.server.port = o.config->server.port;
+    cfg.state_dir = "state";
+  }
+  // Command-line flags override the file (or the embedded defaults), never silently lose.
+  if (!options.state_dir.empty()) cfg.state_dir = options.state_dir;
+  if (!options.listen.empty()) {
+    config::LoadOutcome o =
+        config::ParseConfig("server: {listen: \"" + options.listen + "\"}", "--listen");
+    if (!o.config) {
+      for (const config::Problem& p : o.problems) {
+        std::cerr << "labelrun: --listen " << options.listen << ": " << p.message << "\n";
+      }
+      return 2;
     }
+    cfg.server.host = o.config->server.host;
+    cfg.server.port = o.config->server.port;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log.level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
@@ -352,8 +367,18 @@ int RunServe(const ServeOptions& options) {
   JobReporter reporter(reporter_options, outbox.get(), clock);
   redacting_reporter = &reporter;
   reporter.Start();
+  // Finished jobs are counted for /metrics on their way to the reporter.
+  JobOutcomeMetrics outcome_metrics(reporter);
+  auto rule_names = [](const std::shared_ptr<const ConfigRules>& r) {
+    std::vector<std::string> names;
+    if (r) {
+      for (const rules::Rule& rule : r->rule_set.rules()) names.push_back(rule.name);
+    }
+    return names;
+  };
+  outcome_metrics.SetRules(rule_names(rules));
   scheduler::Dispatcher dispatcher(DispatcherOptionsFrom(cfg, *instance), std::move(*hosts),
-                                   **job_store, **source, reporter, clock);
+                                   **job_store, **source, outcome_metrics, clock);
   if (Status started = dispatcher.Start(); !started) {
     spdlog::error("job recovery: {}", started.error().message());
   }
@@ -369,7 +394,29 @@ int RunServe(const ServeOptions& options) {
   pages_options.link_ttl = cfg.report.link_ttl;
   pages_options.jobs_dir = cfg.state_dir / "jobs";
   JobPages job_pages(pages_options, reporter, **job_store, clock);
-  AppRouter router(&jobs_api, &job_pages);
+  // Registering the GitHub App from here: with github.setup, or in development.
+  std::unique_ptr<github::CurlTransport> setup_transport;
+  std::unique_ptr<GithubSetupPages> setup_pages;
+  if (cfg.github_setup.enabled || options.dev) {
+    Result<std::filesystem::path> key_path = EnsureDevSecret(cfg.state_dir, "github-setup-key");
+    if (!key_path) {
+      std::cerr << "labelrun: not starting: " << key_path.error().message() << "\n";
+      return 1;
+    }
+    github::CurlOptions curl;
+    curl.ca_file = cfg.github_setup.ca_file;
+    curl.user_agent = std::string("labelrun/") + kVersion;
+    setup_transport = std::make_unique<github::CurlTransport>(curl);
+    setup_pages = std::make_unique<GithubSetupPages>(
+        GithubSetupOptions{cfg.github_setup, reporter_options.public_url, cfg.server.webhook_path,
+                           cfg.state_dir, ReadTokenFile(*key_path).value_or("")},
+        *setup_transport, clock);
+    spdlog::info(
+        "GitHub App setup: open {}/github/setup?key=$(cat {}) in a browser",
+        reporter_options.public_url.empty() ? "<report.public_url>" : reporter_options.public_url,
+        key_path->string());
+  }
+  AppRouter router(&jobs_api, &job_pages, setup_pages.get());
 
   GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
   if (!outbox) {
@@ -405,27 +452,29 @@ int RunServe(const ServeOptions& options) {
   wake.store(proc);
   server::Metrics metrics;
   {
-    metrics.SetExtra(
-        [&outbox_stats, &dispatcher, with_outbox = outbox != nullptr](std::string& out) {
-          RenderJobMetrics(dispatcher.Stats(), out);
-          if (!with_outbox) return;
-          auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
-                             int64_t value) {
-            out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
-                   std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
-                   std::to_string(value) + "\n";
-          };
-          line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
-               outbox_stats.depth.load());
-          line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
-               outbox_stats.sent.load());
-          line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
-               outbox_stats.failed.load());
-          line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
-               "counter", outbox_stats.retried.load());
-          line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
-               "counter", outbox_stats.rate_limit_waits.load());
-        });
+    metrics.SetExtra([&outbox_stats, &dispatcher, &outcome_metrics,
+                      with_outbox = outbox != nullptr](std::string& out) {
+      RenderBuildInfo(out);
+      RenderJobMetrics(dispatcher.Stats(), out);
+      outcome_metrics.Render(out);
+      if (!with_outbox) return;
+      auto line = [&out](std::string_view name, std::string_view help, std::string_view type,
+                         int64_t value) {
+        out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " +
+               std::string(name) + " " + std::string(type) + "\n" + std::string(name) + " " +
+               std::to_string(value) + "\n";
+      };
+      line("labelrun_github_outbox_depth", "GitHub writes waiting to be sent.", "gauge",
+           outbox_stats.depth.load());
+      line("labelrun_github_writes_sent_total", "GitHub writes sent.", "counter",
+           outbox_stats.sent.load());
+      line("labelrun_github_writes_failed_total", "GitHub writes refused for good.", "counter",
+           outbox_stats.failed.load());
+      line("labelrun_github_writes_retried_total", "GitHub writes delayed to be tried again.",
+           "counter", outbox_stats.retried.load());
+      line("labelrun_github_rate_limit_waits_total", "Waits imposed by GitHub's rate limits.",
+           "counter", outbox_stats.rate_limit_waits.load());
+    });
   }
   auto server =
       server::Server::Create(cfg.server, cfg.inbox.keep_bodies,
@@ -440,7 +489,9 @@ int RunServe(const ServeOptions& options) {
       "labelrun {} starting: config {}, state {}, {} webhook secret(s), {} rule(s), GitHub {}{}",
       kVersion, cfg.source, cfg.state_dir.string(), secrets->size(),
       rules ? rules->rule_set.rules().size() : 0,
-      cfg.github ? cfg.github->api_url : std::string("not configured (decisions are only logged)"),
+      cfg.github
+          ? cfg.github->api_url
+          : std::string("not configured (comments are kept locally: job pages and /api/jobs)"),
       cfg.inbox.paused ? ", processing paused" : "");
 
   server::Server* srv = server->get();
@@ -468,6 +519,7 @@ int RunServe(const ServeOptions& options) {
     reporter.AddSecrets(SecretsToRedact(*s, &(*fresh_rules)->rule_set));
     srv->SetVerifier(std::make_shared<const webhook::SignatureVerifier>(*s));
     delivery_processor.SetRules(*fresh_rules);
+    outcome_metrics.SetRules(rule_names(*fresh_rules));
     proc->SetPaused(fresh->inbox.paused);
     spdlog::info("reload: {} webhook secret(s) active, {} rule(s); processing {}", s->size(),
                  (*fresh_rules)->rule_set.rules().size(),
@@ -587,6 +639,24 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
                             "rule '" + rule.name +
                                 "' sets no memory limit and these hosts have no defaults.memory: " +
                                 unlimited + "; its jobs may use all of a host's memory",
+                            /*warning=*/true});
+      }
+      // Rules that can never run here: GPU jobs with no GPU host; and no rules at all.
+      size_t gpu_hosts = 0;
+      for (const config::HostConfig& h : hosts) {
+        gpu_hosts += (!h.gpus.empty() || h.discover_gpus) ? 1 : 0;
+      }
+      for (const rules::Rule& rule : rules->rule_set.rules()) {
+        if (rule.job.gpus == 0 || gpu_hosts > 0) continue;
+        problems.push_back({"rules[" + std::to_string(rule.position) + "].job.gpus",
+                            "rule '" + rule.name + "' asks for " + std::to_string(rule.job.gpus) +
+                                " GPU(s) but no host has GPUs (hosts[].gpus); its jobs "
+                                "would wait in the queue for good",
+                            /*warning=*/true});
+      }
+      if (rules->rule_set.rules().empty()) {
+        problems.push_back({"rules",
+                            "no rules: labelrun will receive deliveries and never start a job",
                             /*warning=*/true});
       }
       std::cout << config_path.string() << ": " << rules->rule_set.rules().size() << " rule(s)"

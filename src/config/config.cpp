@@ -180,11 +180,12 @@ void ParseInbox(YamlReader& r, const YAML::Node& node, InboxConfig& out) {
   }
 }
 
-void ParseGithub(YamlReader& r, const YAML::Node& node, std::optional<github::Settings>& out) {
+void ParseGithub(YamlReader& r, const YAML::Node& node, std::optional<github::Settings>& out,
+                 GithubSetup& setup) {
   if (!r.CheckKeys(node, "github",
                    {"api_url", "app_id", "client_id", "private_key_file", "token_file", "ca_file",
                     "connect_timeout", "request_timeout", "max_attempts", "max_inline_wait",
-                    "token_refresh_margin"})) {
+                    "token_refresh_margin", "setup", "app_name", "organization", "web_url"})) {
     return;
   }
   github::Settings g;
@@ -225,9 +226,35 @@ void ParseGithub(YamlReader& r, const YAML::Node& node, std::optional<github::Se
       g.token_refresh_margin = std::chrono::duration_cast<std::chrono::seconds>(margin);
     }
   }
+  // Registering the App from labelrun (the manifest flow): its name, where it is made.
+  if (node["setup"]) r.ReadBool(node["setup"], "github.setup", setup.enabled);
+  if (node["app_name"] && r.ReadString(node["app_name"], "github.app_name", setup.app_name)) {
+    if (setup.app_name.empty() || setup.app_name.size() > 34) {
+      r.Error("github.app_name", "must be 1 to 34 characters (GitHub's limit for App names)");
+    }
+  }
+  if (node["organization"]) {
+    r.ReadString(node["organization"], "github.organization", setup.organization);
+  }
+  if (node["web_url"] && r.ReadString(node["web_url"], "github.web_url", setup.web_url)) {
+    if (setup.web_url.rfind("https://", 0) != 0 && setup.web_url.rfind("http://", 0) != 0) {
+      r.Error("github.web_url", "must start with https:// (or http:// for a local test server)");
+    }
+  }
+  setup.api_url = g.api_url;
+  setup.ca_file = g.ca_file;
+  const bool credentials = !g.app_id.empty() || !g.client_id.empty() ||
+                           !g.private_key_file.empty() || !g.token_file.empty();
+  // Before the App exists there is nothing to authenticate with: setup alone is valid.
+  if (setup.enabled && !credentials) return;
   if (Status valid = github::Validate(g); !valid) {
     r.Error("", valid.error().message());
     return;
+  }
+  if (setup.enabled) {
+    r.Warn("github.setup",
+           "the App is registered (credentials are set); remove github.setup to turn its "
+           "setup page off");
   }
   out = std::move(g);
 }
@@ -307,7 +334,7 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
     if (root["webhook"]) ParseWebhook(r, root["webhook"], cfg.webhook);
     if (root["inbox"]) ParseInbox(r, root["inbox"], cfg.inbox);
     if (root["log"]) ParseLog(r, root["log"], cfg.log);
-    if (root["github"]) ParseGithub(r, root["github"], cfg.github);
+    if (root["github"]) ParseGithub(r, root["github"], cfg.github, cfg.github_setup);
     ParseJobSections(r, root, cfg);
   }
   bool has_error = false;

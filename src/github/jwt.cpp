@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <cerrno>
+#include <cstring>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -96,7 +98,8 @@ Result<RsaPrivateKey> RsaPrivateKey::FromPem(std::string_view pem) {
 Result<RsaPrivateKey> RsaPrivateKey::LoadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Unexpected(ErrorCode::kInvalidArgument, "cannot read private key file " + path.string());
+    return Unexpected(ErrorCode::kInvalidArgument, "cannot read private key file " + path.string() +
+                                                       ": " + std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -1,6 +1,8 @@
 #include "labelrun/github/token_source.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -72,8 +74,8 @@ Result<std::unique_ptr<StaticTokenSource>> StaticTokenSource::FromFile(
     const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return Unexpected(ErrorCode::kInvalidArgument,
-                      "cannot read github.token_file " + path.string());
+    return Unexpected(ErrorCode::kInvalidArgument, "cannot read github.token_file " +
+                                                       path.string() + ": " + std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();

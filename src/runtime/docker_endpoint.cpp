@@ -2,7 +2,9 @@
 // of talking to Docker that need no daemon.
 
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "labelrun/core/strings.hpp"
@@ -45,7 +47,7 @@ bool IsDigits(std::string_view s) {
 std::string Unreadable(const std::string& path) {
   if (path.empty()) return "not set";
   FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return "cannot read " + path;
+  if (f == nullptr) return "cannot read " + path + ": " + std::strerror(errno);
   std::fclose(f);
   return {};
 }

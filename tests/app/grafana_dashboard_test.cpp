@@ -322,11 +322,20 @@ TEST_F(DashboardScrapeTest, EveryMetricTheDashboardQueriesIsExported) {
        {"labelrun_webhook_deliveries_total", "labelrun_webhook_signature_failures_total",
         "labelrun_inbox_depth", "labelrun_webhook_request_duration_seconds_bucket",
         "labelrun_job_queue_depth", "labelrun_jobs", "labelrun_job_gpu_utilization_percent",
-        "labelrun_github_outbox_depth", "labelrun_github_rate_limit_waits_total"}) {
+        "labelrun_github_outbox_depth", "labelrun_github_rate_limit_waits_total",
+        "labelrun_jobs_finished_total", "labelrun_job_duration_seconds_bucket",
+        "labelrun_job_queue_wait_seconds_bucket", "labelrun_build_info"}) {
     EXPECT_TRUE(std::regex_search(all, std::regex(std::string(name) + R"(\b)"))) << name;
   }
   EXPECT_TRUE(scrape.HasLabel("labelrun_jobs", "state"));
   EXPECT_TRUE(scrape.HasLabel("labelrun_gpus_in_use", "host"));
+  // The running job left the queue once; the rule's counters are there at 0.
+  EXPECT_THAT(text, HasSubstr("\nlabelrun_job_queue_wait_seconds_count 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("\nlabelrun_jobs_finished_total{rule=\"train\",outcome=\"failed\"} 0\n"));
+  EXPECT_TRUE(std::regex_search(
+      text, std::regex(R"(\nlabelrun_build_info\{version="[0-9.]+",commit="[0-9a-f]{12}"\} 1\n)")))
+      << text;
 }
 
 }  // namespace

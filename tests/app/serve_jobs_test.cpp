@@ -138,6 +138,20 @@ TEST_F(ServeJobsTest, ALabelRunsAJobThatTheApiShows) {
   // The same delivery again is not a second job.
   EXPECT_EQ(server.Deliver("issues", "run-1", Labeled(7)).status, 200);
   EXPECT_EQ(Api(server, "GET", "/api/jobs")["jobs"].size(), 1u);
+  // /metrics counts the job once, by rule and outcome, with its run time (the
+  // store has the final state a moment before the observers hear of it).
+  std::string metrics;
+  WaitUntil(
+      [&] {
+        metrics = HttpRequest("GET", server.Url("/metrics"), {}, "").body;
+        return metrics.find("\nlabelrun_job_duration_seconds_count 1\n") != std::string::npos;
+      },
+      std::chrono::seconds(10));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr(
+                  "\nlabelrun_jobs_finished_total{rule=\"train\",outcome=\"succeeded\"} 1\n"));
+  EXPECT_THAT(metrics, ::testing::HasSubstr("\nlabelrun_job_duration_seconds_count 1\n"));
+  EXPECT_THAT(metrics, ::testing::HasSubstr("\nlabelrun_job_queue_wait_seconds_count 1\n"));
 }
 
 TEST_F(ServeJobsTest, TheJobsCommandListsShowsAndCancels) {

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cctype>
 
 #include <nlohmann/json.hpp>
 #include <random>
@@ -273,6 +275,67 @@ FakeGithub::Response FakeGithub::IssueToken(const Parsed& req, const std::string
   return {401, Message(why), {}, false};
 }
 
+// A form field of an application/x-www-form-urlencoded body ('+' is a space).
+static std::string FormField(const std::string& body, const std::string& name) {
+  for (std::string_view kv : Split(body, '&')) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string_view::npos || kv.substr(0, eq) != name) continue;
+    std::string value(kv.substr(eq + 1));
+    std::replace(value.begin(), value.end(), '+', ' ');
+    return PercentDecode(value);
+  }
+  return {};
+}
+
+FakeGithub::Response FakeGithub::NewApp(const Parsed& req, const std::string& organization) {
+  json manifest = json::parse(FormField(req.body, "manifest"), nullptr, false);
+  if (!manifest.is_object() || !manifest.contains("name") || !manifest.contains("redirect_url") ||
+      !manifest["hook_attributes"].is_object() || !manifest["hook_attributes"].contains("url")) {
+    return {422, Message("Invalid GitHub App configuration"), {}, false};
+  }
+  std::lock_guard lock(mu_);
+  app_manifests_.push_back(manifest.dump());
+  const int64_t id = ++next_id_;
+  const std::string name = manifest["name"].get<std::string>();
+  std::string slug;
+  for (char c : name) slug += std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '-';
+  const std::string owner = organization.empty() ? "octocat" : organization;
+  json app = {{"id", id},
+              {"slug", slug},
+              {"node_id", "MDM6QXBw" + std::to_string(id)},
+              {"owner", {{"login", owner}}},
+              {"name", name},
+              {"html_url", url() + "/apps/" + slug},
+              {"permissions", manifest.value("default_permissions", json::object())},
+              {"events", manifest.value("default_events", json::array())},
+              {"client_id", "Iv1." + std::to_string(id) + "abcdef"},
+              {"client_secret", "client-secret-" + std::to_string(id) + "-0123456789abcdef"},
+              {"webhook_secret", "whsec-" + std::to_string(id) + "-0123456789abcdef0123456789"},
+              {"pem", options_.app_private_key_pem}};
+  const std::string code = "code" + std::to_string(id) + "x" + std::to_string(next_id_ * 7919);
+  manifest_codes_[code] = app.dump();
+  const auto state = req.query.find("state");
+  return {302,
+          "",
+          {"Location: " + manifest["redirect_url"].get<std::string>() + "?code=" + code +
+           (state == req.query.end() ? "" : "&state=" + state->second)},
+          false};
+}
+
+FakeGithub::Response FakeGithub::ConvertManifest(const std::string& code) {
+  std::lock_guard lock(mu_);
+  auto it = manifest_codes_.find(code);
+  if (it == manifest_codes_.end()) return {404, Message("Not Found"), {}, false};
+  std::string app = std::move(it->second);
+  manifest_codes_.erase(it);  // single use
+  return {201, std::move(app), {}, false};
+}
+
+std::vector<std::string> FakeGithub::AppManifests() const {
+  std::lock_guard lock(mu_);
+  return app_manifests_;
+}
+
 FakeGithub::Response FakeGithub::Route(const Parsed& req) {
   std::vector<std::string> seg;
   for (std::string_view s : Split(req.path, '/')) {
@@ -288,6 +351,19 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
   if (req.method == "POST" && seg.size() == 4 && seg[0] == "app" && seg[1] == "installations" &&
       seg[3] == "access_tokens") {
     return IssueToken(req, seg[2]);
+  }
+  // The manifest flow: a browser form post on github.com, then the code exchange.
+  if (req.method == "POST" && seg.size() == 3 && seg[0] == "settings" && seg[1] == "apps" &&
+      seg[2] == "new") {
+    return NewApp(req, "");
+  }
+  if (req.method == "POST" && seg.size() == 5 && seg[0] == "organizations" &&
+      seg[2] == "settings" && seg[3] == "apps" && seg[4] == "new") {
+    return NewApp(req, seg[1]);
+  }
+  if (req.method == "POST" && seg.size() == 3 && seg[0] == "app-manifests" &&
+      seg[2] == "conversions") {
+    return ConvertManifest(seg[1]);
   }
   if (req.method == "GET" && seg.size() == 4 && seg[0] == "_codeload") {
     // The download host: the URL is the credential, as on codeload.github.com.

@@ -70,8 +70,9 @@ class FakeGithub {
     std::string app_issuer = "12345";  // the JWT `iss` accepted (number or string)
     std::string public_key_pem;        // the App's key; empty: App auth refused
     std::chrono::seconds token_lifetime{std::chrono::hours(1)};
-    std::string static_token;  // also accepted as a credential (token mode)
-    int max_page_size = 100;   // per_page is capped here; lower it to test paging
+    std::string static_token;         // also accepted as a credential (token mode)
+    int max_page_size = 100;          // per_page is capped here; lower it to test paging
+    std::string app_private_key_pem;  // the pem a manifest conversion hands out
   };
 
   // REQUIRES: clock outlives the server.
@@ -105,6 +106,15 @@ class FakeGithub {
   std::vector<FakeLabel> RepoLabels(const std::string& repo) const;
   std::vector<std::string> Reactions(int64_t comment_id) const;
   std::vector<FakeRequest> Requests() const;
+
+  // GitHub's App manifest flow. POST {url}/settings/apps/new?state=S (or
+  // /organizations/ORG/settings/apps/new) with a form field `manifest` registers
+  // the App as the person's browser would, and redirects (302) to the
+  // manifest's redirect_url with ?code=C&state=S. POST /app-manifests/C/conversions
+  // (no credentials) then answers 201 with the App's id, slug, pem (the App key
+  // of Options::app_private_key_pem), webhook_secret and client credentials,
+  // once; a used or unknown code is 404. The manifests received, in order:
+  std::vector<std::string> AppManifests() const;
   int64_t tokens_issued() const;
   // Why the last JWT was refused ("" if none was).
   std::string last_jwt_error() const;
@@ -132,6 +142,8 @@ class FakeGithub {
   Response Route(const Parsed& req);
   Response Api(const Parsed& req, const std::vector<std::string>& seg);
   Response IssueToken(const Parsed& req, const std::string& installation);
+  Response NewApp(const Parsed& req, const std::string& organization);
+  Response ConvertManifest(const std::string& code);
   bool VerifyJwt(const std::string& jwt, std::string& why) const;
 
   Options options_;
@@ -153,6 +165,8 @@ class FakeGithub {
   std::map<std::string, std::string> default_branches_;  // "o/r"
   std::map<std::string, std::string> branches_;          // "o/r@branch" -> sha
   std::vector<FakeRequest> requests_;
+  std::vector<std::string> app_manifests_;
+  std::map<std::string, std::string> manifest_codes_;  // code -> the App's JSON
   int64_t next_id_ = 1000;
   int64_t tokens_issued_ = 0;
   std::string last_jwt_error_;

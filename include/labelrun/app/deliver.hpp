@@ -15,7 +15,7 @@ struct DeliverArgs {
   std::string event;         // X-GitHub-Event
   std::string payload_file;  // sent byte for byte
   std::string delivery;      // X-GitHub-Delivery; empty: a random UUID v4
-  std::string cacert;        // CA bundle for an https URL with a private CA
+  std::string ca_file;       // CA bundle for an https URL with a private CA
 };
 
 // Prints the HTTP status and the response body on `out`. 0 on a 2xx answer;

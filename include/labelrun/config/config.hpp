@@ -115,6 +115,19 @@ struct DashboardConfig {
   std::string token_file;  // bearer token for /jobs pages without a signed link
 };
 
+// github.setup: labelrun serves /github/setup, which registers its GitHub App
+// through GitHub's manifest flow, and /github/app-created, where GitHub sends
+// the browser back with a code that labelrun exchanges for the App's id,
+// private key and webhook secret (written into state_dir/github-app/).
+struct GithubSetup {
+  bool enabled = false;
+  std::string app_name = "labelrun";  // App names are global on GitHub
+  std::string organization;           // empty: the App belongs to the person registering it
+  std::string web_url = "https://github.com";
+  std::string api_url = "https://api.github.com";  // github.api_url
+  std::string ca_file;                             // github.ca_file
+};
+
 struct Config {
   std::string source;  // the file it came from, or "<embedded defaults>"
   std::filesystem::path state_dir = "/var/lib/labelrun";
@@ -122,6 +135,7 @@ struct Config {
   WebhookConfig webhook;
   InboxConfig inbox;
   LogConfig log;
+  GithubSetup github_setup;                // github.setup: registering the App from labelrun
   std::optional<github::Settings> github;  // absent: no GitHub client (logs decisions only)
   std::vector<HostConfig> hosts;           // empty: the local Docker daemon as a CPU host
   SchedulerConfig scheduler;
