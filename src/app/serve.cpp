@@ -371,7 +371,13 @@ int RunServe(const ServeOptions& options) {
   JobPages job_pages(pages_options, reporter, **job_store, clock);
   AppRouter router(&jobs_api, &job_pages);
 
+  auto installation_store = store::InstallationStore::Open(db_path);
+  if (!installation_store) {
+    std::cerr << "labelrun: not starting: " << installation_store.error().message() << "\n";
+    return 1;
+  }
   GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
+  github_context.installations = installation_store->get();
   if (!outbox) {
     github_context.on_comment = [&reporter](const store::OutboxWrite& w) {
       reporter.KeepLocalComment(w);
