@@ -362,7 +362,9 @@ int RunServe(const ServeOptions& options) {
       JobReportHooks{
           [&reporter](const std::string& id) { return reporter.LatestMetricsJson(id); },
           [&reporter](const std::string& id) { return reporter.CommentMarkdown(id); },
-          [&reporter](std::string_view text) { return reporter.redactor().Redact(text); }});
+          [&reporter](std::string_view text) { return reporter.redactor().Redact(text); },
+          outbox ? std::function<std::vector<LocalComment>()>()
+                 : [&reporter] { return reporter.LocalComments(); }});
   JobPagesOptions pages_options;
   pages_options.dashboard_token = dashboard_token;
   pages_options.link_key = link_key;
