@@ -48,6 +48,8 @@ class InstallationsTest : public ::testing::Test {
  protected:
   InstallationsTest() : github_(GithubOptions(), SystemClock::Instance()) {
     key_ = dir_.Write("app.pem", AppTestKey().pkcs1_pem);
+    std::filesystem::permissions(
+        key_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   static FakeGithub::Options GithubOptions() {
     FakeGithub::Options o;
@@ -127,28 +129,30 @@ TEST_F(InstallationsTest, SuspendForgetsAndUnsuspendComesBackThroughGitHub) {
   ASSERT_EQ(Sync(server, "Codertocat/Hello-World", &out), 0) << out;
 
   DeliverAndWait(server, "installation", "suspended", Example("installation", "suspend"));
+  // Forgotten: GitHub is asked, and (the App being suspended there) says 404.
   EXPECT_EQ(Sync(server, "Codertocat/Hello-World", &out), 2) << out;
+  EXPECT_THAT(out, HasSubstr("no installation known for Codertocat/Hello-World"));
+  auto asks = [&](long status) {
+    int n = 0;
+    for (const FakeRequest& r : github_.Requests()) {
+      if (r.target != "/repos/Codertocat/Hello-World/installation") continue;
+      EXPECT_EQ(r.auth_scheme, "Bearer");
+      n += r.status == status;
+    }
+    return n;
+  };
+  EXPECT_EQ(asks(404), 1);
 
   // The unsuspend payload lists no repositories: GitHub is asked, with the App's JWT.
   DeliverAndWait(server, "installation", "unsuspended", Example("installation", "unsuspend"));
   github_.SetRepoInstallation("Codertocat/Hello-World", 16598467);
   ASSERT_EQ(Sync(server, "Codertocat/Hello-World", &out), 0) << out;
-  int asked = 0;
-  for (const FakeRequest& r : github_.Requests()) {
-    if (r.target == "/repos/Codertocat/Hello-World/installation") {
-      ++asked;
-      EXPECT_EQ(r.auth_scheme, "Bearer");
-      EXPECT_EQ(r.status, 200);
-    }
-  }
-  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(asks(200), 1);
+  EXPECT_EQ(TokenRequestsFor(github_, 16598467), 2);
   // The answer is recorded: the next run does not ask again.
   ASSERT_EQ(Sync(server, "Codertocat/Hello-World", &out), 0) << out;
-  asked = 0;
-  for (const FakeRequest& r : github_.Requests()) {
-    asked += r.target == "/repos/Codertocat/Hello-World/installation";
-  }
-  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(asks(200), 1);
+  EXPECT_EQ(asks(404), 1);
 }
 
 TEST_F(InstallationsTest, WithoutADatabaseGitHubIsAsked) {

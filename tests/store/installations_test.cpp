@@ -50,5 +50,24 @@ TEST(InstallationStoreTest, SurvivesReopening) {
   EXPECT_EQ((*all)[0].account, "acme");
 }
 
+TEST(InstallationStoreTest, ADatabaseOfSchema4GainsTheTables) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "labelrun.db";
+  {
+    Result<Database> db = Database::Open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(Migrate(*db));
+    ASSERT_TRUE(db->Exec(
+        "DROP TABLE installation_repos; DROP TABLE installations_gone; PRAGMA user_version = 4"));
+  }
+  auto store = InstallationStore::Open(path);
+  ASSERT_TRUE(store) << store.error().message();
+  ASSERT_TRUE((*store)->AddRepositories(9, "acme", {"acme/vision"}, 1));
+  EXPECT_EQ((*store)->ForRepository("acme/vision")->value_or(0), 9);
+  Result<Database> db = Database::Open(path);
+  ASSERT_TRUE(db);
+  EXPECT_EQ(*db->UserVersion(), 5);
+}
+
 }  // namespace
 }  // namespace labelrun::store
