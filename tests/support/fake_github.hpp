@@ -11,8 +11,14 @@
 //   - serves collaborator permissions set by the test;
 //   - serves repositories (default_branch), branch heads (git/ref/heads/...)
 //     and tarballs set by the test, to installation tokens only;
+//   - renames repository labels (PATCH new_name) with 422 already_exists when
+//     the name is taken; a renamed or deleted label follows on every issue;
+//   - answers GET /repos/{o}/{r}/installation to App JWTs, and 404 for
+//     uninstalled installations there and on the token endpoint;
 //   - on command answers 403 + retry-after, 403 + x-ratelimit-remaining: 0,
-//     a secondary-limit 403 without headers, 500, or hangs (never answers).
+//     a secondary-limit 403 with or without retry-after, 429, 500, 502, closes
+//     the connection unanswered, or hangs (never answers); on the token
+//     endpoint too (PushTokenFault).
 // Time comes from the Clock passed in, so a ManualClock drives token expiry.
 // All methods are thread-safe.
 
