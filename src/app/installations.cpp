@@ -34,18 +34,13 @@ Status RecordInstallation(store::InstallationStore* store, const store::InboxRow
   const int64_t id = e.installation_id;
   const bool repositories_event = row.event == "installation_repositories";
   const std::string& action = e.action;
-  spdlog::info(
-      "processed delivery {} event={} action={} installation={} account={} added=[{}] "
-      "removed=[{}]",
-      row.guid, row.event, action, id, e.account, Join(e.repositories_added),
-      Join(e.repositories_removed));
-  if (store == nullptr) return Ok();
-  if (id <= 0) {
-    return Unexpected(ErrorCode::kInvalidArgument,
-                      "delivery " + row.guid + ": " + row.event + " without installation.id");
-  }
   Status s = Ok();
-  if (!repositories_event && (action == "deleted" || action == "suspend")) {
+  if (store != nullptr && id <= 0) {
+    s = Unexpected(ErrorCode::kInvalidArgument,
+                   "delivery " + row.guid + ": " + row.event + " without installation.id");
+  } else if (store == nullptr) {
+    // Only logged.
+  } else if (!repositories_event && (action == "deleted" || action == "suspend")) {
     s = store->Forget(id, action, row.received_at_ms);
   } else if (!repositories_event && (action == "created" || action == "unsuspend" ||
                                      action == "new_permissions_accepted")) {
@@ -58,8 +53,15 @@ Status RecordInstallation(store::InstallationStore* store, const store::InboxRow
   if (!s) {
     spdlog::error("delivery {}: cannot record installation {}: {}", row.guid, id,
                   s.error().message());
+    return s;
   }
-  return s;
+  // Logged once recorded: what the line says is in the store.
+  spdlog::info(
+      "processed delivery {} event={} action={} installation={} account={} added=[{}] "
+      "removed=[{}]",
+      row.guid, row.event, action, id, e.account, Join(e.repositories_added),
+      Join(e.repositories_removed));
+  return Ok();
 }
 
 Result<int64_t> FindInstallation(const std::filesystem::path& db_path,

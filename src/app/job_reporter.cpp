@@ -393,8 +393,6 @@ void JobReporter::KeepLocalComment(const store::OutboxWrite& write) {
     }
   }
   if (one_line.size() > 2000) one_line = one_line.substr(0, 2000) + "...";
-  spdlog::info("{}#{}: {} comment (local mode: not sent to GitHub): {}", write.repository,
-               write.issue, write.job_key, one_line);
   std::lock_guard lock(mu_);
   std::vector<std::string>& by_issue = local_by_issue_[IssueKey(write.repository, write.issue)];
   by_issue.push_back(kept.body);
@@ -407,6 +405,9 @@ void JobReporter::KeepLocalComment(const store::OutboxWrite& write) {
   }
   local_comments_.push_back(std::move(kept));
   if (local_comments_.size() > 500) local_comments_.pop_front();
+  // Logged once kept: the API lists what the log line announces.
+  spdlog::info("{}#{}: {} comment (local mode: not sent to GitHub): {}", write.repository,
+               write.issue, write.job_key, one_line);
 }
 
 std::vector<LocalComment> JobReporter::LocalComments() {
