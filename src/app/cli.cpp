@@ -100,7 +100,8 @@ int RunCli(int argc, char** argv) {
   sync_cmd->add_option("--config", sync.config_file, "Configuration file")->required();
   sync_cmd->add_option("--repo", sync.repo, "OWNER/NAME")->required();
   sync_cmd->add_option("--installation", sync.installation,
-                       "App installation id (default: the newest seen for the repository)");
+                       "App installation id (default: the one labelrun recorded for the "
+                       "repository, else GitHub's answer)");
   sync_cmd->add_flag("--dry-run", sync.dry_run, "Print the plan, change nothing");
   sync_cmd->add_flag("--prune", sync.prune,
                      "Delete labels of a LABELS.md category that it no longer defines");

@@ -381,8 +381,39 @@ void JobReporter::Loop() {
 
 void JobReporter::KeepLocalComment(const store::OutboxWrite& write) {
   if (outbox_) return;
+  LocalComment kept{write.repository, write.issue, write.job_key, RedactComment(write.payload),
+                    clock_.NowUnixMillis()};
+  // One log line: the text with its line breaks and runs of blanks folded.
+  std::string one_line;
+  for (char c : kept.body) {
+    bool blank = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (!blank) {
+      one_line += c;
+    } else if (!one_line.empty() && one_line.back() != ' ') {
+      one_line += ' ';
+    }
+  }
+  if (one_line.size() > 2000) one_line = one_line.substr(0, 2000) + "...";
   std::lock_guard lock(mu_);
-  Send(write, nullptr);
+  std::vector<std::string>& by_issue = local_by_issue_[IssueKey(write.repository, write.issue)];
+  by_issue.push_back(kept.body);
+  if (by_issue.size() > 200) by_issue.erase(by_issue.begin());
+  for (auto it = local_comments_.begin(); it != local_comments_.end(); ++it) {
+    if (it->repository == kept.repository && it->issue == kept.issue && it->cause == kept.cause) {
+      local_comments_.erase(it);
+      break;
+    }
+  }
+  local_comments_.push_back(std::move(kept));
+  if (local_comments_.size() > 500) local_comments_.pop_front();
+  // Logged once kept: the API lists what the log line announces.
+  spdlog::info("{}#{}: {} comment (local mode: not sent to GitHub): {}", write.repository,
+               write.issue, write.job_key, one_line);
+}
+
+std::vector<LocalComment> JobReporter::LocalComments() {
+  std::lock_guard lock(mu_);
+  return {local_comments_.begin(), local_comments_.end()};
 }
 
 std::string JobReporter::RedactComment(std::string_view body) const {

@@ -114,6 +114,12 @@ AppReply JobsApi::Handle(const server::AppRequest& request) {
     }
     return List(request.query);
   }
+  if (path == "/api/comments" || path == "/api/comments/") {
+    if (request.method != "GET" && request.method != "HEAD") {
+      return ErrorReply(Outcome::kMethodNotAllowed, "use GET");
+    }
+    return Comments(request.query);
+  }
   constexpr std::string_view kJobs = "/api/jobs/";
   if (path.rfind(kJobs, 0) != 0) return ErrorReply(Outcome::kNotFound, "no such endpoint");
   std::string_view rest = path.substr(kJobs.size());
@@ -204,6 +210,39 @@ AppReply JobsApi::List(const std::string& query) {
     list.push_back(json::parse(JobJson(job, dispatcher_.QueuePosition(job.id), metrics, hooks_)));
   }
   return JsonReply(Outcome::kOk, json{{"jobs", std::move(list)}});
+}
+
+AppReply JobsApi::Comments(const std::string& query) {
+  if (!hooks_.local_comments) {
+    return ErrorReply(Outcome::kNotFound,
+                      "comments are kept here in local mode only; with a GitHub App they are on "
+                      "the issues");
+  }
+  const std::string repo = QueryValue(query, "repo");
+  int64_t issue = 0;
+  if (const std::string text = QueryValue(query, "issue"); !text.empty()) {
+    size_t used = 0;
+    try {
+      issue = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || issue <= 0) {
+      return ErrorReply(Outcome::kBadRequest, "issue must be a positive number");
+    }
+  }
+  json list = json::array();
+  for (const LocalComment& c : hooks_.local_comments()) {
+    if (!repo.empty() && !IEquals(c.repository, repo)) continue;
+    if (issue != 0 && c.issue != issue) continue;
+    list.push_back({{"repository", c.repository},
+                    {"issue", c.issue},
+                    {"cause", c.cause},
+                    {"body", c.body},
+                    {"at", Time(c.at_ms)},
+                    {"sent_to_github", false}});
+  }
+  return JsonReply(Outcome::kOk, json{{"comments", std::move(list)}, {"local_mode", true}});
 }
 
 AppReply JobsApi::Cancel(const std::string& id) {

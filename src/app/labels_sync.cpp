@@ -1,11 +1,11 @@
 #include "labelrun/app/labels_sync.hpp"
 
+#include "labelrun/app/installations.hpp"
 #include "labelrun/app/rules_cli.hpp"
 #include "labelrun/config/config.hpp"
 #include "labelrun/core/clock.hpp"
 #include "labelrun/github/client.hpp"
 #include "labelrun/labels/sync.hpp"
-#include "labelrun/store/sqlite.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -24,20 +24,6 @@ std::string_view KindName(labels::SyncActionKind kind) {
       return "keep";
   }
   return "?";
-}
-
-// The newest installation this labelrun has received deliveries from for `repo`.
-int64_t InstallationFromInbox(const std::filesystem::path& db_path, const std::string& repo) {
-  if (!std::filesystem::exists(db_path)) return 0;
-  Result<store::Database> db = store::Database::Open(db_path);
-  if (!db) return 0;
-  Result<store::Statement> st = db->Prepare(
-      "SELECT installation_id FROM inbox WHERE repository = ?1 AND installation_id <> 0 "
-      "ORDER BY seq DESC LIMIT 1");
-  if (!st) return 0;
-  st->Bind(1, repo);
-  Result<bool> row = st->Step();
-  return row && *row ? st->ColumnInt(0) : 0;
 }
 
 Status Apply(github::Client& client, int64_t installation, const github::Repo& repo,
@@ -89,22 +75,26 @@ int RunLabelsSync(const LabelsSyncArgs& args, std::ostream& out, std::ostream& e
     return 2;
   }
   const github::Settings& settings = *cfg.config->github;
-  int64_t installation = args.installation;
-  if (installation == 0 && settings.app_mode()) {
-    installation = InstallationFromInbox(cfg.config->state_dir / "labelrun.db", args.repo);
-    if (installation == 0) {
-      err << "no installation known for " << args.repo
-          << ": pass --installation ID (from the App's installation settings page)\n";
-      return 2;
-    }
-  }
-
   const Clock& clock = SystemClock::Instance();
   github::CurlTransport transport(github::CurlOptionsFrom(settings));
   auto tokens = github::MakeTokenSource(settings, transport, clock);
   if (!tokens) {
     err << tokens.error().message() << "\n";
     return 2;
+  }
+  int64_t installation = args.installation;
+  if (installation == 0 && settings.app_mode()) {
+    // What deliveries taught labelrun, else GitHub's answer for the repository.
+    Result<int64_t> found = FindInstallation(cfg.config->state_dir / "labelrun.db", args.repo,
+                                             dynamic_cast<github::AppTokenSource*>(tokens->get()),
+                                             clock.NowUnixMillis());
+    if (!found) {
+      err << found.error().message()
+          << "\npass --installation ID (from the App's installation settings page)\n";
+      return found.error().transient() || found.error().code() == ErrorCode::kResourceExhausted ? 1
+                                                                                                : 2;
+    }
+    installation = *found;
   }
   github::Client client(github::ClientOptionsFrom(settings), transport, **tokens, clock);
   Result<std::vector<github::Label>> current = client.ListRepoLabels(installation, repo);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "labelrun/app/installations.hpp"
 #include "labelrun/rules/explain.hpp"
 #include "labelrun/webhook/digest.hpp"
 
@@ -175,6 +176,9 @@ Status DeliveryProcessor::Process(const store::InboxRow& row) {
   if (!event) return event.error();
   const std::string repo = row.repository.empty() ? "-" : row.repository;
   std::shared_ptr<const ConfigRules> current = rules();
+  if (const auto* installation = std::get_if<webhook::InstallationEvent>(&*event)) {
+    return RecordInstallation(github_.installations, row, *installation);
+  }
   const webhook::Envelope* env = EnvelopeOf(*event);
   if (env && IsBot(env->sender)) {
     spdlog::info("processed delivery {} event={} action={} repo={} ignored: sent by {}", row.guid,

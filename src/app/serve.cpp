@@ -387,7 +387,9 @@ int RunServe(const ServeOptions& options) {
       JobReportHooks{
           [&reporter](const std::string& id) { return reporter.LatestMetricsJson(id); },
           [&reporter](const std::string& id) { return reporter.CommentMarkdown(id); },
-          [&reporter](std::string_view text) { return reporter.redactor().Redact(text); }});
+          [&reporter](std::string_view text) { return reporter.redactor().Redact(text); },
+          outbox ? std::function<std::vector<LocalComment>()>()
+                 : [&reporter] { return reporter.LocalComments(); }});
   JobPagesOptions pages_options;
   pages_options.dashboard_token = dashboard_token;
   pages_options.link_key = link_key;
@@ -418,7 +420,13 @@ int RunServe(const ServeOptions& options) {
   }
   AppRouter router(&jobs_api, &job_pages, setup_pages.get());
 
+  auto installation_store = store::InstallationStore::Open(db_path);
+  if (!installation_store) {
+    std::cerr << "labelrun: not starting: " << installation_store.error().message() << "\n";
+    return 1;
+  }
   GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
+  github_context.installations = installation_store->get();
   if (!outbox) {
     github_context.on_comment = [&reporter](const store::OutboxWrite& w) {
       reporter.KeepLocalComment(w);

@@ -128,7 +128,27 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
   bool reauthenticated = false;
   for (int attempt = 0;; ++attempt) {
     Result<std::string> token = tokens_.Token(installation);
-    if (!token) return token.error();
+    if (!token) {
+      // Minting the installation token is a GitHub call like any other: 5xx,
+      // lost answers and rate limits are waited out; 401/404 are not. Nothing
+      // reached `target` yet, so even a non-idempotent call may try again.
+      std::optional<TokenFailure> why = tokens_.LastFailure(installation);
+      if (!why) return token.error();
+      RetryAdvice advice = AdviseRetry(why->status, why->headers, why->message, clock_.Now(),
+                                       attempt, options_.jitter());
+      Error failure = token.error();
+      if (advice.rate_limited()) {
+        failure = Error(ErrorCode::kResourceExhausted, failure.message());
+        std::lock_guard lock(mu_);
+        ++counters_.rate_limited;
+        blocked_until_[installation] = clock_.Now() + advice.wait;
+      }
+      if (!advice.retry()) return failure;
+      if (Result<void> waited = WaitToRetry(advice, failure, attempt, installation); !waited) {
+        return waited.error();
+      }
+      continue;
+    }
     HttpRequest req;
     req.method = std::string(method);
     req.url = url;
@@ -182,21 +202,29 @@ Result<HttpResponse> Client::Call(int64_t installation, std::string_view method,
     }
     if (!advice.retry()) return *failure;
     if (!idempotent && !advice.rate_limited()) return *failure;
-    if (attempt + 1 >= options_.max_attempts || advice.wait > options_.max_inline_wait) {
-      return Error(failure->code(), failure->message() + " (" +
-                                        std::string(RetryKindName(advice.kind)) + "; retry in " +
-                                        WaitText(advice.wait) + ")");
-    }
-    {
-      std::lock_guard lock(mu_);
-      ++counters_.retries;
-    }
-    options_.sleep(advice.wait);
-    if (advice.rate_limited()) {
-      std::lock_guard lock(mu_);
-      blocked_until_.erase(installation);
+    if (Result<void> waited = WaitToRetry(advice, *failure, attempt, installation); !waited) {
+      return waited.error();
     }
   }
+}
+
+Status Client::WaitToRetry(const RetryAdvice& advice, const Error& failure, int attempt,
+                           int64_t installation) {
+  if (attempt + 1 >= options_.max_attempts || advice.wait > options_.max_inline_wait) {
+    return Error(failure.code(), failure.message() + " (" +
+                                     std::string(RetryKindName(advice.kind)) + "; retry in " +
+                                     WaitText(advice.wait) + ")");
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.retries;
+  }
+  options_.sleep(advice.wait);
+  if (advice.rate_limited()) {
+    std::lock_guard lock(mu_);
+    blocked_until_.erase(installation);
+  }
+  return {};
 }
 
 Result<std::vector<HttpResponse>> Client::CallPaginated(int64_t installation, std::string path) {

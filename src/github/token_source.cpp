@@ -98,6 +98,7 @@ Result<std::string> AppTokenSource::Token(int64_t installation_id) {
   // threads from asking for two tokens at once.
   Result<Cached> fresh = Mint(installation_id);
   if (!fresh) return fresh.error();
+  failures_.erase(installation_id);
   cache_[installation_id] = *fresh;
   return fresh->token;
 }
@@ -107,9 +108,61 @@ void AppTokenSource::Invalidate(int64_t installation_id) {
   cache_.erase(installation_id);
 }
 
+std::optional<TokenFailure> AppTokenSource::LastFailure(int64_t installation_id) const {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(installation_id);
+  if (it == failures_.end()) return std::nullopt;
+  return it->second;
+}
+
 int64_t AppTokenSource::tokens_minted() const {
   std::lock_guard lock(mu_);
   return minted_;
+}
+
+Result<AppTokenSource::Installation> AppTokenSource::RepositoryInstallation(
+    std::string_view full_name) {
+  std::string what = "GitHub GET /repos/" + std::string(full_name) + "/installation";
+  size_t slash = full_name.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == full_name.size() ||
+      full_name.find('/', slash + 1) != std::string_view::npos ||
+      full_name.find_first_of("?#% \t\r\n") != std::string_view::npos) {
+    return Unexpected(ErrorCode::kInvalidArgument,
+                      "not a repository name (OWNER/NAME): '" + std::string(full_name) + "'");
+  }
+  Result<std::string> jwt = MakeAppJwt(auth_.key, AppJwtClaims(auth_.issuer, clock_.Now()));
+  if (!jwt) return jwt.error();
+  HttpRequest req;
+  req.method = "GET";
+  req.url = auth_.api_url + "/repos/" + std::string(full_name) + "/installation";
+  req.headers = {"Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28",
+                 "User-Agent: " + auth_.user_agent, "Authorization: Bearer " + *jwt};
+  Result<HttpResponse> res = transport_.Send(req);
+  if (!res) return Unexpected(res.error().code(), what + ": " + res.error().message());
+  nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
+  if (res->status != 200) {
+    std::string message =
+        body.is_object() && body.contains("message") && body["message"].is_string()
+            ? body["message"].get<std::string>()
+            : std::string("no message");
+    if (message.size() > 300) message.resize(300);
+    std::string hint = res->status == 404 ? " (the App is not installed on " +
+                                                std::string(full_name) + ", or cannot see it)"
+                                          : "";
+    return Unexpected(ErrorCodeForStatus(res->status),
+                      what + ": HTTP " + std::to_string(res->status) + ": " + message + hint);
+  }
+  if (!body.is_object() || !body.contains("id") || !body["id"].is_number_integer() ||
+      body["id"].get<int64_t>() <= 0) {
+    return Unexpected(ErrorCode::kUnavailable, what + ": the answer has no installation id");
+  }
+  Installation out;
+  out.id = body["id"].get<int64_t>();
+  if (body.contains("account") && body["account"].is_object() &&
+      body["account"].contains("login") && body["account"]["login"].is_string()) {
+    out.account = body["account"]["login"].get<std::string>();
+  }
+  return out;
 }
 
 Result<AppTokenSource::Cached> AppTokenSource::Mint(int64_t installation_id) {
@@ -127,22 +180,42 @@ Result<AppTokenSource::Cached> AppTokenSource::Mint(int64_t installation_id) {
   ++minted_;
   Result<HttpResponse> res = transport_.Send(req);
   std::string what = "installation token for installation " + std::to_string(installation_id);
-  if (!res) return Unexpected(res.error().code(), what + ": " + res.error().message());
+  if (!res) {
+    if (res.error().transient()) {
+      failures_[installation_id] = TokenFailure{0, {}, res.error().message()};
+    } else {
+      failures_.erase(installation_id);
+    }
+    return Unexpected(res.error().code(), what + ": " + res.error().message());
+  }
   nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
   if (res->status != 201 && res->status != 200) {
     std::string message =
         body.is_object() && body.contains("message") && body["message"].is_string()
             ? body["message"].get<std::string>()
             : std::string("no message");
+    if (message.size() > 300) message.resize(300);
+    failures_[installation_id] = TokenFailure{res->status, res->headers, message};
     ErrorCode code = ErrorCodeForStatus(res->status);
     // The token endpoint is rate limited too: that is a wait, not a refusal.
     if (AdviseRetry(res->status, res->headers, message, now, 0, 0.5).rate_limited()) {
       code = ErrorCode::kResourceExhausted;
     }
-    return Unexpected(code, what + ": HTTP " + std::to_string(res->status) + ": " + message);
+    std::string hint;
+    if (res->status == 404) {
+      hint = " (no such installation of this App: it was uninstalled, or the id is wrong)";
+    } else if (res->status == 401) {
+      hint =
+          " (GitHub refused the App's JWT: check github.app_id / github.client_id and "
+          "github.private_key_file)";
+    } else if (res->status == 403 && code != ErrorCode::kResourceExhausted) {
+      hint = " (the installation may be suspended)";
+    }
+    return Unexpected(code, what + ": HTTP " + std::to_string(res->status) + ": " + message + hint);
   }
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string() ||
       !body.contains("expires_at") || !body["expires_at"].is_string()) {
+    failures_[installation_id] = TokenFailure{502, {}, "the answer has no token or expires_at"};
     return Unexpected(ErrorCode::kUnavailable, what + ": the answer has no token or expires_at");
   }
   Result<system_clock::time_point> expires = ParseIso8601(body["expires_at"].get<std::string>());

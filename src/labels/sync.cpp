@@ -1,10 +1,12 @@
 #include "labelrun/labels/sync.hpp"
 
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "labelrun/core/strings.hpp"
 #include "labelrun/labels/name.hpp"
+#include "labelrun/labels/suggest.hpp"
 
 namespace labelrun::labels {
 
@@ -27,12 +29,30 @@ std::vector<SyncAction> PlanSync(const Dictionary& dictionary, std::span<const R
     by_name.emplace(label.name, &label);
     by_normal.emplace(NormalizeName(label.name), &label);
   }
-  std::vector<SyncAction> plan;
   std::unordered_map<const RepoLabel*, bool> claimed;
+  for (const LabelInfo& wanted : dictionary.labels()) {
+    if (auto it = by_name.find(wanted.name); it != by_name.end()) claimed[it->second] = true;
+  }
+  // A repository label that misspells a dictionary label (`gpu-required`, `task:trainig`) is
+  // that label's twin: it is on issues already, so it is renamed, never deleted.
+  auto twin_of = [&](const LabelInfo& wanted) -> const RepoLabel* {
+    if (auto it = by_normal.find(NormalizeName(wanted.name));
+        it != by_normal.end() && !claimed[it->second]) {
+      return it->second;
+    }
+    for (const RepoLabel& label : repo) {
+      if (claimed[&label]) continue;
+      if (std::optional<std::string> meant = Suggest(dictionary, label.name);
+          meant && *meant == wanted.name) {
+        return &label;
+      }
+    }
+    return nullptr;
+  };
+  std::vector<SyncAction> plan;
   for (const LabelInfo& wanted : dictionary.labels()) {
     const std::string description = LabelDescription(wanted);
     if (auto it = by_name.find(wanted.name); it != by_name.end()) {
-      claimed[it->second] = true;
       const RepoLabel& have = *it->second;
       if (!IEquals(have.colour, wanted.colour) || have.description != description) {
         plan.push_back({SyncActionKind::kUpdate, wanted.name, "", wanted.colour, description,
@@ -40,12 +60,11 @@ std::vector<SyncAction> PlanSync(const Dictionary& dictionary, std::span<const R
       }
       continue;
     }
-    if (auto it = by_normal.find(NormalizeName(wanted.name));
-        it != by_normal.end() && !claimed[it->second]) {
-      claimed[it->second] = true;
+    if (const RepoLabel* twin = twin_of(wanted)) {
+      claimed[twin] = true;
       plan.push_back(
-          {SyncActionKind::kRename, it->second->name, wanted.name, wanted.colour, description,
-           "`" + it->second->name + "` is how LABELS.md spells `" + wanted.name + "` differently"});
+          {SyncActionKind::kRename, twin->name, wanted.name, wanted.colour, description,
+           "`" + twin->name + "` is how LABELS.md spells `" + wanted.name + "` differently"});
       continue;
     }
     plan.push_back({SyncActionKind::kCreate, wanted.name, "", wanted.colour, description,
@@ -60,6 +79,15 @@ std::vector<SyncAction> PlanSync(const Dictionary& dictionary, std::span<const R
   }
   for (const RepoLabel& label : repo) {
     if (claimed[&label]) continue;
+    // A twin whose correct spelling exists too: renaming would fail (422, name taken) and
+    // deleting would strip it from its issues. Left for a person.
+    if (std::optional<std::string> meant = Suggest(dictionary, label.name)) {
+      plan.push_back({SyncActionKind::kKeep, label.name, "", "", "",
+                      "looks like a misspelling of `" + *meant +
+                          "`, which exists too; kept (move its issues to `" + *meant +
+                          "`, then delete it by hand)"});
+      continue;
+    }
     size_t colon = label.name.find(':');
     bool ours = colon != std::string::npos && categories.count(label.name.substr(0, colon)) > 0;
     if (prune && ours) {

@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -115,6 +115,25 @@ UPDATE jobs SET once = 1
   WHERE delivery <> ''
     AND seq = (SELECT min(j.seq) FROM jobs j WHERE j.delivery = jobs.delivery AND j.rule = jobs.rule);
 CREATE UNIQUE INDEX jobs_once ON jobs (delivery, rule) WHERE once = 1;
+)sql",
+    // 5: the App's installations, learnt from `installation` and
+    // `installation_repositories` deliveries (or asked of GitHub): which one
+    // serves a repository. `installations_gone` keeps the ids GitHub said were
+    // deleted or suspended, so that older deliveries in the inbox do not bring
+    // them back.
+    R"sql(
+CREATE TABLE installation_repos (
+  repository      TEXT    NOT NULL PRIMARY KEY COLLATE NOCASE,
+  installation_id INTEGER NOT NULL,
+  account         TEXT    NOT NULL DEFAULT '',
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX installation_repos_id ON installation_repos (installation_id);
+CREATE TABLE installations_gone (
+  installation_id INTEGER PRIMARY KEY,
+  reason          TEXT    NOT NULL,
+  at              INTEGER NOT NULL
+);
 )sql",
 };
 

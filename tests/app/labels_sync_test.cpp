@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "labelrun/core/clock.hpp"
+#include "labelrun/github/http.hpp"
 #include "support/fake_github.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -91,6 +92,65 @@ TEST_F(LabelsSyncTest, UnusableArgumentsExitTwo) {
                        &out),
             2);
   EXPECT_THAT(out, HasSubstr("needs a github section"));
+}
+
+TEST_F(LabelsSyncTest, MisspeltTwinIsRenamedAndStaysOnItsIssues) {
+  github_.AddRepoLabel("acme/vision", {"task:trainig", "1d76db", "typo"});
+  github_.AddIssueLabel("acme/vision", 7, "task:trainig");
+  github_.AddIssueLabel("acme/vision", 9, "task:trainig");
+
+  std::string out;
+  ASSERT_EQ(Sync({"--prune"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("rename task:trainig -> task:training"));
+  EXPECT_THAT(Names(), ::testing::Contains("task:training"));
+  EXPECT_THAT(Names(), ::testing::Not(::testing::Contains("task:trainig")));
+  EXPECT_EQ(github_.IssueLabels("acme/vision", 7), std::vector<std::string>{"task:training"});
+  EXPECT_EQ(github_.IssueLabels("acme/vision", 9), std::vector<std::string>{"task:training"});
+  bool patched = false;
+  for (const FakeRequest& r : github_.Requests()) {
+    EXPECT_NE(r.method, "DELETE") << r.target;
+    bool create = r.method == "POST" && r.body.find("\"task:training\"") != std::string::npos;
+    EXPECT_FALSE(create) << "recreated instead of renamed: " << r.body;
+    if (r.method == "PATCH" && (r.target == "/repos/acme/vision/labels/task%3Atrainig" ||
+                                r.target == "/repos/acme/vision/labels/task:trainig")) {
+      patched = true;
+      EXPECT_THAT(r.body, HasSubstr("\"new_name\":\"task:training\""));
+    }
+  }
+  EXPECT_TRUE(patched);
+}
+
+TEST_F(LabelsSyncTest, TwinBesideItsRealLabelIsReportedNotDeleted) {
+  github_.AddRepoLabel("acme/vision", {"task:training", "1d76db", "x"});
+  github_.AddRepoLabel("acme/vision", {"task:trainig", "1d76db", "typo"});
+  github_.AddIssueLabel("acme/vision", 7, "task:trainig");
+
+  std::string out;
+  ASSERT_EQ(Sync({"--prune"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("keep   task:trainig: looks like a misspelling of `task:training`"));
+  EXPECT_THAT(Names(), ::testing::Contains("task:trainig"));
+  EXPECT_EQ(github_.IssueLabels("acme/vision", 7), std::vector<std::string>{"task:trainig"});
+  for (const FakeRequest& r : github_.Requests()) {
+    EXPECT_FALSE(r.target.find("trainig") != std::string::npos && r.method != "GET")
+        << r.method << " " << r.target;
+  }
+}
+
+TEST_F(LabelsSyncTest, FakeRenameRefusesATakenName) {
+  // GitHub answers 422 already_exists when new_name is taken (case-insensitively).
+  github_.AddRepoLabel("acme/vision", {"task:training", "1d76db", ""});
+  github_.AddRepoLabel("acme/vision", {"task:trainig", "1d76db", ""});
+  github::CurlTransport transport({});
+  github::HttpRequest req;
+  req.method = "PATCH";
+  req.url = github_.url() + "/repos/acme/vision/labels/task:trainig";
+  req.headers = {"User-Agent: t", "Authorization: token ghp_sync_test_token"};
+  req.body = R"({"new_name":"Task:Training"})";
+  Result<github::HttpResponse> res = transport.Send(req);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->status, 422);
+  EXPECT_THAT(res->body, HasSubstr("already_exists"));
+  EXPECT_THAT(Names(), ::testing::Contains("task:trainig"));
 }
 
 }  // namespace

@@ -60,5 +60,53 @@ TEST(SyncTest, DescriptionIsCutForGitHub) {
   EXPECT_EQ((cut.size() - 3) % 2, 0u) << "split a UTF-8 character";
 }
 
+TEST(SyncTest, NearMissTwinIsRenamedNeverDeleted) {
+  Dictionary dictionary({Info("task:training", "1d76db"), Info("gpu:required", "b60205")});
+  std::vector<RepoLabel> repo = {
+      {"task:trainig", "1d76db", "m"},  // one letter short: a twin, not a stray `task:` label
+      {"gpu:requried", "b60205", "m"},  // two letters swapped
+  };
+  for (bool prune : {false, true}) {
+    std::vector<SyncAction> plan = PlanSync(dictionary, repo, prune);
+    ASSERT_EQ(plan.size(), 2u) << "prune=" << prune;
+    EXPECT_EQ(plan[0].kind, SyncActionKind::kRename);
+    EXPECT_EQ(plan[0].name, "task:trainig");
+    EXPECT_EQ(plan[0].new_name, "task:training");
+    EXPECT_EQ(plan[1].kind, SyncActionKind::kRename);
+    EXPECT_EQ(plan[1].name, "gpu:requried");
+    EXPECT_EQ(plan[1].new_name, "gpu:required");
+  }
+}
+
+TEST(SyncTest, TwinBesideItsRealLabelIsKeptAndReportedEvenWithPrune) {
+  Dictionary dictionary({Info("task:training", "1d76db"), Info("gpu:required", "b60205")});
+  std::vector<RepoLabel> repo = {
+      {"task:training", "1d76db", "m"}, {"task:trainig", "1d76db", "m"},
+      {"gpu:required", "b60205", "m"},  {"gpu-required", "b60205", "m"},
+      {"task:retired", "000000", ""},
+  };
+  std::vector<SyncAction> plan = PlanSync(dictionary, repo, /*prune=*/true);
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[0].kind, SyncActionKind::kKeep);
+  EXPECT_EQ(plan[0].name, "task:trainig");
+  EXPECT_NE(plan[0].reason.find("misspelling of `task:training`"), std::string::npos)
+      << plan[0].reason;
+  EXPECT_EQ(plan[1].kind, SyncActionKind::kKeep);
+  EXPECT_EQ(plan[1].name, "gpu-required");
+  EXPECT_EQ(plan[2].kind, SyncActionKind::kDelete);  // not a twin of anything: pruned
+  EXPECT_EQ(plan[2].name, "task:retired");
+}
+
+TEST(SyncTest, OneTwinPerDictionaryLabel) {
+  Dictionary dictionary({Info("task:training", "1d76db")});
+  std::vector<RepoLabel> repo = {{"task:trainig", "1d76db", "m"}, {"task:trainin", "1d76db", "m"}};
+  std::vector<SyncAction> plan = PlanSync(dictionary, repo, /*prune=*/true);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].kind, SyncActionKind::kRename);
+  EXPECT_EQ(plan[0].name, "task:trainig");
+  EXPECT_EQ(plan[1].kind, SyncActionKind::kKeep);  // its spelling is taken by the first
+  EXPECT_EQ(plan[1].name, "task:trainin");
+}
+
 }  // namespace
 }  // namespace labelrun::labels

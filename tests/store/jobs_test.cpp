@@ -222,7 +222,8 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
     ASSERT_TRUE(db);
     ASSERT_TRUE(Migrate(*db));
     ASSERT_TRUE(
-        db->Exec("DROP INDEX jobs_once; ALTER TABLE jobs DROP COLUMN once; "
+        db->Exec("DROP TABLE installation_repos; DROP TABLE installations_gone; "
+                 "DROP INDEX jobs_once; ALTER TABLE jobs DROP COLUMN once; "
                  "PRAGMA user_version = 3"));
     ASSERT_TRUE(
         db->Exec("INSERT INTO jobs (id, delivery, repository, issue, rule, priority, spec, state, "
@@ -236,7 +237,7 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
   ASSERT_TRUE(store) << store.error().message();
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 4);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 5);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs"), 4);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1 AND id = 'j1'"), 1);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1"), 1);

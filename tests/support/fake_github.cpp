@@ -9,9 +9,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
-
 #include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
@@ -177,6 +177,7 @@ void FakeGithub::HandleConnection(int fd) {
                                     req.header("x-github-api-version"), res.hang ? 0 : res.status,
                                     req.body, received_ms});
   }
+  if (res.drop) return;
   if (res.hang) {
     // Hold the connection until the client gives up and closes it.
     while (!stop_) {
@@ -249,11 +250,35 @@ bool FakeGithub::VerifyJwt(const std::string& jwt, std::string& why) const {
 }
 
 FakeGithub::Response FakeGithub::IssueToken(const Parsed& req, const std::string& installation) {
+  {
+    std::lock_guard lock(mu_);
+    if (!token_faults_.empty()) {
+      auto [fault, secs] = token_faults_.front();
+      token_faults_.pop_front();
+      return FaultResponse(fault, secs);
+    }
+  }
   std::string auth = req.header("authorization");
   std::string why;
   if (auth.rfind("Bearer ", 0) != 0) {
     why = "A JSON web token must be sent as Authorization: Bearer";
   } else if (VerifyJwt(auth.substr(7), why)) {
+    {
+      std::lock_guard lock(mu_);
+      for (int64_t gone : uninstalled_) {
+        if (std::to_string(gone) == installation) {
+          return {404,
+                  json{{"message", "Not Found"},
+                       {"documentation_url",
+                        "https://docs.github.com/rest/apps/apps#create-an-installation-access-"
+                        "token-for-an-app"},
+                       {"status", "404"}}
+                      .dump(),
+                  {},
+                  false};
+        }
+      }
+    }
     std::random_device rd;
     std::string token =
         "ghs_fake" + std::to_string(rd()) + std::to_string(rd()) + "_" + installation;
@@ -336,6 +361,77 @@ std::vector<std::string> FakeGithub::AppManifests() const {
   return app_manifests_;
 }
 
+// GET /repos/{o}/{r}/installation: App JWT only, as on GitHub.
+FakeGithub::Response FakeGithub::RepoInstallation(const Parsed& req, const std::string& repo) {
+  std::string auth = req.header("authorization");
+  std::string why;
+  if (auth.rfind("Bearer ", 0) != 0 || !VerifyJwt(auth.substr(7), why)) {
+    if (why.empty()) why = "A JSON web token could not be decoded";
+    std::lock_guard lock(mu_);
+    last_jwt_error_ = why;
+    return {401, Message(why), {}, false};
+  }
+  std::lock_guard lock(mu_);
+  auto it = repo_installations_.find(repo);
+  if (it == repo_installations_.end() ||
+      std::find(uninstalled_.begin(), uninstalled_.end(), it->second) != uninstalled_.end()) {
+    return {404, Message("Not Found"), {}, false};
+  }
+  std::string owner = repo.substr(0, repo.find('/'));
+  return {200,
+          json{{"id", it->second},
+               {"account", {{"login", owner}, {"id", 5000}, {"type", "Organization"}}},
+               {"repository_selection", "selected"},
+               {"app_id", 12345},
+               {"target_type", "Organization"},
+               {"permissions", {{"issues", "write"}, {"metadata", "read"}}},
+               {"suspended_at", nullptr}}
+              .dump(),
+          {},
+          false};
+}
+
+FakeGithub::Response FakeGithub::FaultResponse(FakeFault fault, int64_t secs) const {
+  switch (fault) {
+    case FakeFault::kRetryAfter:
+      return {403,
+              Message("You have exceeded a secondary rate limit. Please wait a few minutes "
+                      "before you try again."),
+              {"retry-after: " + std::to_string(secs)},
+              false};
+    case FakeFault::kSecondaryRetryAfter:
+      return {403,
+              Message("You have exceeded a secondary rate limit. Please wait a few minutes before "
+                      "you try again. If you reach out to GitHub Support for help, please include "
+                      "the request ID 0C3A:2F1B:5D2E1:6B3F4:6750E1A2."),
+              {"retry-after: " + std::to_string(secs)},
+              false};
+    case FakeFault::kRateLimitReset:
+      return {403,
+              Message("API rate limit exceeded for installation ID 1."),
+              {"x-ratelimit-limit: 5000", "x-ratelimit-remaining: 0", "x-ratelimit-used: 5000",
+               "x-ratelimit-reset: " + std::to_string(UnixSeconds(clock_.Now()) + secs)},
+              false};
+    case FakeFault::kSecondary:
+      return {403,
+              Message("You have exceeded a secondary rate limit and have been temporarily "
+                      "blocked from content creation. Please retry your request again later."),
+              {},
+              false};
+    case FakeFault::kTooMany:
+      return {429, Message("Too many requests"), {}, false};
+    case FakeFault::kServerError:
+      return {500, Message("Server Error"), {}, false};
+    case FakeFault::kBadGateway:
+      return {502, "<html><body><h1>502 Bad Gateway</h1></body></html>", {}, false};
+    case FakeFault::kHang:
+      return {0, "", {}, true};
+    case FakeFault::kClose:
+      return {0, "", {}, false, true};
+  }
+  return {500, Message("Server Error"), {}, false};
+}
+
 FakeGithub::Response FakeGithub::Route(const Parsed& req) {
   std::vector<std::string> seg;
   for (std::string_view s : Split(req.path, '/')) {
@@ -365,6 +461,9 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
       seg[2] == "conversions") {
     return ConvertManifest(seg[1]);
   }
+  if (req.method == "GET" && seg.size() == 4 && seg[0] == "repos" && seg[3] == "installation") {
+    return RepoInstallation(req, seg[1] + "/" + seg[2]);
+  }
   if (req.method == "GET" && seg.size() == 4 && seg[0] == "_codeload") {
     // The download host: the URL is the credential, as on codeload.github.com.
     std::lock_guard lock(mu_);
@@ -388,32 +487,7 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
     if (!faults_.empty()) {
       auto [fault, secs] = faults_.front();
       faults_.pop_front();
-      switch (fault) {
-        case FakeFault::kRetryAfter:
-          return {403,
-                  Message("You have exceeded a secondary rate limit. Please wait a few minutes "
-                          "before you try again."),
-                  {"retry-after: " + std::to_string(secs)},
-                  false};
-        case FakeFault::kRateLimitReset:
-          return {403,
-                  Message("API rate limit exceeded for installation ID 1."),
-                  {"x-ratelimit-limit: 5000", "x-ratelimit-remaining: 0", "x-ratelimit-used: 5000",
-                   "x-ratelimit-reset: " + std::to_string(UnixSeconds(clock_.Now()) + secs)},
-                  false};
-        case FakeFault::kSecondary:
-          return {403,
-                  Message("You have exceeded a secondary rate limit and have been temporarily "
-                          "blocked from content creation. Please retry your request again later."),
-                  {},
-                  false};
-        case FakeFault::kTooMany:
-          return {429, Message("Too many requests"), {}, false};
-        case FakeFault::kServerError:
-          return {500, Message("Server Error"), {}, false};
-        case FakeFault::kHang:
-          return {0, "", {}, true};
-      }
+      return FaultResponse(fault, secs);
     }
   }
   if (seg.size() >= 3 && seg[0] == "repos") return Api(req, seg);

@@ -11,8 +11,14 @@
 //   - serves collaborator permissions set by the test;
 //   - serves repositories (default_branch), branch heads (git/ref/heads/...)
 //     and tarballs set by the test, to installation tokens only;
+//   - renames repository labels (PATCH new_name) with 422 already_exists when
+//     the name is taken; a renamed or deleted label follows on every issue;
+//   - answers GET /repos/{o}/{r}/installation to App JWTs, and 404 for
+//     uninstalled installations there and on the token endpoint;
 //   - on command answers 403 + retry-after, 403 + x-ratelimit-remaining: 0,
-//     a secondary-limit 403 without headers, 500, or hangs (never answers).
+//     a secondary-limit 403 with or without retry-after, 429, 500, 502, closes
+//     the connection unanswered, or hangs (never answers); on the token
+//     endpoint too (PushTokenFault).
 // Time comes from the Clock passed in, so a ManualClock drives token expiry.
 // All methods are thread-safe.
 
@@ -42,12 +48,15 @@ struct FakeLabel {
 };
 
 enum class FakeFault {
-  kRetryAfter,      // 403 + retry-after: seconds
-  kRateLimitReset,  // 403 + x-ratelimit-remaining: 0 + x-ratelimit-reset: now + seconds
-  kSecondary,       // 403, secondary-limit message, no headers
-  kTooMany,         // 429 without headers
-  kServerError,     // 500
-  kHang,            // read the request, never answer (until the client gives up)
+  kRetryAfter,           // 403 + retry-after: seconds
+  kRateLimitReset,       // 403 + x-ratelimit-remaining: 0 + x-ratelimit-reset: now + seconds
+  kSecondary,            // 403, secondary-limit message, no headers
+  kTooMany,              // 429 without headers
+  kServerError,          // 500
+  kHang,                 // read the request, never answer (until the client gives up)
+  kBadGateway,           // 502, as GitHub's front end answers during an outage
+  kClose,                // read the request, close the connection without an answer
+  kSecondaryRetryAfter,  // 403, secondary-limit message + retry-after: seconds
 };
 
 // What a request looked like (for header checks), in the order they came. The credential is reduced
@@ -87,6 +96,13 @@ class FakeGithub {
   // The next `times` requests (other than token requests) fail this way.
   // `seconds` is the retry-after value, or the distance to x-ratelimit-reset.
   void PushFault(FakeFault fault, int times = 1, int64_t seconds = 1);
+  // The same for POST /app/installations/{id}/access_tokens only.
+  void PushTokenFault(FakeFault fault, int times = 1, int64_t seconds = 1);
+  // GET /repos/{repo}/installation (App JWT) answers with this installation id;
+  // other repositories: 404. Uninstalled ids get 404 from the token endpoint
+  // and from that route, as on GitHub.
+  void SetRepoInstallation(const std::string& repo, int64_t installation);
+  void Uninstall(int64_t installation);
   void SetPermission(const std::string& repo, const std::string& user,
                      const std::string& role_name);
   void AddRepoLabel(const std::string& repo, FakeLabel label);
@@ -125,6 +141,7 @@ class FakeGithub {
     std::string body;
     std::vector<std::string> headers;
     bool hang = false;
+    bool drop = false;  // close the connection without answering
   };
   struct Parsed {
     std::string method;
@@ -144,6 +161,9 @@ class FakeGithub {
   Response IssueToken(const Parsed& req, const std::string& installation);
   Response NewApp(const Parsed& req, const std::string& organization);
   Response ConvertManifest(const std::string& code);
+  Response RepoInstallation(const Parsed& req, const std::string& repo);
+  // REQUIRES: mu_ held.
+  Response FaultResponse(FakeFault fault, int64_t seconds) const;
   bool VerifyJwt(const std::string& jwt, std::string& why) const;
 
   Options options_;
@@ -155,6 +175,9 @@ class FakeGithub {
 
   mutable std::mutex mu_;
   std::deque<std::pair<FakeFault, int64_t>> faults_;
+  std::deque<std::pair<FakeFault, int64_t>> token_faults_;
+  std::map<std::string, int64_t> repo_installations_;  // "o/r"
+  std::vector<int64_t> uninstalled_;
   std::map<std::string, std::chrono::system_clock::time_point> tokens_;
   std::map<std::string, std::vector<FakeComment>> comments_;      // "o/r#n"
   std::map<std::string, std::vector<std::string>> issue_labels_;  // "o/r#n"

@@ -201,14 +201,51 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
       auto it = std::find_if(labels.begin(), labels.end(),
                              [&](const FakeLabel& l) { return IEquals(l.name, seg[4]); });
       if (it == labels.end()) return not_found;
+      // Issue labels name the repository label, so a rename or a delete reaches every issue.
+      auto on_issues = [&](const std::string& from, const std::string* to) {
+        for (auto& [key, names] : issue_labels_) {
+          if (key.rfind(repo + "#", 0) != 0) continue;
+          for (auto n_it = names.begin(); n_it != names.end();) {
+            if (!IEquals(*n_it, from)) {
+              ++n_it;
+            } else if (to != nullptr) {
+              *n_it++ = *to;
+            } else {
+              n_it = names.erase(n_it);
+            }
+          }
+        }
+      };
       if (m == "PATCH") {
+        if (body.contains("new_name")) {
+          if (!body["new_name"].is_string() || body["new_name"].get<std::string>().empty()) {
+            return {422, Message("Validation Failed"), {}, false};
+          }
+          std::string new_name = body["new_name"];
+          for (const FakeLabel& other : labels) {
+            if (&other != &*it && IEquals(other.name, new_name)) {
+              return {
+                  422,
+                  json{{"message", "Validation Failed"},
+                       {"errors",
+                        {{{"resource", "Label"}, {"code", "already_exists"}, {"field", "name"}}}}}
+                      .dump(),
+                  {},
+                  false};
+            }
+          }
+          std::string old_name = it->name;
+          it->name = new_name;
+          on_issues(old_name, &new_name);
+        }
         if (body.contains("color")) it->color = body["color"];
         if (body.contains("description")) it->description = body["description"];
-        if (body.contains("new_name")) it->name = body["new_name"];
         return {200, LabelJson(*it).dump(), {}, false};
       }
       if (m == "DELETE") {
+        std::string old_name = it->name;
         labels.erase(it);
+        on_issues(old_name, nullptr);
         return {204, "", {}, false};
       }
     }
@@ -286,6 +323,21 @@ void FakeGithub::SetBranch(const std::string& repo, const std::string& branch,
 void FakeGithub::PushFault(FakeFault fault, int times, int64_t seconds) {
   std::lock_guard lock(mu_);
   for (int i = 0; i < times; ++i) faults_.emplace_back(fault, seconds);
+}
+
+void FakeGithub::PushTokenFault(FakeFault fault, int times, int64_t seconds) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < times; ++i) token_faults_.emplace_back(fault, seconds);
+}
+
+void FakeGithub::SetRepoInstallation(const std::string& repo, int64_t installation) {
+  std::lock_guard lock(mu_);
+  repo_installations_[repo] = installation;
+}
+
+void FakeGithub::Uninstall(int64_t installation) {
+  std::lock_guard lock(mu_);
+  uninstalled_.push_back(installation);
 }
 
 void FakeGithub::SetPermission(const std::string& repo, const std::string& user,

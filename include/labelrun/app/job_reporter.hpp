@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "labelrun/app/local_comment.hpp"
 #include "labelrun/core/clock.hpp"
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/report/comment.hpp"
@@ -104,8 +105,12 @@ class JobReporter final : public scheduler::JobObserver {
   void ObserveIssueLabels(const std::string& repository, int64_t issue,
                           const std::vector<std::string>& labels);
 
-  // A refusal or explanation comment from processing, in local mode.
+  // A refusal or explanation comment from processing, in local mode: kept (one
+  // per issue and cause, as on GitHub, where a second one edits the first),
+  // listed by LocalComments() and logged with its text, marked as not sent.
   void KeepLocalComment(const store::OutboxWrite& write);
+  // The comments KeepLocalComment kept, oldest first (the newest 500).
+  std::vector<LocalComment> LocalComments();
 
   // The job's current comment markdown; "" when the reporter does not know it.
   std::string CommentMarkdown(const std::string& job_id);
@@ -154,8 +159,9 @@ class JobReporter final : public scheduler::JobObserver {
   std::map<std::string, std::unique_ptr<Report>> jobs_;
   std::deque<std::string> finished_order_;
   std::map<std::string, std::vector<std::string>> local_by_issue_;  // "repo#issue"
-  std::map<std::string, std::set<std::string>> status_labels_;      // "repo#issue"
-  std::deque<std::string> status_labels_order_;                     // oldest first
+  std::deque<LocalComment> local_comments_;
+  std::map<std::string, std::set<std::string>> status_labels_;  // "repo#issue"
+  std::deque<std::string> status_labels_order_;                 // oldest first
   std::thread thread_;
 };
 

@@ -4,12 +4,17 @@
 //   GET  /api/jobs/{id}
 //   POST /api/jobs/{id}/cancel
 //   GET  /api/jobs/{id}/comment   (the job's current comment markdown)
+//   GET  /api/comments[?repo=owner/name&issue=N]
+//        (local mode: the other comments labelrun kept instead of posting:
+//        refusals, "did you mean" suggestions, `/labelrun explain` answers)
 // No token, or a wrong one, is 401; an {id} that is not a job id (IsJobId) is 400.
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "labelrun/app/local_comment.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
 #include "labelrun/server/app_routes.hpp"
 #include "labelrun/store/jobs.hpp"
@@ -25,6 +30,9 @@ struct JobReportHooks {
   // The redactor every other view uses: applied to the free text a job record holds
   // (reason, event details, image, who sent or cancelled it). Unset: text as stored.
   std::function<std::string(std::string_view text)> redact;
+  // Local mode only: the comments kept instead of posted (see local_comment.hpp).
+  // Unset: /api/comments answers 404 (the comments are on GitHub).
+  std::function<std::vector<LocalComment>()> local_comments;
 };
 
 class JobsApi {
@@ -39,6 +47,7 @@ class JobsApi {
   server::AppReply Get(const std::string& id);
   server::AppReply List(const std::string& query);
   server::AppReply Cancel(const std::string& id);
+  server::AppReply Comments(const std::string& query);
 
   std::string token_;
   scheduler::Dispatcher& dispatcher_;

@@ -17,6 +17,7 @@
 #include "labelrun/rules/decision.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
 #include "labelrun/store/inbox.hpp"
+#include "labelrun/store/installations.hpp"
 #include "labelrun/webhook/event.hpp"
 
 namespace labelrun::app {
@@ -42,6 +43,9 @@ struct GithubContext {
   std::function<void(const std::string& repository, int64_t issue,
                      const std::vector<std::string>& labels)>
       on_issue_labels;
+  // Where `installation` / `installation_repositories` deliveries are recorded;
+  // may be null (then they are only logged).
+  store::InstallationStore* installations = nullptr;
 };
 
 // Thread-safe: SetRules may run on an I/O thread (SIGHUP) while the processor

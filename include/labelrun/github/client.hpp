@@ -157,6 +157,10 @@ class Client {
                             const std::filesystem::path* body_file = nullptr,
                             int64_t max_file_bytes = 0);
   Result<std::vector<HttpResponse>> CallPaginated(int64_t installation, std::string path);
+  // Sleeps `advice.wait` before another attempt, or returns `failure` (with
+  // the wait it asked for) when attempts or max_inline_wait are spent.
+  Status WaitToRetry(const RetryAdvice& advice, const Error& failure, int attempt,
+                     int64_t installation);
 
   ClientOptions options_;
   Transport& transport_;

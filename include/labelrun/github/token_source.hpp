@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,14 @@
 #include "labelrun/github/settings.hpp"
 
 namespace labelrun::github {
+
+// How GitHub answered a failed token request: status 0 when no answer came
+// (connection refused, reset or closed, timeout).
+struct TokenFailure {
+  long status = 0;
+  Headers headers;
+  std::string message;  // GitHub's `message`
+};
 
 // "2016-07-11T22:14:10Z", optional fraction, "Z" or "±HH:MM".
 Result<std::chrono::system_clock::time_point> ParseIso8601(std::string_view text);
@@ -30,6 +39,12 @@ class TokenSource {
   virtual Result<std::string> Token(int64_t installation_id) = 0;
   // Forget a token GitHub answered 401 to, so the next Token() gets a new one.
   virtual void Invalidate(int64_t installation_id) = 0;
+  // Why the last Token() for this installation failed, so that the caller can
+  // retry minting with the rules of every other call (rate_limit.hpp); nullopt
+  // when it did not fail or there is nothing to retry on (token mode).
+  virtual std::optional<TokenFailure> LastFailure(int64_t /*installation_id*/) const {
+    return std::nullopt;
+  }
 };
 
 // Token mode: one fixed token.
@@ -65,15 +80,26 @@ class AppTokenSource final : public TokenSource {
 
   Result<std::string> Token(int64_t installation_id) override;
   void Invalidate(int64_t installation_id) override;
+  std::optional<TokenFailure> LastFailure(int64_t installation_id) const override;
 
   // Installation-token requests sent so far (for tests and /metrics).
   int64_t tokens_minted() const;
+
+  struct Installation {
+    int64_t id = 0;
+    std::string account;  // the user or organisation it is installed on
+  };
+  // GET /repos/{owner}/{repo}/installation with the App JWT: this App's
+  // installation that can see `full_name`. kNotFound when the App is not
+  // installed there (or cannot see it). One attempt; blocking.
+  Result<Installation> RepositoryInstallation(std::string_view full_name);
 
  private:
   struct Cached {
     std::string token;
     std::chrono::system_clock::time_point renew_at;
   };
+  // REQUIRES: mu_ held. Records a failure in failures_.
   Result<Cached> Mint(int64_t installation_id);
 
   AppAuth auth_;
@@ -81,6 +107,7 @@ class AppTokenSource final : public TokenSource {
   const Clock& clock_;
   mutable std::mutex mu_;
   std::map<int64_t, Cached> cache_;
+  std::map<int64_t, TokenFailure> failures_;
   int64_t minted_ = 0;
 };
 

@@ -23,10 +23,11 @@ struct RepoLabel {
 enum class SyncActionKind {
   kCreate,  // the dictionary label does not exist in the repository
   kUpdate,  // it exists with another colour or description
-  kRename,  // a misspelt twin exists (`gpu-required`) and the real one does not: renaming
-            // keeps it on every issue that carries it
+  kRename,  // a misspelt twin exists (`gpu-required`, `task:trainig`: see Suggest) and the
+            // real one does not: renaming keeps it on every issue that carries it
   kDelete,  // not in the dictionary (only with prune)
-  kKeep,    // not in the dictionary and left alone (without prune); reported, not applied
+  kKeep,    // not in the dictionary and left alone (without prune), or a misspelt twin whose
+            // real label exists too (never deleted, even with prune); reported, not applied
 };
 
 struct SyncAction {
