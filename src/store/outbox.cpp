@@ -5,7 +5,7 @@ namespace {
 
 constexpr std::string_view kColumns =
     "id, installation_id, repository, issue, kind, job_key, payload, comment_id, attempts, "
-    "not_before";
+    "not_before, created_at";
 
 std::optional<WriteKind> KindFromName(std::string_view name) {
   for (WriteKind k : {WriteKind::kComment, WriteKind::kAddLabels, WriteKind::kRemoveLabel,
@@ -68,10 +68,14 @@ Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
           .Bind(3, std::string_view(w.job_key));
       Result<bool> row = st->Step();
       if (!row) return row.error();
-      if (*row && st->ColumnText(1) == "pending") pending = st->ColumnInt(0);
+      if (*row && (st->ColumnText(1) == "pending" || reserved_.count(st->ColumnInt(0)))) {
+        pending = st->ColumnInt(0);
+      }
     }
     if (pending) {
-      Status s = RunOne(db_, "UPDATE outbox SET payload = ?1 WHERE id = ?2 AND state = 'pending'",
+      Status s = RunOne(db_,
+                        "UPDATE outbox SET payload = ?1 WHERE id = ?2 AND state IN ('pending', "
+                        "'sending')",
                         std::string_view(w.payload), *pending);
       if (!s) return s.error();
       if (db_.Changes() > 0) return *pending;
@@ -107,6 +111,7 @@ Result<std::vector<OutboxWrite>> OutboxStore::Query(std::string_view sql, int64_
     w.comment_id = st->ColumnInt(7);
     w.attempts = st->ColumnInt(8);
     w.not_before_ms = st->ColumnInt(9);
+    w.created_ms = st->ColumnInt(10);
     out.push_back(std::move(w));
   }
   return out;
@@ -134,6 +139,37 @@ Result<std::optional<OutboxWrite>> OutboxStore::Claim(int64_t id) {
   return std::optional<OutboxWrite>(std::move(rows->front()));
 }
 
+Result<bool> OutboxStore::Reserve(int64_t id) {
+  std::lock_guard lock(mu_);
+  Status s = RunOne(db_,
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ?1 AND state = 'pending'",
+                    id);
+  if (!s) return s.error();
+  if (db_.Changes() == 0) return false;
+  reserved_.insert(id);
+  return true;
+}
+
+Result<std::optional<OutboxWrite>> OutboxStore::Begin(int64_t id) {
+  std::lock_guard lock(mu_);
+  if (reserved_.erase(id) == 0) return std::optional<OutboxWrite>();
+  auto rows =
+      Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox WHERE id = ?1", id);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<OutboxWrite>();
+  return std::optional<OutboxWrite>(std::move(rows->front()));
+}
+
+Status OutboxStore::Release(int64_t id) {
+  std::lock_guard lock(mu_);
+  if (reserved_.erase(id) == 0) return Ok();
+  return RunOne(db_,
+                "UPDATE outbox SET state = 'pending', attempts = attempts - 1 "
+                "WHERE id = ?1 AND state = 'sending'",
+                id);
+}
+
 Status OutboxStore::MarkDone(int64_t id, int64_t now_ms) {
   std::lock_guard lock(mu_);
   return RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
@@ -149,10 +185,20 @@ Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_vie
 
 Result<bool> OutboxStore::Cancel(int64_t id) {
   std::lock_guard lock(mu_);
-  Status s =
-      RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND attempts = 0", id);
+  // A reserved write counts its reservation as an attempt, one never begun.
+  const bool reserved = reserved_.count(id) > 0;
+  Status s = reserved ? RunOne(db_,
+                               "DELETE FROM outbox WHERE id = ?1 AND state = 'sending' AND "
+                               "attempts = 1",
+                               id)
+                      : RunOne(db_,
+                               "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND "
+                               "attempts = 0",
+                               id);
   if (!s) return s.error();
-  return db_.Changes() > 0;
+  if (db_.Changes() == 0) return false;
+  reserved_.erase(id);
+  return true;
 }
 
 Status OutboxStore::MarkFailed(int64_t id, std::string_view error) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,7 @@ struct OutboxWrite {
   int64_t comment_id = 0;  // kCommentReaction
   int64_t attempts = 0;    // sends started so far
   int64_t not_before_ms = 0;
+  int64_t created_ms = 0;  // set by Enqueue: when the write was first queued
   // kComment, at Enqueue only (not stored): whether this body may replace the
   // job's newest edit that is still pending. False for a write that must reach
   // GitHub as its own edit after the pending one (a job's new state).
@@ -63,6 +65,17 @@ class OutboxStore {
   // Marks the write 'sending', counts the attempt and returns it as it is now
   // (a coalesced body included). nullopt if it is no longer pending.
   Result<std::optional<OutboxWrite>> Claim(int64_t id);
+  // Claim in two steps, so that the commit is not between the moment the pacing
+  // allows a write and the moment it is sent: Reserve commits what Claim does
+  // (the attempt is counted before anything may reach GitHub), yet the write
+  // stays open, as a pending one is, to Enqueue's coalescing and to Cancel until
+  // Begin returns it for sending (nullopt: cancelled meanwhile). Release hands a
+  // reservation never begun back to 'pending', its attempt uncounted.
+  // Reservations are held in memory, by this object: a crash leaves the row
+  // 'sending' with the attempt counted, which Open treats as any other.
+  Result<bool> Reserve(int64_t id);
+  Result<std::optional<OutboxWrite>> Begin(int64_t id);
+  Status Release(int64_t id);
   Status MarkDone(int64_t id, int64_t now_ms);
   Status MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error);
   Status MarkFailed(int64_t id, std::string_view error);
@@ -88,6 +101,7 @@ class OutboxStore {
 
   std::mutex mu_;
   Database db_;
+  std::set<int64_t> reserved_;  // reserved, not yet begun
 };
 
 }  // namespace labelrun::store
