@@ -28,6 +28,11 @@ std::optional<Repo> ParseRepo(std::string_view full) {
   return Repo{std::string(full.substr(0, slash)), std::string(full.substr(slash + 1))};
 }
 
+Result<int64_t> Sent(Status status) {
+  if (!status) return status.error();
+  return 0;
+}
+
 }  // namespace
 
 OutboxWorker::OutboxWorker(store::OutboxStore& store, Client& client, const Clock& clock,
@@ -56,8 +61,8 @@ Result<bool> OutboxWorker::Cancel(int64_t id) {
   return cancelled;
 }
 
-Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo,
-                                 system_clock::time_point& answered) {
+Result<int64_t> OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo,
+                                          system_clock::time_point& answered) {
   std::string marker = JobMarker(w.job_key);
   std::string body = w.payload;
   if (body.find(marker) == std::string::npos) body = marker + "\n" + body;
@@ -76,17 +81,18 @@ Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo,
   if (id) {
     Result<Comment> updated = client_.UpdateComment(w.installation_id, repo, *id, body);
     answered = clock_.Now();
-    if (updated) return store_.SetCommentId(w.repository, w.issue, w.job_key, *id);
+    if (updated) return *id;
     // Someone deleted the report comment: post it again below.
     if (updated.error().code() != ErrorCode::kNotFound) return updated.error();
   }
   Result<Comment> created = client_.CreateComment(w.installation_id, repo, w.issue, body);
   answered = clock_.Now();
   if (!created) return created.error();
-  return store_.SetCommentId(w.repository, w.issue, w.job_key, created->id);
+  return created->id;
 }
 
-Status OutboxWorker::Send(const store::OutboxWrite& w, system_clock::time_point& answered) {
+Result<int64_t> OutboxWorker::Send(const store::OutboxWrite& w,
+                                   system_clock::time_point& answered) {
   std::optional<Repo> repo = ParseRepo(w.repository);
   if (!repo) {
     return Unexpected(ErrorCode::kInvalidArgument, "bad repository \"" + w.repository + "\"");
@@ -102,14 +108,14 @@ Status OutboxWorker::Send(const store::OutboxWrite& w, system_clock::time_point&
       Result<std::vector<std::string>> res =
           client_.AddLabels(w.installation_id, *repo, w.issue, labels);
       if (!res) return res.error();
-      return Ok();
+      return 0;
     }
     case store::WriteKind::kRemoveLabel:
-      return client_.RemoveLabel(w.installation_id, *repo, w.issue, w.payload);
+      return Sent(client_.RemoveLabel(w.installation_id, *repo, w.issue, w.payload));
     case store::WriteKind::kCommentReaction:
-      return client_.AddCommentReaction(w.installation_id, *repo, w.comment_id, w.payload);
+      return Sent(client_.AddCommentReaction(w.installation_id, *repo, w.comment_id, w.payload));
     case store::WriteKind::kIssueReaction:
-      return client_.AddIssueReaction(w.installation_id, *repo, w.issue, w.payload);
+      return Sent(client_.AddIssueReaction(w.installation_id, *repo, w.issue, w.payload));
   }
   return Unexpected(ErrorCode::kInternal, "unknown outbox write kind");
 }
@@ -169,7 +175,7 @@ Result<bool> OutboxWorker::Process(const store::OutboxWrite& head,
   if (!begun->has_value()) return false;  // cancelled while reserved
   const store::OutboxWrite& w = **begun;
   system_clock::time_point answered{};
-  Status sent = Send(w, answered);
+  Result<int64_t> sent = Send(w, answered);
   if (answered == system_clock::time_point{}) answered = clock_.Now();
   {
     std::lock_guard lock(mu_);
@@ -178,7 +184,10 @@ Result<bool> OutboxWorker::Process(const store::OutboxWrite& head,
   const system_clock::time_point now = answered;
   if (sent) {
     ++stats_.sent;
-    if (Status s = store_.MarkDone(w.id, ToMillis(now)); !s) return s.error();
+    Status s = w.kind == store::WriteKind::kComment
+                   ? store_.MarkCommentDone(w.id, ToMillis(now), *sent)
+                   : store_.MarkDone(w.id, ToMillis(now));
+    if (!s) return s.error();
   } else if (sent.error().transient() || sent.error().code() == ErrorCode::kResourceExhausted) {
     system_clock::time_point retry_at = now + BackoffDelay(static_cast<int>(w.attempts) - 1, 0.5);
     if (sent.error().code() == ErrorCode::kResourceExhausted) {

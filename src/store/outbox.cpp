@@ -176,6 +176,23 @@ Status OutboxStore::MarkDone(int64_t id, int64_t now_ms) {
                 id, now_ms);
 }
 
+Status OutboxStore::MarkCommentDone(int64_t id, int64_t now_ms, int64_t comment_id) {
+  std::lock_guard lock(mu_);
+  if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s;
+  Status s = RunOne(db_,
+                    "INSERT INTO outbox_comments (repository, issue, job_key, comment_id) "
+                    "SELECT repository, issue, job_key, ?2 FROM outbox WHERE id = ?1 "
+                    "ON CONFLICT DO UPDATE SET comment_id = excluded.comment_id",
+                    id, comment_id);
+  if (s) {
+    s = RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
+               id, now_ms);
+  }
+  if (s) s = db_.Exec("COMMIT");
+  if (!s) (void)db_.Exec("ROLLBACK");
+  return s;
+}
+
 Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error) {
   std::lock_guard lock(mu_);
   return RunOne(db_,

@@ -227,6 +227,23 @@ TEST(GithubOutboxStore, AReservedWriteStaysOpenUntilItsSendBegins) {
   EXPECT_EQ(again->attempts, 2);
 }
 
+// A report comment sent: the row is done and the job's comment id known, in one
+// commit (a later edit of the job edits that comment).
+TEST(GithubOutboxStore, ACommentMarkedDoneRemembersItsComment) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t first = *store->Enqueue(Comment("42", "queued"), 1);
+  ASSERT_TRUE(store->Claim(first)->has_value());
+  ASSERT_TRUE(store->MarkCommentDone(first, 2, 555));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "42"), std::optional<int64_t>(555));
+  EXPECT_EQ(*store->Depth(), 0);
+  int64_t again = *store->Enqueue(Comment("42", "posted again"), 3);
+  ASSERT_TRUE(store->Claim(again)->has_value());
+  ASSERT_TRUE(store->MarkCommentDone(again, 4, 556));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "42"), std::optional<int64_t>(556));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "43"), std::nullopt);
+}
+
 TEST(GithubOutboxStore, RestartReturnsInFlightWritesToPending) {
   TempDir dir;
   int64_t id;

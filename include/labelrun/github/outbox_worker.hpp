@@ -117,10 +117,12 @@ class OutboxWorker {
   // when stopping.
   bool WaitForTurn(std::chrono::system_clock::time_point due, int64_t installation);
   // `answered`: when GitHub's last answer came, the start of the next write's
-  // interval (unset: when Send returned).
-  Status Send(const store::OutboxWrite& write, std::chrono::system_clock::time_point& answered);
-  Status SendComment(const store::OutboxWrite& write, const Repo& repo,
-                     std::chrono::system_clock::time_point& answered);
+  // interval (unset: when Send returned). Returns the report comment's id for
+  // kComment, else 0.
+  Result<int64_t> Send(const store::OutboxWrite& write,
+                       std::chrono::system_clock::time_point& answered);
+  Result<int64_t> SendComment(const store::OutboxWrite& write, const Repo& repo,
+                              std::chrono::system_clock::time_point& answered);
   void Schedule();
   void SenderLoop();
   void UpdateDepth();

@@ -77,6 +77,9 @@ class OutboxStore {
   Result<std::optional<OutboxWrite>> Begin(int64_t id);
   Status Release(int64_t id);
   Status MarkDone(int64_t id, int64_t now_ms);
+  // MarkDone for a job's report comment, and SetCommentId for its job, in one
+  // commit.
+  Status MarkCommentDone(int64_t id, int64_t now_ms, int64_t comment_id);
   Status MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error);
   Status MarkFailed(int64_t id, std::string_view error);
 
