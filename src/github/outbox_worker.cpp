@@ -67,9 +67,14 @@ Result<int64_t> OutboxWorker::SendComment(const store::OutboxWrite& w, const Rep
   std::string body = w.payload;
   if (body.find(marker) == std::string::npos) body = marker + "\n" + body;
 
-  Result<std::optional<int64_t>> known = store_.CommentId(w.repository, w.issue, w.job_key);
-  if (!known) return known.error();
-  std::optional<int64_t> id = *known;
+  std::optional<int64_t> id;
+  if (w.comment_known) {
+    if (w.report_comment_id != 0) id = w.report_comment_id;
+  } else {
+    Result<std::optional<int64_t>> known = store_.CommentId(w.repository, w.issue, w.job_key);
+    if (!known) return known.error();
+    id = *known;
+  }
   if (!id && w.attempts > 1) {
     // An earlier attempt may have created the comment before labelrun (or the
     // connection) died: find it by its marker rather than post it twice.
@@ -170,10 +175,9 @@ Result<bool> OutboxWorker::Process(const store::OutboxWrite& head,
     if (Status s = store_.Release(head.id); !s) return s.error();
     return false;  // stopping: sent after the next start
   }
-  Result<std::optional<store::OutboxWrite>> begun = store_.Begin(head.id);
-  if (!begun) return begun.error();
-  if (!begun->has_value()) return false;  // cancelled while reserved
-  const store::OutboxWrite& w = **begun;
+  std::optional<store::OutboxWrite> begun = store_.Begin(head.id);
+  if (!begun) return false;  // cancelled while reserved
+  const store::OutboxWrite& w = *begun;
   system_clock::time_point answered{};
   Result<int64_t> sent = Send(w, answered);
   if (answered == system_clock::time_point{}) answered = clock_.Now();

@@ -68,8 +68,15 @@ Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
           .Bind(3, std::string_view(w.job_key));
       Result<bool> row = st->Step();
       if (!row) return row.error();
-      if (*row && (st->ColumnText(1) == "pending" || reserved_.count(st->ColumnInt(0)))) {
-        pending = st->ColumnInt(0);
+      if (*row && st->ColumnText(1) == "pending") pending = st->ColumnInt(0);
+      if (*row && st->ColumnText(1) == "sending") {
+        // Reserved and not yet begun: the copy that Begin will hand out takes the
+        // body first, then the row.
+        std::lock_guard reserved_lock(reserved_mu_);
+        if (auto it = reserved_.find(st->ColumnInt(0)); it != reserved_.end()) {
+          it->second.payload = w.payload;
+          pending = it->first;
+        }
       }
     }
     if (pending) {
@@ -147,23 +154,42 @@ Result<bool> OutboxStore::Reserve(int64_t id) {
                     id);
   if (!s) return s.error();
   if (db_.Changes() == 0) return false;
-  reserved_.insert(id);
-  return true;
-}
-
-Result<std::optional<OutboxWrite>> OutboxStore::Begin(int64_t id) {
-  std::lock_guard lock(mu_);
-  if (reserved_.erase(id) == 0) return std::optional<OutboxWrite>();
   auto rows =
       Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox WHERE id = ?1", id);
   if (!rows) return rows.error();
-  if (rows->empty()) return std::optional<OutboxWrite>();
-  return std::optional<OutboxWrite>(std::move(rows->front()));
+  if (rows->empty()) return false;
+  OutboxWrite w = std::move(rows->front());
+  if (w.kind == WriteKind::kComment) {
+    Result<Statement> st = db_.Prepare(
+        "SELECT comment_id FROM outbox_comments WHERE repository = ?1 AND issue = ?2 AND "
+        "job_key = ?3");
+    if (!st) return st.error();
+    st->Bind(1, std::string_view(w.repository))
+        .Bind(2, w.issue)
+        .Bind(3, std::string_view(w.job_key));
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    w.comment_known = true;
+    w.report_comment_id = *row ? st->ColumnInt(0) : 0;
+  }
+  std::lock_guard reserved_lock(reserved_mu_);
+  reserved_[id] = std::move(w);
+  return true;
+}
+
+std::optional<OutboxWrite> OutboxStore::Begin(int64_t id) {
+  std::lock_guard reserved_lock(reserved_mu_);
+  auto node = reserved_.extract(id);
+  if (node.empty()) return std::nullopt;
+  return std::move(node.mapped());
 }
 
 Status OutboxStore::Release(int64_t id) {
   std::lock_guard lock(mu_);
-  if (reserved_.erase(id) == 0) return Ok();
+  {
+    std::lock_guard reserved_lock(reserved_mu_);
+    if (reserved_.erase(id) == 0) return Ok();
+  }
   return RunOne(db_,
                 "UPDATE outbox SET state = 'pending', attempts = attempts - 1 "
                 "WHERE id = ?1 AND state = 'sending'",
@@ -202,20 +228,22 @@ Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_vie
 
 Result<bool> OutboxStore::Cancel(int64_t id) {
   std::lock_guard lock(mu_);
-  // A reserved write counts its reservation as an attempt, one never begun.
-  const bool reserved = reserved_.count(id) > 0;
-  Status s = reserved ? RunOne(db_,
-                               "DELETE FROM outbox WHERE id = ?1 AND state = 'sending' AND "
-                               "attempts = 1",
-                               id)
-                      : RunOne(db_,
-                               "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND "
-                               "attempts = 0",
-                               id);
+  {
+    // A reserved write counts its reservation as an attempt, one never begun. Held
+    // across the delete so that Begin cannot hand it out meanwhile.
+    std::lock_guard reserved_lock(reserved_mu_);
+    if (auto it = reserved_.find(id); it != reserved_.end()) {
+      if (it->second.attempts != 1) return false;  // tried before: it may have landed
+      Status s = RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'sending'", id);
+      if (!s) return s.error();
+      reserved_.erase(it);
+      return true;
+    }
+  }
+  Status s =
+      RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND attempts = 0", id);
   if (!s) return s.error();
-  if (db_.Changes() == 0) return false;
-  reserved_.erase(id);
-  return true;
+  return db_.Changes() > 0;
 }
 
 Status OutboxStore::MarkFailed(int64_t id, std::string_view error) {

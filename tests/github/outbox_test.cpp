@@ -190,11 +190,13 @@ TEST(GithubOutboxStore, AReservedWriteStaysOpenUntilItsSendBegins) {
   EXPECT_EQ(*store->Reserve(queued), false);  // reserved once only
   EXPECT_EQ((*store->All())[0].attempts, 1);
   EXPECT_EQ(*store->Enqueue(Comment("42", "queued (position 1)"), 3), queued);
-  auto begun = *store->Begin(queued);
+  auto begun = store->Begin(queued);
   ASSERT_TRUE(begun.has_value());
   EXPECT_EQ(begun->payload, "queued (position 1)");
   EXPECT_EQ(begun->attempts, 1);
-  EXPECT_FALSE(store->Begin(queued)->has_value());
+  EXPECT_TRUE(begun->comment_known);
+  EXPECT_EQ(begun->report_comment_id, 0);
+  EXPECT_FALSE(store->Begin(queued).has_value());
   // On its way now: the next body is a write of its own, and it cannot be cancelled.
   EXPECT_NE(*store->Enqueue(Comment("42", "queued (position 2)"), 4), queued);
   EXPECT_EQ(*store->Cancel(queued), false);
@@ -202,7 +204,7 @@ TEST(GithubOutboxStore, AReservedWriteStaysOpenUntilItsSendBegins) {
   // Cancelled while reserved: never begun, never sent.
   EXPECT_EQ(*store->Reserve(label), true);
   EXPECT_EQ(*store->Cancel(label), true);
-  EXPECT_FALSE(store->Begin(label)->has_value());
+  EXPECT_FALSE(store->Begin(label).has_value());
 
   // Released: pending again, the attempt uncounted, so still cancellable.
   int64_t remove = *store->Enqueue(Labels(WriteKind::kRemoveLabel, "status:done"), 5);
@@ -222,7 +224,7 @@ TEST(GithubOutboxStore, AReservedWriteStaysOpenUntilItsSendBegins) {
   ASSERT_TRUE(store->MarkRetry(retried, 0, "connection reset"));
   EXPECT_EQ(*store->Reserve(retried), true);
   EXPECT_EQ(*store->Cancel(retried), false);
-  auto again = *store->Begin(retried);
+  auto again = store->Begin(retried);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->attempts, 2);
 }
