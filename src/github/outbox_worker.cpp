@@ -130,7 +130,6 @@ Result<OutboxWorker::Plan> OutboxWorker::PlanLocked(system_clock::time_point now
   Result<std::vector<store::OutboxWrite>> heads = store_.Heads();
   if (!heads) return heads.error();
   Plan plan;
-  plan.empty = heads->empty();
   for (store::OutboxWrite& h : *heads) {
     if (in_flight_.count(h.installation_id)) continue;  // its sender looks again when done
     system_clock::time_point since =

@@ -64,7 +64,7 @@ class OutboxWorker {
   // REQUIRES: store, client, clock and stats outlive the worker.
   OutboxWorker(store::OutboxStore& store, Client& client, const Clock& clock, OutboxStats& stats,
                OutboxOptions options = {});
-  ~OutboxWorker();  // stops the thread
+  ~OutboxWorker();  // stops the threads
 
   // Stores the write (stamped with the clock's time; a comment body redacted by
   // options.redact_comment) and wakes the worker. The one way writes enter the outbox.
@@ -102,7 +102,6 @@ class OutboxWorker {
     std::vector<Due> due;  // longest due first (with `ahead`: due by then)
     // When the earliest head not yet due will be; nullopt: none waiting.
     std::optional<std::chrono::system_clock::time_point> next;
-    bool empty = true;  // no open write at all
   };
   // REQUIRES: mu_ held. The heads of installations with no write in flight.
   Result<Plan> PlanLocked(std::chrono::system_clock::time_point now,
