@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "labelrun/core/strings.hpp"
 
 namespace labelrun::github {
@@ -24,6 +26,11 @@ std::optional<Repo> ParseRepo(std::string_view full) {
     return std::nullopt;
   }
   return Repo{std::string(full.substr(0, slash)), std::string(full.substr(slash + 1))};
+}
+
+Result<int64_t> Sent(Status status) {
+  if (!status) return status.error();
+  return 0;
 }
 
 }  // namespace
@@ -54,14 +61,20 @@ Result<bool> OutboxWorker::Cancel(int64_t id) {
   return cancelled;
 }
 
-Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo) {
+Result<int64_t> OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo,
+                                          system_clock::time_point& answered) {
   std::string marker = JobMarker(w.job_key);
   std::string body = w.payload;
   if (body.find(marker) == std::string::npos) body = marker + "\n" + body;
 
-  Result<std::optional<int64_t>> known = store_.CommentId(w.repository, w.issue, w.job_key);
-  if (!known) return known.error();
-  std::optional<int64_t> id = *known;
+  std::optional<int64_t> id;
+  if (w.comment_known) {
+    if (w.report_comment_id != 0) id = w.report_comment_id;
+  } else {
+    Result<std::optional<int64_t>> known = store_.CommentId(w.repository, w.issue, w.job_key);
+    if (!known) return known.error();
+    id = *known;
+  }
   if (!id && w.attempts > 1) {
     // An earlier attempt may have created the comment before labelrun (or the
     // connection) died: find it by its marker rather than post it twice.
@@ -72,23 +85,26 @@ Status OutboxWorker::SendComment(const store::OutboxWrite& w, const Repo& repo) 
   }
   if (id) {
     Result<Comment> updated = client_.UpdateComment(w.installation_id, repo, *id, body);
-    if (updated) return store_.SetCommentId(w.repository, w.issue, w.job_key, *id);
+    answered = clock_.Now();
+    if (updated) return *id;
     // Someone deleted the report comment: post it again below.
     if (updated.error().code() != ErrorCode::kNotFound) return updated.error();
   }
   Result<Comment> created = client_.CreateComment(w.installation_id, repo, w.issue, body);
+  answered = clock_.Now();
   if (!created) return created.error();
-  return store_.SetCommentId(w.repository, w.issue, w.job_key, created->id);
+  return created->id;
 }
 
-Status OutboxWorker::Send(const store::OutboxWrite& w) {
+Result<int64_t> OutboxWorker::Send(const store::OutboxWrite& w,
+                                   system_clock::time_point& answered) {
   std::optional<Repo> repo = ParseRepo(w.repository);
   if (!repo) {
     return Unexpected(ErrorCode::kInvalidArgument, "bad repository \"" + w.repository + "\"");
   }
   switch (w.kind) {
     case store::WriteKind::kComment:
-      return SendComment(w, *repo);
+      return SendComment(w, *repo, answered);
     case store::WriteKind::kAddLabels: {
       std::vector<std::string> labels;
       for (std::string_view l : Split(w.payload, '\n')) {
@@ -97,48 +113,84 @@ Status OutboxWorker::Send(const store::OutboxWrite& w) {
       Result<std::vector<std::string>> res =
           client_.AddLabels(w.installation_id, *repo, w.issue, labels);
       if (!res) return res.error();
-      return Ok();
+      return 0;
     }
     case store::WriteKind::kRemoveLabel:
-      return client_.RemoveLabel(w.installation_id, *repo, w.issue, w.payload);
+      return Sent(client_.RemoveLabel(w.installation_id, *repo, w.issue, w.payload));
     case store::WriteKind::kCommentReaction:
-      return client_.AddCommentReaction(w.installation_id, *repo, w.comment_id, w.payload);
+      return Sent(client_.AddCommentReaction(w.installation_id, *repo, w.comment_id, w.payload));
     case store::WriteKind::kIssueReaction:
-      return client_.AddIssueReaction(w.installation_id, *repo, w.issue, w.payload);
+      return Sent(client_.AddIssueReaction(w.installation_id, *repo, w.issue, w.payload));
   }
   return Unexpected(ErrorCode::kInternal, "unknown outbox write kind");
 }
 
-Result<OutboxWorker::Step> OutboxWorker::RunOnce() {
+Result<OutboxWorker::Plan> OutboxWorker::PlanLocked(system_clock::time_point now,
+                                                    milliseconds ahead) {
   Result<std::vector<store::OutboxWrite>> heads = store_.Heads();
   if (!heads) return heads.error();
-  system_clock::time_point now = clock_.Now();
-  Step step;
-  const store::OutboxWrite* due = nullptr;
-  for (const store::OutboxWrite& h : *heads) {
-    system_clock::time_point ready = FromMillis(h.not_before_ms);
+  Plan plan;
+  for (store::OutboxWrite& h : *heads) {
+    if (in_flight_.count(h.installation_id)) continue;  // its sender looks again when done
+    system_clock::time_point since =
+        std::max(FromMillis(h.created_ms), FromMillis(h.not_before_ms));
     if (auto it = next_allowed_.find(h.installation_id); it != next_allowed_.end()) {
-      ready = std::max(ready, it->second);
+      since = std::max(since, it->second);
     }
     if (std::optional<system_clock::time_point> limited = client_.RetryAt(h.installation_id)) {
-      ready = std::max(ready, *limited);
+      since = std::max(since, *limited);
     }
-    if (ready <= now && due == nullptr) due = &h;
-    if (!step.next_due || ready < *step.next_due) step.next_due = std::max(ready, now);
+    if (since <= now + ahead) {
+      plan.due.push_back(Due{std::move(h), since});
+    } else if (!plan.next || since < *plan.next) {
+      plan.next = since;
+    }
   }
-  if (due == nullptr) return step;
+  // Longest due first: an installation with a long backlog (whose heads have the
+  // oldest ids) takes its turn like any other.
+  std::stable_sort(plan.due.begin(), plan.due.end(),
+                   [](const Due& a, const Due& b) { return a.since < b.since; });
+  return plan;
+}
 
-  Result<std::optional<store::OutboxWrite>> claimed = store_.Claim(due->id);
-  if (!claimed) return claimed.error();
-  if (!claimed->has_value()) return step;  // another worker took it
-  const store::OutboxWrite& w = **claimed;
-  step.sent = true;
-  Status sent = Send(w);
-  now = clock_.Now();
-  next_allowed_[w.installation_id] = now + options_.min_interval;
+bool OutboxWorker::WaitForTurn(system_clock::time_point due, int64_t installation) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (stop_) return false;
+    // A rate limit learnt meanwhile (another call of this installation) holds it too.
+    system_clock::time_point at = std::max(due, client_.RetryAt(installation).value_or(due));
+    const auto wait = std::chrono::duration_cast<std::chrono::microseconds>(at - clock_.Now());
+    if (wait <= std::chrono::microseconds(0)) return true;
+    work_cv_.wait_for(lock, wait);
+  }
+}
+
+Result<bool> OutboxWorker::Process(const store::OutboxWrite& head,
+                                   std::optional<system_clock::time_point> due) {
+  Result<bool> reserved = store_.Reserve(head.id);
+  if (!reserved) return reserved.error();
+  if (!*reserved) return false;  // cancelled meanwhile
+  if (due && !WaitForTurn(*due, head.installation_id)) {
+    if (Status s = store_.Release(head.id); !s) return s.error();
+    return false;  // stopping: sent after the next start
+  }
+  std::optional<store::OutboxWrite> begun = store_.Begin(head.id);
+  if (!begun) return false;  // cancelled while reserved
+  const store::OutboxWrite& w = *begun;
+  system_clock::time_point answered{};
+  Result<int64_t> sent = Send(w, answered);
+  if (answered == system_clock::time_point{}) answered = clock_.Now();
+  {
+    std::lock_guard lock(mu_);
+    next_allowed_[w.installation_id] = answered + options_.min_interval;
+  }
+  const system_clock::time_point now = answered;
   if (sent) {
     ++stats_.sent;
-    if (Status s = store_.MarkDone(w.id, ToMillis(now)); !s) return s.error();
+    Status s = w.kind == store::WriteKind::kComment
+                   ? store_.MarkCommentDone(w.id, ToMillis(now), *sent)
+                   : store_.MarkDone(w.id, ToMillis(now));
+    if (!s) return s.error();
   } else if (sent.error().transient() || sent.error().code() == ErrorCode::kResourceExhausted) {
     system_clock::time_point retry_at = now + BackoffDelay(static_cast<int>(w.attempts) - 1, 0.5);
     if (sent.error().code() == ErrorCode::kResourceExhausted) {
@@ -157,38 +209,99 @@ Result<OutboxWorker::Step> OutboxWorker::RunOnce() {
                   w.issue, sent.error().ToString());
     if (Status s = store_.MarkFailed(w.id, sent.error().ToString()); !s) return s.error();
   }
-  step.next_due = now;  // look again: other installations may be due
+  return true;
+}
+
+void OutboxWorker::UpdateDepth() {
+  if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
+}
+
+Result<OutboxWorker::Step> OutboxWorker::RunOnce() {
+  Step step;
+  store::OutboxWrite head;
+  {
+    std::lock_guard lock(mu_);
+    Result<Plan> plan = PlanLocked(clock_.Now());
+    if (!plan) return plan.error();
+    if (plan->due.empty()) {
+      step.next_due = plan->next;
+      return step;
+    }
+    head = std::move(plan->due.front().write);
+    in_flight_.insert(head.installation_id);
+  }
+  Result<bool> attempted = Process(head);
+  {
+    std::lock_guard lock(mu_);
+    in_flight_.erase(head.installation_id);
+  }
+  UpdateDepth();
+  if (!attempted) return attempted.error();
+  step.sent = *attempted;
+  step.next_due = clock_.Now();  // look again: other installations may be due
   return step;
+}
+
+void OutboxWorker::Schedule() {
+  const size_t max_senders = static_cast<size_t>(std::max(1, options_.max_senders));
+  const milliseconds ahead = std::max(milliseconds(0), options_.claim_ahead);
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    milliseconds wait = std::chrono::seconds(5);  // a database error: try again later
+    Result<Plan> plan = PlanLocked(clock_.Now(), ahead);
+    if (plan) {
+      bool handed = false;
+      for (Due& d : plan->due) {
+        if (in_flight_.size() >= max_senders) break;  // the rest when a sender is free
+        in_flight_.insert(d.write.installation_id);
+        work_.emplace_back(std::move(d.write), d.since);
+        handed = true;
+        if (senders_.size() < in_flight_.size()) senders_.emplace_back([this] { SenderLoop(); });
+      }
+      if (handed) work_cv_.notify_all();
+      if (!plan->next) {
+        wait = std::chrono::minutes(1);
+      } else {
+        wait = std::chrono::duration_cast<milliseconds>(*plan->next - ahead - clock_.Now());
+      }
+    } else {
+      spdlog::error("outbox: {}", plan.error().ToString());
+    }
+    if (wait > milliseconds(0)) {
+      cv_.wait_for(lock, wait, [this] { return stop_ || woken_; });
+    }
+    woken_ = false;
+  }
+}
+
+void OutboxWorker::SenderLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stop_ || !work_.empty(); });
+    if (stop_) return;
+    auto [head, due] = std::move(work_.front());
+    work_.pop_front();
+    lock.unlock();
+    Result<bool> attempted = Process(head, due);
+    if (!attempted) spdlog::error("outbox: {}", attempted.error().ToString());
+    UpdateDepth();
+    lock.lock();
+    in_flight_.erase(head.installation_id);
+    if (!attempted) {
+      // A database error: this installation tries again later, the others go on.
+      next_allowed_[head.installation_id] = clock_.Now() + std::chrono::seconds(5);
+    }
+    woken_ = true;
+    cv_.notify_all();
+  }
 }
 
 void OutboxWorker::Start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  if (scheduler_.joinable()) return;
   stop_ = false;
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      Result<Step> step = RunOnce();
-      if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
-      lock.lock();
-      if (stop_) break;
-      milliseconds wait = std::chrono::seconds(5);  // a database error: try again later
-      if (step) {
-        if (!step->next_due) {
-          wait = std::chrono::minutes(1);
-        } else {
-          wait = std::chrono::duration_cast<milliseconds>(*step->next_due - clock_.Now());
-        }
-      } else {
-        spdlog::error("outbox: {}", step.error().ToString());
-      }
-      if (wait > milliseconds(0)) {
-        cv_.wait_for(lock, wait, [this] { return stop_ || woken_; });
-      }
-      woken_ = false;
-    }
-  });
+  woken_ = false;
+  scheduler_ = std::thread([this] { Schedule(); });
 }
 
 void OutboxWorker::Stop() {
@@ -197,7 +310,14 @@ void OutboxWorker::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  work_cv_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+  // The scheduler has stopped: senders_ no longer grows.
+  for (std::thread& t : senders_) t.join();
+  std::lock_guard lock(mu_);
+  senders_.clear();
+  work_.clear();  // still pending in the store: sent after the next start
+  in_flight_.clear();
 }
 
 void OutboxWorker::Wake() {

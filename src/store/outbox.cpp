@@ -5,7 +5,7 @@ namespace {
 
 constexpr std::string_view kColumns =
     "id, installation_id, repository, issue, kind, job_key, payload, comment_id, attempts, "
-    "not_before";
+    "not_before, created_at";
 
 std::optional<WriteKind> KindFromName(std::string_view name) {
   for (WriteKind k : {WriteKind::kComment, WriteKind::kAddLabels, WriteKind::kRemoveLabel,
@@ -69,9 +69,20 @@ Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
       Result<bool> row = st->Step();
       if (!row) return row.error();
       if (*row && st->ColumnText(1) == "pending") pending = st->ColumnInt(0);
+      if (*row && st->ColumnText(1) == "sending") {
+        // Reserved and not yet begun: the copy that Begin will hand out takes the
+        // body first, then the row.
+        std::lock_guard reserved_lock(reserved_mu_);
+        if (auto it = reserved_.find(st->ColumnInt(0)); it != reserved_.end()) {
+          it->second.payload = w.payload;
+          pending = it->first;
+        }
+      }
     }
     if (pending) {
-      Status s = RunOne(db_, "UPDATE outbox SET payload = ?1 WHERE id = ?2 AND state = 'pending'",
+      Status s = RunOne(db_,
+                        "UPDATE outbox SET payload = ?1 WHERE id = ?2 AND state IN ('pending', "
+                        "'sending')",
                         std::string_view(w.payload), *pending);
       if (!s) return s.error();
       if (db_.Changes() > 0) return *pending;
@@ -107,6 +118,7 @@ Result<std::vector<OutboxWrite>> OutboxStore::Query(std::string_view sql, int64_
     w.comment_id = st->ColumnInt(7);
     w.attempts = st->ColumnInt(8);
     w.not_before_ms = st->ColumnInt(9);
+    w.created_ms = st->ColumnInt(10);
     out.push_back(std::move(w));
   }
   return out;
@@ -134,10 +146,77 @@ Result<std::optional<OutboxWrite>> OutboxStore::Claim(int64_t id) {
   return std::optional<OutboxWrite>(std::move(rows->front()));
 }
 
+Result<bool> OutboxStore::Reserve(int64_t id) {
+  std::lock_guard lock(mu_);
+  Status s = RunOne(db_,
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ?1 AND state = 'pending'",
+                    id);
+  if (!s) return s.error();
+  if (db_.Changes() == 0) return false;
+  auto rows =
+      Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox WHERE id = ?1", id);
+  if (!rows) return rows.error();
+  if (rows->empty()) return false;
+  OutboxWrite w = std::move(rows->front());
+  if (w.kind == WriteKind::kComment) {
+    Result<Statement> st = db_.Prepare(
+        "SELECT comment_id FROM outbox_comments WHERE repository = ?1 AND issue = ?2 AND "
+        "job_key = ?3");
+    if (!st) return st.error();
+    st->Bind(1, std::string_view(w.repository))
+        .Bind(2, w.issue)
+        .Bind(3, std::string_view(w.job_key));
+    Result<bool> row = st->Step();
+    if (!row) return row.error();
+    w.comment_known = true;
+    w.report_comment_id = *row ? st->ColumnInt(0) : 0;
+  }
+  std::lock_guard reserved_lock(reserved_mu_);
+  reserved_[id] = std::move(w);
+  return true;
+}
+
+std::optional<OutboxWrite> OutboxStore::Begin(int64_t id) {
+  std::lock_guard reserved_lock(reserved_mu_);
+  auto node = reserved_.extract(id);
+  if (node.empty()) return std::nullopt;
+  return std::move(node.mapped());
+}
+
+Status OutboxStore::Release(int64_t id) {
+  std::lock_guard lock(mu_);
+  {
+    std::lock_guard reserved_lock(reserved_mu_);
+    if (reserved_.erase(id) == 0) return Ok();
+  }
+  return RunOne(db_,
+                "UPDATE outbox SET state = 'pending', attempts = attempts - 1 "
+                "WHERE id = ?1 AND state = 'sending'",
+                id);
+}
+
 Status OutboxStore::MarkDone(int64_t id, int64_t now_ms) {
   std::lock_guard lock(mu_);
   return RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
                 id, now_ms);
+}
+
+Status OutboxStore::MarkCommentDone(int64_t id, int64_t now_ms, int64_t comment_id) {
+  std::lock_guard lock(mu_);
+  if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s;
+  Status s = RunOne(db_,
+                    "INSERT INTO outbox_comments (repository, issue, job_key, comment_id) "
+                    "SELECT repository, issue, job_key, ?2 FROM outbox WHERE id = ?1 "
+                    "ON CONFLICT DO UPDATE SET comment_id = excluded.comment_id",
+                    id, comment_id);
+  if (s) {
+    s = RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
+               id, now_ms);
+  }
+  if (s) s = db_.Exec("COMMIT");
+  if (!s) (void)db_.Exec("ROLLBACK");
+  return s;
 }
 
 Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error) {
@@ -149,6 +228,18 @@ Status OutboxStore::MarkRetry(int64_t id, int64_t not_before_ms, std::string_vie
 
 Result<bool> OutboxStore::Cancel(int64_t id) {
   std::lock_guard lock(mu_);
+  {
+    // A reserved write counts its reservation as an attempt, one never begun. Held
+    // across the delete so that Begin cannot hand it out meanwhile.
+    std::lock_guard reserved_lock(reserved_mu_);
+    if (auto it = reserved_.find(id); it != reserved_.end()) {
+      if (it->second.attempts != 1) return false;  // tried before: it may have landed
+      Status s = RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'sending'", id);
+      if (!s) return s.error();
+      reserved_.erase(it);
+      return true;
+    }
+  }
   Status s =
       RunOne(db_, "DELETE FROM outbox WHERE id = ?1 AND state = 'pending' AND attempts = 0", id);
   if (!s) return s.error();

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "github/github_env.hpp"
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/store/outbox.hpp"
@@ -48,6 +52,40 @@ std::unique_ptr<OutboxStore> OpenStore(const TempDir& dir) {
   EXPECT_TRUE(store) << store.error().message();
   return std::move(*store);
 }
+
+// GitHub as seen by one slow installation: every write to `held` (a URL part, such
+// as "/issues/1/") waits until Release(), as a write stuck behind a slow or hanging
+// answer would. Other requests pass at once.
+class HoldingTransport final : public Transport {
+ public:
+  HoldingTransport(Transport& inner, std::string held) : inner_(inner), held_(std::move(held)) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    if (request.method != "GET" && request.url.find(held_) != std::string::npos) {
+      std::unique_lock lock(mu_);
+      ++holding_;
+      cv_.notify_all();
+      cv_.wait_for(lock, seconds(20), [this] { return released_; });
+    }
+    return inner_.Send(request);
+  }
+  bool WaitHolding(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return holding_ > 0; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  Transport& inner_;
+  const std::string held_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int holding_ = 0;
+  bool released_ = false;
+};
 
 // Runs the worker on the ManualClock until the outbox is empty.
 int Drain(OutboxWorker& worker, GithubEnv& env, int max_steps = 200) {
@@ -139,6 +177,73 @@ TEST(GithubOutboxStore, CancelDropsOnlyWritesNotYetSent) {
   EXPECT_EQ(left, (std::vector<int64_t>{sending, done}));
   EXPECT_EQ(*store->Depth(), 1);
   EXPECT_FALSE(store->Claim(pending)->has_value());
+}
+
+// A write reserved ahead of its turn has its attempt committed, yet until its send
+// begins it still takes newer bodies and can be cancelled, as a pending one can.
+TEST(GithubOutboxStore, AReservedWriteStaysOpenUntilItsSendBegins) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t queued = *store->Enqueue(Comment("42", "queued"), 1);
+  int64_t label = *store->Enqueue(Labels(WriteKind::kAddLabels, "status:queued"), 2);
+  EXPECT_EQ(*store->Reserve(queued), true);
+  EXPECT_EQ(*store->Reserve(queued), false);  // reserved once only
+  EXPECT_EQ((*store->All())[0].attempts, 1);
+  EXPECT_EQ(*store->Enqueue(Comment("42", "queued (position 1)"), 3), queued);
+  auto begun = store->Begin(queued);
+  ASSERT_TRUE(begun.has_value());
+  EXPECT_EQ(begun->payload, "queued (position 1)");
+  EXPECT_EQ(begun->attempts, 1);
+  EXPECT_TRUE(begun->comment_known);
+  EXPECT_EQ(begun->report_comment_id, 0);
+  EXPECT_FALSE(store->Begin(queued).has_value());
+  // On its way now: the next body is a write of its own, and it cannot be cancelled.
+  EXPECT_NE(*store->Enqueue(Comment("42", "queued (position 2)"), 4), queued);
+  EXPECT_EQ(*store->Cancel(queued), false);
+
+  // Cancelled while reserved: never begun, never sent.
+  EXPECT_EQ(*store->Reserve(label), true);
+  EXPECT_EQ(*store->Cancel(label), true);
+  EXPECT_FALSE(store->Begin(label).has_value());
+
+  // Released: pending again, the attempt uncounted, so still cancellable.
+  int64_t remove = *store->Enqueue(Labels(WriteKind::kRemoveLabel, "status:done"), 5);
+  EXPECT_EQ(*store->Reserve(remove), true);
+  ASSERT_TRUE(store->Release(remove));
+  const std::vector<OutboxWrite> rows = *store->All();
+  for (const OutboxWrite& w : rows) {
+    if (w.id == remove) {
+      EXPECT_EQ(w.attempts, 0);
+    }
+  }
+  EXPECT_EQ(*store->Cancel(remove), true);
+
+  // A write tried before may have landed: reserved again, it is not cancellable.
+  int64_t retried = *store->Enqueue(Labels(WriteKind::kAddLabels, "status:queued"), 6);
+  ASSERT_TRUE(store->Claim(retried)->has_value());
+  ASSERT_TRUE(store->MarkRetry(retried, 0, "connection reset"));
+  EXPECT_EQ(*store->Reserve(retried), true);
+  EXPECT_EQ(*store->Cancel(retried), false);
+  auto again = store->Begin(retried);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->attempts, 2);
+}
+
+// A report comment sent: the row is done and the job's comment id known, in one
+// commit (a later edit of the job edits that comment).
+TEST(GithubOutboxStore, ACommentMarkedDoneRemembersItsComment) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t first = *store->Enqueue(Comment("42", "queued"), 1);
+  ASSERT_TRUE(store->Claim(first)->has_value());
+  ASSERT_TRUE(store->MarkCommentDone(first, 2, 555));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "42"), std::optional<int64_t>(555));
+  EXPECT_EQ(*store->Depth(), 0);
+  int64_t again = *store->Enqueue(Comment("42", "posted again"), 3);
+  ASSERT_TRUE(store->Claim(again)->has_value());
+  ASSERT_TRUE(store->MarkCommentDone(again, 4, 556));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "42"), std::optional<int64_t>(556));
+  EXPECT_EQ(*store->CommentId("acme/vision", 1, "43"), std::nullopt);
 }
 
 TEST(GithubOutboxStore, RestartReturnsInFlightWritesToPending) {
@@ -373,6 +478,127 @@ TEST(GithubOutbox, RefusedWritesFailAndTheQueueMovesOn) {
   EXPECT_EQ(stats.sent.load(), 1);
   EXPECT_EQ(env.fake.Comments("acme/vision", 1).size(), 1u);
   EXPECT_EQ(*store->Depth(), 0);
+}
+
+// When several installations are due at once (the sender was busy), the one whose
+// write has waited longest goes first, not the one with the oldest backlog.
+TEST(GithubOutbox, TheInstallationThatWaitedLongestGoesFirst) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxWorker worker(*store, env.client, env.clock, stats);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "a" + std::to_string(i))));
+  }
+  auto first = worker.RunOnce();  // a0; a1 may follow one second later
+  ASSERT_TRUE(first && first->sent);
+  env.clock.Advance(milliseconds(400));
+  OutboxWrite b = Labels(WriteKind::kAddLabels, "b0", kInst + 1);
+  b.issue = 2;
+  ASSERT_TRUE(worker.Enqueue(b));  // due now, but nothing runs the worker for a while
+  env.clock.Advance(milliseconds(600));
+  auto second = worker.RunOnce();  // a1 has just become due; b0 has waited 600 ms
+  ASSERT_TRUE(second && second->sent);
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 2), std::vector<std::string>{"b0"});
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"a0"});
+  Drain(worker, env);
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), (std::vector<std::string>{"a0", "a1", "a2"}));
+}
+
+// One installation's slow write (a hanging answer, a long inline retry) holds only
+// that installation: another's first write goes out while it is in flight.
+TEST(GithubOutbox, ASlowInstallationDoesNotHoldTheOthers) {
+  GithubEnv env;
+  HoldingTransport holding(env.transport, "/issues/1/");
+  Client client(env.MakeOptions(4), holding, env.tokens, env.clock);
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxWorker worker(*store, client, env.clock, stats);
+  worker.Start();
+  ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "a0")));  // issue 1: held
+  ASSERT_TRUE(holding.WaitHolding(seconds(10)));
+  OutboxWrite b = Labels(WriteKind::kAddLabels, "b0", kInst + 1);
+  b.issue = 2;
+  ASSERT_TRUE(worker.Enqueue(b));
+  auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (env.fake.IssueLabels("acme/vision", 2).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  const std::vector<std::string> b_labels = env.fake.IssueLabels("acme/vision", 2);
+  const std::vector<std::string> a_labels = env.fake.IssueLabels("acme/vision", 1);
+  holding.Release();
+  EXPECT_EQ(b_labels, std::vector<std::string>{"b0"});
+  EXPECT_TRUE(a_labels.empty());
+  deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (*store->Depth() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  worker.Stop();
+  EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"a0"});
+}
+
+// Several installations at once on the real clock: each keeps its own order and
+// its own pacing (measured where GitHub receives the writes), all in parallel.
+TEST(GithubOutbox, InstallationsProceedInParallelEachAtItsOwnPace) {
+  const Clock& clock = SystemClock::Instance();
+  testing::FakeGithub fake(testing::DefaultFakeOptions(), clock);
+  CurlTransport transport({});
+  AppTokenSource tokens(
+      AppAuth{"12345", *RsaPrivateKey::FromPem(labelrun::testing::AppTestKey().pkcs8_pem),
+              fake.url(), UserAgent()},
+      transport, clock);
+  ClientOptions client_options;
+  client_options.api_url = fake.url();
+  Client client(client_options, transport, tokens, clock);
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxOptions options;
+  options.min_interval = milliseconds(300);
+  OutboxWorker worker(*store, client, clock, stats, options);
+  constexpr int kInstallations = 4, kWrites = 4;
+  for (int i = 0; i < kInstallations; ++i) ASSERT_TRUE(tokens.Token(100 + i));
+  const int64_t start_ms = clock.NowUnixMillis();
+  worker.Start();
+  // Installation by installation: the last one's first write is queued behind
+  // every other installation's whole backlog.
+  for (int i = 0; i < kInstallations; ++i) {
+    for (int k = 0; k < kWrites; ++k) {
+      OutboxWrite w = Labels(WriteKind::kAddLabels, "w" + std::to_string(k), 100 + i);
+      w.issue = 10 + i;
+      ASSERT_TRUE(worker.Enqueue(w));
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (*store->Depth() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  worker.Stop();
+  std::map<std::string, std::vector<int64_t>> arrivals;  // target -> arrival times
+  for (const testing::FakeRequest& r : fake.Requests()) {
+    if (r.method == "POST" && r.target.find("/labels") != std::string::npos) {
+      arrivals[r.target].push_back(r.at_unix_ms);
+    }
+  }
+  ASSERT_EQ(arrivals.size(), static_cast<size_t>(kInstallations));
+  for (int i = 0; i < kInstallations; ++i) {
+    const std::string target = "/repos/acme/vision/issues/" + std::to_string(10 + i) + "/labels";
+    EXPECT_EQ(fake.IssueLabels("acme/vision", 10 + i),
+              (std::vector<std::string>{"w0", "w1", "w2", "w3"}));
+    const std::vector<int64_t>& at = arrivals[target];
+    ASSERT_EQ(at.size(), static_cast<size_t>(kWrites)) << target;
+    // The first write of every installation goes out at once, whatever is queued
+    // before it; the later ones each wait their installation's interval, and not
+    // another installation's turn. (Generous bounds: the machine may be loaded.)
+    EXPECT_LT(at[0] - start_ms, 1000) << target;
+    for (size_t k = 1; k < at.size(); ++k) {
+      EXPECT_GE(at[k] - at[k - 1], 300) << target << " write " << k;
+      EXPECT_LT(at[k] - at[k - 1], 1000) << target << " write " << k;
+    }
+  }
 }
 
 TEST(GithubOutbox, WorkerThreadDeliversOnTheRealClock) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,11 @@ struct OutboxWrite {
   int64_t comment_id = 0;  // kCommentReaction
   int64_t attempts = 0;    // sends started so far
   int64_t not_before_ms = 0;
+  int64_t created_ms = 0;  // set by Enqueue: when the write was first queued
+  // kComment, from Reserve/Begin only (not stored): the GitHub comment that holds
+  // the job's report as known when the write was reserved, 0 if none.
+  bool comment_known = false;
+  int64_t report_comment_id = 0;
   // kComment, at Enqueue only (not stored): whether this body may replace the
   // job's newest edit that is still pending. False for a write that must reach
   // GitHub as its own edit after the pending one (a job's new state).
@@ -63,7 +69,24 @@ class OutboxStore {
   // Marks the write 'sending', counts the attempt and returns it as it is now
   // (a coalesced body included). nullopt if it is no longer pending.
   Result<std::optional<OutboxWrite>> Claim(int64_t id);
+  // Claim in two steps, so that the commit is not between the moment the pacing
+  // allows a write and the moment it is sent: Reserve commits what Claim does
+  // (the attempt is counted before anything may reach GitHub), yet the write
+  // stays open, as a pending one is, to Enqueue's coalescing and to Cancel until
+  // Begin returns it for sending (nullopt: cancelled meanwhile). Release hands a
+  // reservation never begun back to 'pending', its attempt uncounted.
+  // Reservations are held in memory, by this object: a crash leaves the row
+  // 'sending' with the attempt counted, which Open treats as any other. Begin
+  // never waits for the database (the reserved row, newer bodies included, and
+  // for kComment the job's comment id, are kept in memory), so that a commit
+  // under way on this connection does not delay a write that is due.
+  Result<bool> Reserve(int64_t id);
+  std::optional<OutboxWrite> Begin(int64_t id);
+  Status Release(int64_t id);
   Status MarkDone(int64_t id, int64_t now_ms);
+  // MarkDone for a job's report comment, and SetCommentId for its job, in one
+  // commit.
+  Status MarkCommentDone(int64_t id, int64_t now_ms, int64_t comment_id);
   Status MarkRetry(int64_t id, int64_t not_before_ms, std::string_view error);
   Status MarkFailed(int64_t id, std::string_view error);
 
@@ -86,8 +109,12 @@ class OutboxStore {
   explicit OutboxStore(Database db) : db_(std::move(db)) {}
   Result<std::vector<OutboxWrite>> Query(std::string_view sql, int64_t bind = 0);
 
-  std::mutex mu_;
+  std::mutex mu_;  // the connection; held across commits
   Database db_;
+  // Reserved writes not yet begun, as they will be sent. Taken after mu_ when both
+  // are held; never held across a commit, except by Cancel.
+  std::mutex reserved_mu_;
+  std::map<int64_t, OutboxWrite> reserved_;
 };
 
 }  // namespace labelrun::store
