@@ -25,6 +25,7 @@
 #include "labelrun/server/server.hpp"
 #include "server/async_ops.hpp"
 #include "server/request_limits.hpp"
+#include "server/response_head.hpp"
 #include "server/webhook_handler.hpp"
 
 namespace labelrun::server {
@@ -597,22 +598,38 @@ class ServerImpl final : public Server {
     co_return finish(std::move(reply), decision.action, decision.repository);
   }
 
+  static std::string_view AllowFor(const Reply& reply) {
+    if (reply.outcome != Outcome::kMethodNotAllowed) return {};
+    return reply.body == "use POST\n" ? "POST" : "GET, HEAD";
+  }
+
   template <typename Stream>
   asio::awaitable<bool> Write(Stream& stream, unsigned version, const Reply& reply) {
-    http::response<http::string_body> res{static_cast<http::status>(StatusFor(reply.outcome)),
-                                          version};
-    res.set(http::field::server, "labelrun");
-    res.set(http::field::content_type, reply.content_type);
-    // Every answer: never sniffed, never framed, never named in a Referer (page
-    // links carry signatures), and a policy that allows nothing; the job pages
-    // replace it with their own (report::PageContentSecurityPolicy).
-    res.set("X-Content-Type-Options", "nosniff");
-    res.set("X-Frame-Options", "DENY");
-    res.set("Referrer-Policy", "no-referrer");
-    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    if (reply.outcome == Outcome::kMethodNotAllowed) {
-      res.set(http::field::allow, reply.body == "use POST\n" ? "POST" : "GET, HEAD");
+    const unsigned status = StatusFor(reply.outcome);
+    if (!reply.file && reply.headers.empty()) {
+      // Every webhook answer: the head is written as bytes and sent with the
+      // body in one buffer; a Beast message costs an allocation per field and
+      // a serializer pass for the same bytes.
+      std::string out;
+      out.reserve(512 + (reply.head ? 0 : reply.body.size()));
+      AppendResponseHead({.status = status,
+                          .reason = http::obsolete_reason(static_cast<http::status>(status)),
+                          .version = version == 10 ? 10u : 11u,
+                          .content_type = reply.content_type,
+                          .allow = AllowFor(reply),
+                          .keep_alive = !reply.close,
+                          .content_length = reply.body.size()},
+                         out);
+      if (!reply.head) out += reply.body;
+      beast::get_lowest_layer(stream).expires_after(config_.write_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), kNoThrow);
+      co_return !ec;
     }
+    http::response<http::string_body> res{static_cast<http::status>(status), version};
+    for (const auto& [name, value] : kFixedHeaders) res.set(name, value);
+    res.set(http::field::content_type, reply.content_type);
+    if (std::string_view allow = AllowFor(reply); !allow.empty())
+      res.set(http::field::allow, allow);
     for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.keep_alive(!reply.close);
     if (reply.head) {
