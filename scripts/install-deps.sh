@@ -17,7 +17,7 @@ packages=(
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk util-linux)
+  packages+=(wrk util-linux valgrind)  # valgrind: tests/bench/webhook_profile.sh
 fi
 
 missing=()

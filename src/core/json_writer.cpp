@@ -61,8 +61,14 @@ JsonWriter& JsonWriter::Null() {
 
 void JsonWriter::Escape(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char ch : value) {
-    auto c = static_cast<unsigned char>(ch);
+  // Characters that need no escape are appended a run at a time: most strings
+  // (names, labels, titles) have none that do.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -80,15 +86,12 @@ void JsonWriter::Escape(std::string_view value, std::string& out) {
         out += "\\t";
         break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
     }
   }
+  out.append(value.data() + run, value.size() - run);
 }
 
 }  // namespace labelrun

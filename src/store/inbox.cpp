@@ -4,13 +4,10 @@
 
 #include <future>
 
+#include "store/inbox_sql.hpp"
+
 namespace labelrun::store {
 namespace {
-
-constexpr std::string_view kInsertSql =
-    "INSERT INTO inbox (guid, event, action, repository, installation_id, sender, received_at, "
-    "body_bytes, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-    "ON CONFLICT (guid) DO NOTHING";
 
 Result<Database> OpenMigrated(const std::filesystem::path& path) {
   Result<Database> db = Database::Open(path);
@@ -31,12 +28,7 @@ Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::p
                                                         std::function<void()> on_commit) {
   Result<Database> db = OpenMigrated(db_path);
   if (!db) return db.error();
-  // The commit thread checkpoints between its own commits (SQLite's automatic
-  // checkpoint), so each checkpoint completes and the WAL restarts instead of
-  // growing under sustained load. Small, frequent checkpoints keep each pause
-  // short; the file is cut back to the limit when it restarts.
-  for (const char* pragma :
-       {"PRAGMA wal_autocheckpoint=512", "PRAGMA journal_size_limit=67108864"}) {
+  for (std::string_view pragma : inbox_sql::kWriterPragmas) {
     if (Status s = db->Exec(pragma); !s) return s.error();
   }
   std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
@@ -93,16 +85,16 @@ void InboxWriter::Stop() {
 }
 
 void InboxWriter::Run(Database db) {
-  Result<Statement> insert = db.Prepare(kInsertSql);
-  Result<Statement> probe = db.Prepare(
-      "INSERT INTO meta (key, value) VALUES ('ready_probe', strftime('%s','now')) "
-      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  Result<Statement> finish = db.Prepare(
-      "UPDATE inbox SET state = ?2, processed_at = ?3, attempts = attempts + 1, error = ?4 "
-      "WHERE seq = ?1");
-  Result<Statement> retry =
-      db.Prepare("UPDATE inbox SET attempts = attempts + 1, error = ?2 WHERE seq = ?1");
-  if (!insert || !probe || !finish || !retry) {
+  Result<Statement> insert = db.Prepare(inbox_sql::kInsert);
+  Result<Statement> probe = db.Prepare(inbox_sql::kProbe);
+  Result<Statement> finish = db.Prepare(inbox_sql::kFinish);
+  Result<Statement> retry = db.Prepare(inbox_sql::kRetry);
+  // Prepared once: Exec would compile the transaction statements again on
+  // every commit, which costs as much as several inserts.
+  Result<Statement> begin = db.Prepare("BEGIN IMMEDIATE");
+  Result<Statement> commit = db.Prepare("COMMIT");
+  Result<Statement> rollback = db.Prepare("ROLLBACK");
+  if (!insert || !probe || !finish || !retry || !begin || !commit || !rollback) {
     spdlog::critical("inbox: cannot prepare statements: {}", db.LastError());
     std::abort();  // the schema was just migrated; this is a bug, not an input
   }
@@ -133,7 +125,8 @@ void InboxWriter::Run(Database db) {
 
     outcomes.clear();
     Status mark_status;
-    Status status = db.Exec("BEGIN IMMEDIATE");
+    Status status = begin->Run();
+    begin->Reset();
     uint64_t stored = 0;
     if (status) {
       for (Pending& p : batch) {
@@ -176,8 +169,14 @@ void InboxWriter::Run(Database db) {
         status = probe->Run();
         probe->Reset();
       }
-      if (status) status = db.Exec("COMMIT");
-      if (!status) (void)db.Exec("ROLLBACK");
+      if (status) {
+        status = commit->Run();
+        commit->Reset();
+      }
+      if (!status) {
+        (void)rollback->Run();
+        rollback->Reset();
+      }
     }
 
     if (status) {

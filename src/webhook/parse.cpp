@@ -8,6 +8,7 @@ namespace labelrun::webhook {
 namespace {
 
 namespace od = simdjson::ondemand;
+static_assert(kParsePadding == simdjson::SIMDJSON_PADDING);
 using simdjson::error_code;
 
 // Walks an object once, calling fn(key, value) for each field; fields fn leaves

@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 
 #include <array>
+#include <mutex>
 #include <stdexcept>
 
 #include "labelrun/core/strings.hpp"
@@ -21,8 +22,11 @@ struct MacDeleter {
   void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
 };
 
-// One HMAC-SHA256 context keyed with a secret; Compute duplicates it so that the
-// key schedule is done once per secret, not once per delivery.
+// One HMAC-SHA256 context keyed with a secret. Compute takes a keyed context
+// from a small pool (duplicating the prototype when the pool is empty) and
+// re-initialises it with the key it already holds, so that a delivery costs
+// neither the key schedule nor the allocations of a fresh context; the pool
+// holds at most one context per thread that computed at the same time.
 class KeyedMac {
  public:
   KeyedMac(EVP_MAC* mac, std::string_view secret) : ctx_(EVP_MAC_CTX_new(mac)) {
@@ -34,18 +38,45 @@ class KeyedMac {
       throw std::runtime_error("cannot initialise HMAC-SHA256");
     }
   }
+  KeyedMac(KeyedMac&&) = default;
 
   bool Compute(std::string_view body, std::array<unsigned char, kDigestSize>& out) const {
-    std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_dup(ctx_.get()));
+    std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx = Take();
     size_t len = 0;
-    return ctx &&
-           EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()),
-                          body.size()) == 1 &&
-           EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) == 1 && len == kDigestSize;
+    // A NULL key re-initialises HMAC with the key the context already holds.
+    const bool ok = ctx && EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) == 1 &&
+                    EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(body.data()),
+                                   body.size()) == 1 &&
+                    EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) == 1 &&
+                    len == kDigestSize;
+    if (ok) Give(std::move(ctx));  // a context in an unknown state is freed
+    return ok;
   }
 
  private:
-  std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx_;
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> Take() const {
+    {
+      std::lock_guard lock(pool_->mu);
+      if (!pool_->free.empty()) {
+        std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx = std::move(pool_->free.back());
+        pool_->free.pop_back();
+        return ctx;
+      }
+    }
+    return std::unique_ptr<EVP_MAC_CTX, MacDeleter>(EVP_MAC_CTX_dup(ctx_.get()));
+  }
+
+  void Give(std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx) const {
+    std::lock_guard lock(pool_->mu);
+    pool_->free.push_back(std::move(ctx));
+  }
+
+  struct Pool {
+    std::mutex mu;
+    std::vector<std::unique_ptr<EVP_MAC_CTX, MacDeleter>> free;
+  };
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx_;  // the prototype, never computed with
+  std::unique_ptr<Pool> pool_ = std::make_unique<Pool>();
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "labelrun/store/jobs.hpp"
+#include "store/inbox_sql.hpp"
 #include "support/temp_dir.hpp"
 
 namespace labelrun::store {
@@ -36,6 +37,48 @@ int64_t CountRows(const std::filesystem::path& db, const std::string& where) {
   Result<Statement> st = d->Prepare("SELECT count(*) FROM inbox WHERE " + where);
   (void)st->Step();
   return st->ColumnInt(0);
+}
+
+// Whether SQLite's program for `sql` builds a temporary b-tree when it runs.
+bool BuildsTemporaryTable(Database& db, std::string_view sql) {
+  Result<Statement> st = db.Prepare("EXPLAIN " + std::string(sql));
+  EXPECT_TRUE(st) << db.LastError();
+  if (!st) return true;
+  while (*st->Step()) {
+    if (st->ColumnText(1) == "OpenEphemeral") return true;
+  }
+  return false;
+}
+
+TEST(InboxWriter, RowWritesBuildNoTemporaryTableOnTheCommitThreadsConnection) {
+  TempDir dir;
+  Result<Database> db = Database::Open(dir / "db");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(Migrate(*db));
+  // The schema's CHECK on `state` costs a temporary b-tree per row by default...
+  EXPECT_TRUE(BuildsTemporaryTable(*db, inbox_sql::kInsert));
+  EXPECT_TRUE(BuildsTemporaryTable(*db, inbox_sql::kFinish));
+  // ...and none with the commit thread's settings.
+  for (std::string_view pragma : inbox_sql::kWriterPragmas) ASSERT_TRUE(db->Exec(pragma));
+  for (std::string_view sql :
+       {inbox_sql::kInsert, inbox_sql::kFinish, inbox_sql::kRetry, inbox_sql::kProbe}) {
+    EXPECT_FALSE(BuildsTemporaryTable(*db, sql)) << sql;
+  }
+}
+
+TEST(InboxWriter, OtherConnectionsStillCheckTheState) {
+  TempDir dir;
+  InboxStats stats;
+  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(*AppendSync(**w, Record("a")), AppendOutcome::kStored);
+  (*w)->Stop();
+  Result<Database> db = Database::Open(dir / "db");
+  ASSERT_TRUE(db);
+  Status bad = db->Exec("UPDATE inbox SET state = 'lost'");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("CHECK"), std::string::npos) << bad.error().message();
+  EXPECT_EQ(CountRows(dir / "db", "state = 'pending'"), 1);
 }
 
 TEST(InboxWriter, StoresOnceAndReportsDuplicates) {

@@ -208,5 +208,59 @@ TEST(Digest, RoundTripsEveryActionableKind) {
   EXPECT_FALSE(DecodeDigest("issues", "{\"action\":1}"));
 }
 
+TEST(Digest, LargeDigestsAndNullLabelsRoundTrip) {
+  IssueCommentEvent c;
+  c.action = "created";
+  c.comment_body = std::string(200 * 1024, 'x') + "\"\\\n";  // past the reused parser's size
+  c.labels = {"gpu:required", "task:training"};
+  Result<Event> back = DecodeDigest("issue_comment", EncodeDigest(c));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, Event(c));
+  IssuesEvent i;
+  i.action = "labeled";
+  i.label = std::nullopt;  // encoded as null
+  back = DecodeDigest("issues", EncodeDigest(i));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, Event(i));
+  // A small digest after the large one still decodes (the reused parser).
+  i.label = "gpu:required";
+  back = DecodeDigest("issues", EncodeDigest(i));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(*back, Event(i));
+}
+
+TEST(Digest, CorruptDigestsAreErrorsThatNameTheEvent) {
+  IssuesEvent i;
+  i.action = "labeled";
+  std::string good = EncodeDigest(i);
+  ASSERT_TRUE(DecodeDigest("issues", good));
+  auto replace = [&](std::string_view from, std::string_view to) {
+    std::string d = good;
+    size_t at = d.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return d.replace(at, from.size(), to);
+  };
+  for (const std::string& digest :
+       {std::string(), std::string("["), std::string("[1]"), std::string("null"),
+        good.substr(0, good.size() - 1), replace("\"number\":0", "\"number\":\"0\""),
+        replace("\"number\":0,", ""), replace("\"labels\":[]", "\"labels\":[1]"),
+        replace("\"private\":false", "\"private\":0"), replace("\"label\":null", "\"label\":7"),
+        replace("\"sender\":{", "\"sendr\":{"), std::string("{\"action\":\"\xff\"}")}) {
+    Result<Event> r = DecodeDigest("issues", digest);
+    ASSERT_FALSE(r) << digest;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << digest;
+    EXPECT_NE(r.error().message().find("corrupt inbox digest for issues"), std::string::npos)
+        << r.error().message();
+  }
+  // Events labelrun does not act on keep their action, or none.
+  Result<Event> other = DecodeDigest("star", R"({"action":"created"})");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(std::get<IgnoredEvent>(*other).action, "created");
+  other = DecodeDigest("star", "{}");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(std::get<IgnoredEvent>(*other).action, "");
+  EXPECT_FALSE(DecodeDigest("star", R"({"action":1})"));
+}
+
 }  // namespace
 }  // namespace labelrun::webhook

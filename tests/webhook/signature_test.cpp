@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 namespace labelrun::webhook {
 namespace {
 
@@ -49,6 +53,38 @@ TEST(Signature, EmptyBodyIsSignedToo) {
   SignatureVerifier verifier({"s"});
   EXPECT_TRUE(verifier.Verify("", SignBody("s", "")));
   EXPECT_FALSE(verifier.Verify("", SignBody("t", "")));
+}
+
+// Contexts are reused between deliveries: a verification must not see what the
+// previous one (good, tampered or with another secret) left in its context.
+TEST(Signature, ReusedContextsAnswerEveryDeliveryOnItsOwn) {
+  SignatureVerifier verifier({"old secret", kSecret});
+  const std::string other = SignBody("old secret", "another body");
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(verifier.Verify(kBody, kSignature)) << i;
+    EXPECT_FALSE(verifier.Verify("Hello, World?", kSignature)) << i;
+    EXPECT_TRUE(verifier.Verify("another body", other)) << i;
+    EXPECT_FALSE(verifier.Verify(kBody, other)) << i;
+    EXPECT_TRUE(verifier.Verify("", SignBody(kSecret, ""))) << i;
+  }
+}
+
+TEST(Signature, ConcurrentVerificationsAgree) {
+  SignatureVerifier verifier({kSecret});
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        const std::string body = "body " + std::to_string(t) + " " + std::to_string(i);
+        const std::string good = SignBody(kSecret, body);
+        if (!verifier.Verify(body, good)) ++wrong;
+        if (verifier.Verify(body + "!", good)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -27,6 +27,10 @@ Result<BodyFormat> ClassifyContentType(std::string_view content_type);
 // otherwise it is copied once.
 Result<Event> ParseEvent(std::string_view event_name, std::string_view json, size_t readable = 0);
 
+// The readable bytes past the JSON that in-place parsing needs (simdjson's
+// padding): a body buffer with this much spare capacity is never copied.
+inline constexpr size_t kParsePadding = 64;
+
 // The JSON text of a body: itself for kJson, the decoded `payload=` field for kForm.
 // `scratch` holds the decoded form text.
 Result<std::string_view> ExtractJson(BodyFormat format, std::string_view body,
