@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -115,6 +115,15 @@ UPDATE jobs SET once = 1
   WHERE delivery <> ''
     AND seq = (SELECT min(j.seq) FROM jobs j WHERE j.delivery = jobs.delivery AND j.rule = jobs.rule);
 CREATE UNIQUE INDEX jobs_once ON jobs (delivery, rule) WHERE once = 1;
+)sql",
+    // 5: lists and recovery stay index searches however many jobs have ended. A
+    // list by state walks (state, seq) newest first; recovery and the open list
+    // walk only the jobs not final, in seq order (jobs_open on (state) left them
+    // to a scan of the whole table).
+    R"sql(
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
+DROP INDEX IF EXISTS jobs_open;
+CREATE INDEX IF NOT EXISTS jobs_open_seq ON jobs (seq) WHERE state NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out');
 )sql",
 };
 
