@@ -12,6 +12,7 @@
 #include "labelrun/report/charts.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
+#include "labelrun/report/tail_backlog.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -63,11 +64,13 @@ constexpr size_t kMaxIssuesKnown = 4096;
 struct JobReporter::Report {
   explicit Report(const report::Redactor* redactor, std::string metric)
       : metrics(report::JobMetrics::Options{32, report::Series::kDefaultBuckets, {metric}}),
-        tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}) {}
+        tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}),
+        backlog(report::TailBacklog::Options{500, 256 * 1024}) {}
   report::JobView view;
   int64_t installation = 0;
   report::JobMetrics metrics;
   report::LogTail tail;
+  report::TailBacklog backlog;  // lines not yet in `tail`: drained before it is read
   report::GpuStats gpus;
   std::string body;               // the last comment handed out
   std::optional<JobState> shown;  // the state that comment shows
@@ -166,7 +169,7 @@ void JobReporter::Replay(Report& r) {
                                       ? std::string_view(line).substr(sp + 3)
                                       : std::string_view(line);
     r.metrics.OnLine(text);
-    r.tail.AddLine(text);
+    r.backlog.Add(text, r.tail);
   }
 }
 
@@ -276,6 +279,7 @@ void JobReporter::Publish(Report& r) {
   links.job_page = Link("/jobs/" + r.view.id);
   links.log = Link("/jobs/" + r.view.id + "/log");
   if (IsFinal(r.view.state)) links.outputs = Link("/jobs/" + r.view.id + "/outputs");
+  r.backlog.Drain(r.tail);
   std::string body = report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
   r.dirty = false;
   r.sent_at = clock_.Steady();
@@ -345,7 +349,7 @@ void JobReporter::OnLogLine(const std::string& job_id, runtime::LogStream, std::
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
   it->second->metrics.OnLine(text);
-  it->second->tail.AddLine(text);
+  it->second->backlog.Add(text, it->second->tail);
   it->second->dirty = true;
 }
 
@@ -396,6 +400,7 @@ std::string JobReporter::CommentMarkdown(const std::string& job_id) {
   report::Links links;
   links.job_page = Link("/jobs/" + r.view.id);
   links.log = Link("/jobs/" + r.view.id + "/log");
+  r.backlog.Drain(r.tail);
   return report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
 }
 
@@ -416,6 +421,7 @@ std::optional<std::string> JobReporter::RenderPage(const std::string& job_id,
   Report& r = *it->second;
   report::JobPageLinks page{links.list, links.log, IsFinal(r.view.state) ? "" : links.log_tail,
                             links.loss_svg, links.outputs};
+  r.backlog.Drain(r.tail);
   return report::RenderJobPage(r.view, r.metrics, r.tail, r.gpus, page, redactor_);
 }
 
