@@ -79,8 +79,8 @@ std::string Yaml(const testing::TempDir& dir, const std::string& github_url, int
   dir.Write("dashboard-token", std::string(kDashToken) + "\n");
   dir.Write("github-token", std::string(kGithubToken) + "\n");
   for (const char* f : {"api-token", "dashboard-token", "github-token"}) {
-    std::filesystem::permissions(dir.path() / f, std::filesystem::perms::owner_read |
-                                                     std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        dir.path() / f, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
   return "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
          "/LABELS.md\n"
