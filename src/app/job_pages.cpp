@@ -114,13 +114,33 @@ AppReply JobPages::List(const server::AppRequest& request, const Access& access)
   filter.repository = QueryValue(request.query, "repo");
   filter.limit = 100;
   std::optional<JobState> state;
-  if (const std::string s = QueryValue(request.query, "state"); !s.empty()) {
-    state = ParseJobState(s);
-    if (!state) return Text(Outcome::kBadRequest, "unknown state '" + s + "'\n");
+  const std::string state_text = QueryValue(request.query, "state");
+  if (!state_text.empty()) {
+    state = ParseJobState(state_text);
+    if (!state) return Text(Outcome::kBadRequest, "unknown state '" + state_text + "'\n");
     filter.state = state;
   }
+  if (const std::string limit = QueryValue(request.query, "limit"); !limit.empty()) {
+    const int64_t n = ParseCursor(limit);
+    if (n == 0) return Text(Outcome::kBadRequest, "limit must be a number from 1 to 1000\n");
+    filter.limit = std::min<int64_t>(n, 1000);
+  }
+  if (const std::string before = QueryValue(request.query, "before"); !before.empty()) {
+    filter.before_seq = ParseCursor(before);
+    if (filter.before_seq == 0) {
+      return Text(Outcome::kBadRequest,
+                  "before must be the cursor of an 'Older jobs' link (a positive number)\n");
+    }
+  }
+  const int64_t page = filter.limit;
+  ++filter.limit;  // one more than shown says whether an older page exists
   Result<std::vector<store::JobRecord>> jobs = store_.List(filter);
   if (!jobs) return Text(Outcome::kUnavailable, jobs.error().message() + "\n");
+  std::string older;
+  if (static_cast<int64_t>(jobs->size()) > page) {
+    jobs->resize(static_cast<size_t>(page));
+    older = NextPageLink("/jobs", filter.repository, state_text, page, jobs->back().seq);
+  }
   std::vector<report::JobListEntry> entries;
   for (const store::JobRecord& job : *jobs) {
     report::JobListEntry e;
@@ -139,7 +159,8 @@ AppReply JobPages::List(const server::AppRequest& request, const Access& access)
     e.href = Signed("/jobs/" + job.id, access);
     entries.push_back(std::move(e));
   }
-  return Text(Outcome::kOk, report::RenderJobList(entries, state, "/jobs", reporter_.redactor()),
+  return Text(Outcome::kOk,
+              report::RenderJobList(entries, state, "/jobs", reporter_.redactor(), older),
               "text/html; charset=utf-8");
 }
 

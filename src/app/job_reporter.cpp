@@ -12,6 +12,7 @@
 #include "labelrun/report/charts.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
+#include "labelrun/report/tail_backlog.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -64,11 +65,13 @@ struct JobReporter::Report {
   explicit Report(const report::Redactor* redactor, std::vector<std::string> wanted)
       : metrics(
             report::JobMetrics::Options{32, report::Series::kDefaultBuckets, std::move(wanted)}),
-        tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}) {}
+        tail(report::LogTail::Options{500, 128 * 1024, 2048, redactor}),
+        backlog(report::TailBacklog::Options{500, 256 * 1024}) {}
   report::JobView view;
   int64_t installation = 0;
   report::JobMetrics metrics;
   report::LogTail tail;
+  report::TailBacklog backlog;  // lines not yet in `tail`: drained before it is read
   report::GpuStats gpus;
   std::string body;               // the last comment handed out
   std::optional<JobState> shown;  // the state that comment shows
@@ -167,7 +170,7 @@ void JobReporter::Replay(Report& r) {
                                       ? std::string_view(line).substr(sp + 3)
                                       : std::string_view(line);
     r.metrics.OnLine(text);
-    r.tail.AddLine(text);
+    r.backlog.Add(text, r.tail);
   }
 }
 
@@ -277,6 +280,7 @@ void JobReporter::Publish(Report& r) {
   links.job_page = Link("/jobs/" + r.view.id);
   links.log = Link("/jobs/" + r.view.id + "/log");
   if (IsFinal(r.view.state)) links.outputs = Link("/jobs/" + r.view.id + "/outputs");
+  r.backlog.Drain(r.tail);
   std::string body = report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
   r.dirty = false;
   r.sent_at = clock_.Steady();
@@ -346,7 +350,7 @@ void JobReporter::OnLogLine(const std::string& job_id, runtime::LogStream, std::
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
   it->second->metrics.OnLine(text);
-  it->second->tail.AddLine(text);
+  it->second->backlog.Add(text, it->second->tail);
   it->second->dirty = true;
 }
 
@@ -428,6 +432,7 @@ std::string JobReporter::CommentMarkdown(const std::string& job_id) {
   report::Links links;
   links.job_page = Link("/jobs/" + r.view.id);
   links.log = Link("/jobs/" + r.view.id + "/log");
+  r.backlog.Drain(r.tail);
   return report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
 }
 
@@ -448,6 +453,7 @@ std::optional<std::string> JobReporter::RenderPage(const std::string& job_id,
   Report& r = *it->second;
   report::JobPageLinks page{links.list, links.log, IsFinal(r.view.state) ? "" : links.log_tail,
                             links.loss_svg, links.outputs};
+  r.backlog.Drain(r.tail);
   return report::RenderJobPage(r.view, r.metrics, r.tail, r.gpus, page, redactor_);
 }
 

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <cctype>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,38 @@ bool IsJobId(std::string_view id) {
 
 std::string QueryValue(std::string_view query, std::string_view name) {
   return FormValue(query, name).value_or("");
+}
+
+int64_t ParseCursor(std::string_view text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != text.npos) {
+    return 0;
+  }
+  return std::stoll(std::string(text));
+}
+
+std::string NextPageLink(std::string_view path, std::string_view repo, std::string_view state,
+                         int64_t limit, int64_t last_seq) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  auto encode = [](std::string_view v) {
+    std::string out;
+    for (char c : v) {
+      const auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+        out += c;
+      } else {
+        out += '%';
+        out += kHex[u >> 4];
+        out += kHex[u & 15];
+      }
+    }
+    return out;
+  };
+  std::string link(path);
+  link += "?limit=" + std::to_string(limit);
+  if (!repo.empty()) link += "&repo=" + encode(repo);
+  if (!state.empty()) link += "&state=" + encode(state);
+  link += "&before=" + std::to_string(last_seq);
+  return link;
 }
 
 std::string JobJson(const store::JobRecord& job, int queue_position,
@@ -201,15 +234,30 @@ AppReply JobsApi::List(const std::string& query) {
       return ErrorReply(Outcome::kBadRequest, "limit must be a number");
     }
   }
+  if (const std::string before = QueryValue(query, "before"); !before.empty()) {
+    filter.before_seq = ParseCursor(before);
+    if (filter.before_seq == 0) {
+      return ErrorReply(Outcome::kBadRequest,
+                        "before must be the cursor of a page's next link (a positive number)");
+    }
+  }
+  const int64_t page = filter.limit;
+  ++filter.limit;  // one more than shown says whether a next page exists
   Result<std::vector<store::JobRecord>> jobs = store_.List(filter);
   if (!jobs) return ErrorReply(Outcome::kUnavailable, jobs.error().message());
+  json next = nullptr;
+  if (static_cast<int64_t>(jobs->size()) > page) {
+    jobs->resize(static_cast<size_t>(page));
+    next = NextPageLink("/api/jobs", filter.repository, QueryValue(query, "state"), page,
+                        jobs->back().seq);
+  }
   json list = json::array();
   for (const store::JobRecord& job : *jobs) {
     const std::string metrics =
         hooks_.latest_metrics_json ? hooks_.latest_metrics_json(job.id) : "";
     list.push_back(json::parse(JobJson(job, dispatcher_.QueuePosition(job.id), metrics, hooks_)));
   }
-  return JsonReply(Outcome::kOk, json{{"jobs", std::move(list)}});
+  return JsonReply(Outcome::kOk, json{{"jobs", std::move(list)}, {"next", std::move(next)}});
 }
 
 AppReply JobsApi::Comments(const std::string& query) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace labelrun {
 namespace {
@@ -117,6 +118,20 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     std::swap(prev, cur);
   }
   return prev[m];
+}
+
+size_t FindLineBreak(std::string_view s, size_t from) {
+  if (from >= s.size()) return std::string_view::npos;
+  const char* begin = s.data() + from;
+  size_t n = s.size() - from;
+  const void* nl = std::memchr(begin, '\n', n);
+  if (nl != nullptr) n = static_cast<size_t>(static_cast<const char*>(nl) - begin);
+  // A '\r' before the '\n' (or before the end when there is none) comes first.
+  if (const void* cr = std::memchr(begin, '\r', n); cr != nullptr) {
+    return static_cast<size_t>(static_cast<const char*>(cr) - s.data());
+  }
+  return nl == nullptr ? std::string_view::npos
+                       : static_cast<size_t>(static_cast<const char*>(nl) - s.data());
 }
 
 }  // namespace labelrun

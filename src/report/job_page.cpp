@@ -219,7 +219,8 @@ const std::string& PageContentSecurityPolicy() {
 }
 
 std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
-                          std::string_view list_path, const Redactor& redactor) {
+                          std::string_view list_path, const Redactor& redactor,
+                          std::string_view older_href) {
   std::string out;
   out.reserve(4096 + jobs.size() * 512);
   Head(out,
@@ -251,6 +252,9 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
   }
   out += "</tbody>\n</table>\n";
   if (shown == 0) out += "<p>No jobs.</p>\n";
+  if (!older_href.empty()) {
+    out += "<p><a rel=\"next\" href=\"" + Attr(older_href) + "\">Older jobs</a></p>\n";
+  }
   out += "</main>\n</body>\n</html>\n";
   return out;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "labelrun/core/strings.hpp"
 #include "text.hpp"
 
 namespace labelrun::report {
@@ -29,8 +30,16 @@ constexpr std::array<std::string_view, 11> kBookkeeping = {
 };
 
 bool InList(std::string_view key, const auto& list) {
+  // Every word of a log line is tried as a key: most differ from each entry in size or
+  // in the first letter, and are refused here without a call.
+  // (The lists hold lower-case words.)
+  const char c = key.empty() ? '\0' : key[0];
+  const char first = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
   for (std::string_view w : list) {
-    if (text::IEqualsAscii(key, w)) return true;
+    if (w.size() != key.size() || w[0] != first) continue;
+    size_t i = 1;
+    while (i < w.size() && text::LowerAscii(key[i]) == w[i]) ++i;
+    if (i == w.size()) return true;
   }
   return false;
 }
@@ -436,11 +445,13 @@ size_t MetricExtractor::Extract(std::string_view line, uint64_t arrival_index,
   }
   const size_t base = out.size();
   const KeyFilter wanted{extra_keys_};
-  Pairs pairs;
+  // Reused: a line is extracted for every line a job prints.
+  thread_local Pairs pairs;
+  pairs.clear();
   std::string key;
   size_t start = 0;
   while (start <= line.size()) {
-    size_t end = line.find_first_of("\r\n", start);
+    size_t end = FindLineBreak(line, start);
     if (end == std::string_view::npos) end = line.size();
     std::string_view segment = line.substr(start, end - start);
     start = end + 1;

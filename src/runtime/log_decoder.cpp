@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "labelrun/core/strings.hpp"
+
 namespace labelrun::runtime {
 namespace {
 
@@ -152,7 +154,7 @@ bool LogDecoder::Text(LogStream stream, std::string_view text, const LogCallback
       if (emit_empty && !Emit(on_line, LogLine{stream, p.timestamp, {}, false})) return false;
       continue;
     }
-    size_t brk = text.find_first_of("\r\n", i);
+    size_t brk = FindLineBreak(text, i);
     std::string_view seg =
         text.substr(i, brk == std::string_view::npos ? std::string_view::npos : brk - i);
     // The common case: a whole line inside this piece, nothing buffered.

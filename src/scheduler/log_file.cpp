@@ -52,14 +52,22 @@ Result<LogPosition> ReadLogPosition(const std::filesystem::path& path) {
       if (from == 0) return LogPosition{};
       continue;
     }
+    // The newest stamp, which need not be the last line's (see LogWriter::Append),
+    // and how many lines carry it.
     LogPosition pos;
-    pos.timestamp = std::string(lines.back().substr(0, lines.back().find(' ')));
-    size_t i = lines.size();
-    while (i > first_whole && lines[i - 1].substr(0, lines[i - 1].find(' ')) == pos.timestamp) {
-      ++pos.lines_at_timestamp;
-      --i;
+    std::string_view newest;
+    for (size_t i = first_whole; i < lines.size(); ++i) {
+      const std::string_view ts = lines[i].substr(0, lines[i].find(' '));
+      if (ts > newest) {
+        newest = ts;
+        pos.lines_at_timestamp = 1;
+      } else if (ts == newest) {
+        ++pos.lines_at_timestamp;
+      }
     }
-    if (i > first_whole || from == 0 || window >= (uint64_t{64} << 20)) return pos;
+    pos.timestamp = std::string(newest);
+    const std::string_view first = lines[first_whole].substr(0, lines[first_whole].find(' '));
+    if (first != newest || from == 0 || window >= (uint64_t{64} << 20)) return pos;
   }
 }
 
@@ -75,25 +83,33 @@ Status LogWriter::Open(const std::filesystem::path& path, LogPosition position) 
     return Unexpected(ErrorCode::kInternal,
                       "cannot open " + path.string() + ": " + std::strerror(errno));
   }
+  // Flushed every 256 lines: a buffer that holds them is one write(2) per flush
+  // instead of one per 4 KiB.
+  std::setvbuf(file_, nullptr, _IOFBF, 64 << 10);
   position_ = std::move(position);
   to_skip_ = position_.lines_at_timestamp;
+  resuming_ = !position_.timestamp.empty();
   return Ok();
 }
 
 bool LogWriter::Append(const runtime::LogLine& line) {
-  if (!position_.timestamp.empty()) {
+  // Only a resumed stream repeats lines: those before the file's end. Past them,
+  // every line is new, also one stamped a little earlier than the line before it
+  // (stdout and stderr are stamped by separate copiers in the daemon).
+  if (resuming_) {
     if (line.timestamp < position_.timestamp) return false;
     if (line.timestamp == position_.timestamp && to_skip_ > 0) {
       --to_skip_;
       return false;
     }
+    resuming_ = false;
   }
+  // The position is the newest stamp written and how many lines carry it.
   if (line.timestamp == position_.timestamp) {
     ++position_.lines_at_timestamp;
-  } else {
+  } else if (line.timestamp > position_.timestamp) {
     position_.timestamp.assign(line.timestamp);
     position_.lines_at_timestamp = 1;
-    to_skip_ = 0;
   }
   std::fwrite(line.timestamp.data(), 1, line.timestamp.size(), file_);
   std::fputs(line.stream == runtime::LogStream::kStderr ? " e " : " o ", file_);

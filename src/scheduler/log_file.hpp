@@ -14,8 +14,8 @@
 
 namespace labelrun::scheduler {
 
-// Where the file ends: the timestamp of its last line and how many lines carry
-// that same timestamp (one Docker message may hold several '\r' redraws).
+// Where the file ends: the newest timestamp in it and how many lines carry it
+// (one Docker message may hold several '\r' redraws).
 struct LogPosition {
   std::string timestamp;  // empty: the file is empty
   int64_t lines_at_timestamp = 0;
@@ -35,7 +35,8 @@ class LogWriter {
 
   Status Open(const std::filesystem::path& path, LogPosition position);
   // False when the line is already in the file (a resumed stream repeats the
-  // lines of the second the file ended in); true when it was appended.
+  // lines of the second the file ended in, up to its position); true when it was
+  // appended. Past the position every line is appended, in the order it came.
   bool Append(const runtime::LogLine& line);
   void Flush();
   const LogPosition& position() const { return position_; }
@@ -43,7 +44,8 @@ class LogWriter {
  private:
   std::FILE* file_ = nullptr;
   LogPosition position_;
-  int64_t to_skip_ = 0;  // lines at position_.timestamp still to skip after a resume
+  int64_t to_skip_ = 0;    // lines at position_.timestamp still to skip after a resume
+  bool resuming_ = false;  // opened at a position: lines up to it are repeats
   int64_t unflushed_ = 0;
 };
 

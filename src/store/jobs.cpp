@@ -319,6 +319,7 @@ Result<std::vector<JobRecord>> JobStore::List(const JobFilter& filter) {
   if (filter.open_only) {
     where += " AND state NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out')";
   }
+  if (filter.before_seq > 0) where += " AND seq < " + std::to_string(filter.before_seq);
   where += " ORDER BY seq DESC LIMIT " + std::to_string(std::max<int64_t>(1, filter.limit));
   return Query(where, binds);
 }

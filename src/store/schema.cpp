@@ -135,6 +135,15 @@ CREATE TABLE installations_gone (
   at              INTEGER NOT NULL
 );
 )sql",
+    // 6: lists and recovery stay index searches however many jobs have ended. A
+    // list by state walks (state, seq) newest first; recovery and the open list
+    // walk only the jobs not final, in seq order (jobs_open on (state) left them
+    // to a scan of the whole table).
+    R"sql(
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
+DROP INDEX IF EXISTS jobs_open;
+CREATE INDEX IF NOT EXISTS jobs_open_seq ON jobs (seq) WHERE state NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out');
+)sql",
 };
 
 }  // namespace

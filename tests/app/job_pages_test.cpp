@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
@@ -346,6 +347,46 @@ TEST_F(JobPagesTest, HtmlCarriesAPolicyThatAllowsOnlyItsOwnInlineStyleAndScript)
   // What is not HTML gets no page policy here (the server's own applies).
   EXPECT_EQ(Header(Get(std::string("/jobs/") + kJob + "/log", true), "Content-Security-Policy"),
             "");
+}
+
+TEST_F(JobPagesTest, TheListIsPagedAndOlderJobsLinksWalkEveryJobOnce) {
+  for (int i = 0; i < 230; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "j%010x", 0x100 + i);
+    AddJob(id, "acme/many", i % 3 ? JobState::kSucceeded : JobState::kFailed);
+  }
+  // Two jobs from SetUp and 230 here: 232 in three pages of 100.
+  std::vector<std::string> ids;
+  std::string link = "/jobs";
+  int pages = 0;
+  for (; !link.empty() && pages < 10; ++pages) {
+    AppReply r = Get(link, true);
+    ASSERT_EQ(r.outcome, Outcome::kOk) << link << ": " << r.body;
+    link.clear();
+    for (const std::string& l : Links(r.body)) {
+      if (l.rfind("/jobs/j", 0) == 0) ids.push_back(l.substr(6, 11));
+      if (l.rfind("/jobs?limit=100&before=", 0) == 0) link = l;
+    }
+    EXPECT_EQ(link.empty(), pages == 2) << "an Older jobs link on every page but the last";
+  }
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(ids.size(), 232u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 232u);
+  EXPECT_EQ(ids.front(), "j00000001e5");  // newest first
+  EXPECT_EQ(ids.back(), kJob);
+
+  // A state filter and a limit travel with the link.
+  AppReply failed = Get("/jobs?state=failed&limit=30", true);
+  ASSERT_EQ(failed.outcome, Outcome::kOk);
+  EXPECT_THAT(failed.body, HasSubstr("state=failed&amp;before="));
+  EXPECT_THAT(failed.body, Not(HasSubstr("state state-succeeded")));
+
+  for (const char* bad : {"/jobs?before=abc", "/jobs?before=-5", "/jobs?before=0",
+                          "/jobs?before=99999999999999999999", "/jobs?limit=0", "/jobs?limit=x"}) {
+    AppReply r = Get(bad, true);
+    EXPECT_EQ(r.outcome, Outcome::kBadRequest) << bad;
+    EXPECT_THAT(r.body, Not(HasSubstr("<"))) << bad;
+  }
 }
 
 }  // namespace

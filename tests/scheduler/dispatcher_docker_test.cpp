@@ -300,6 +300,48 @@ TEST_F(DispatcherDockerTest, ASuccessfulJobRunsTheCodeLogsAndIsRemoved) {
   EXPECT_EQ(events->back().state, JobState::kSucceeded);
 }
 
+// Several jobs printing as fast as they can at once: every line of each reaches
+// the observer and the stored log, in order, none twice (stdout and stderr both).
+TEST_F(DispatcherDockerTest, NoLogLineIsLostWhenJobsPrintFastTogether) {
+  StartDispatcher();
+  constexpr int kJobs = 6;
+  constexpr int kLines = 20000;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kJobs; ++i) {
+    // Lines of about 90 bytes; every 1000th goes to stderr.
+    ids.push_back(
+        Submit(Job("p=" + std::string(60, 'x') + "; i=1; while [ $i -le " + std::to_string(kLines) +
+                       " ]; do if [ $((i % 1000)) = 0 ]; then echo err $i >&2; else "
+                       "echo line $i loss=0.$i $p; fi; i=$((i+1)); done",
+                   0, "train", 100 + i)));
+  }
+  for (const std::string& id : ids) {
+    JobRecord done = observer_.WaitFinal(id, 300s);
+    ASSERT_EQ(done.state, JobState::kSucceeded) << done.reason;
+    EXPECT_EQ(observer_.LineCount(id), kLines) << id;
+    std::ifstream log(dir_.path() / "jobs" / id / "log");
+    int out = 0, err = 0;
+    for (std::string line; std::getline(log, line);) {
+      const size_t sp = line.find(' ');
+      ASSERT_NE(sp, std::string::npos) << line;
+      const std::string_view rest = std::string_view(line).substr(sp + 1);
+      if (rest.rfind("e err ", 0) == 0) {
+        err += 1000;
+        EXPECT_EQ(rest.substr(6), std::to_string(err)) << id;
+        continue;
+      }
+      ASSERT_EQ(rest.rfind("o line ", 0), 0u) << line;
+      ++out;
+      if (out % 1000 == 0) ++out;  // the stderr line's number
+      const std::string n = std::to_string(out);
+      ASSERT_EQ(rest.substr(7, n.size() + 1), n + " ") << id << ": " << line;
+      EXPECT_EQ(rest.size(), 7 + 2 * n.size() + 9 + 60) << line;
+    }
+    EXPECT_EQ(out, kLines - 1) << id;  // the last line, kLines, went to stderr
+    EXPECT_EQ(err, kLines) << id;
+  }
+}
+
 TEST_F(DispatcherDockerTest, NonZeroExitFailsWithTheCode) {
   StartDispatcher();
   const std::string id = Submit(Job("echo bad input >&2; exit 3"));

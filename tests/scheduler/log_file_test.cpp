@@ -56,6 +56,39 @@ TEST(LogFileTest, ResumingSkipsExactlyTheLinesAlreadyWritten) {
                       "2026-11-26T10:00:02.000000000Z o epoch 2\n");
 }
 
+// The daemon stamps stdout and stderr in separate copiers, so a stderr line may
+// follow a stdout line stamped a little later: it is a new line, never a repeat.
+TEST(LogFileTest, ALineStampedBeforeThePreviousOneIsKept) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "job" / "log";
+  constexpr std::string_view kT3 = "2026-11-26T10:00:01.600000000Z";
+  {
+    LogWriter w;
+    ASSERT_TRUE(w.Open(path, {}));
+    EXPECT_TRUE(w.Append(Line(kT1, "epoch 1")));
+    EXPECT_TRUE(w.Append(Line(kT3, "step 2")));
+    EXPECT_TRUE(w.Append(Line(kT2, "warning", runtime::LogStream::kStderr)));
+    EXPECT_TRUE(w.Append(Line(kT3, "step 3")));
+    EXPECT_EQ(w.position().timestamp, kT3);
+    EXPECT_EQ(w.position().lines_at_timestamp, 2);
+  }
+  EXPECT_EQ(Read(path), std::string(kT1) + " o epoch 1\n" + std::string(kT3) + " o step 2\n" +
+                            std::string(kT2) + " e warning\n" + std::string(kT3) + " o step 3\n");
+  // The position is the newest stamp, wherever its lines are.
+  auto pos = ReadLogPosition(path);
+  ASSERT_TRUE(pos);
+  EXPECT_EQ(pos->timestamp, kT3);
+  EXPECT_EQ(pos->lines_at_timestamp, 2);
+  LogWriter w;
+  ASSERT_TRUE(w.Open(path, *pos));
+  EXPECT_FALSE(w.Append(Line(kT1, "epoch 1")));
+  EXPECT_FALSE(w.Append(Line(kT3, "step 2")));
+  EXPECT_FALSE(w.Append(Line(kT2, "warning", runtime::LogStream::kStderr)));
+  EXPECT_FALSE(w.Append(Line(kT3, "step 3")));
+  EXPECT_TRUE(w.Append(Line("2026-11-26T10:00:02.000000000Z", "epoch 2")));
+  EXPECT_TRUE(w.Append(Line(kT3, "late stderr", runtime::LogStream::kStderr)));
+}
+
 TEST(LogFileTest, APartialLastLineIsCutBeforeResuming) {
   testing::TempDir dir;
   const auto path = dir.path() / "log";

@@ -66,7 +66,7 @@ TEST(InstallationStoreTest, ADatabaseOfSchema4GainsTheTables) {
   EXPECT_EQ((*store)->ForRepository("acme/vision")->value_or(0), 9);
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(*db->UserVersion(), 5);
+  EXPECT_EQ(*db->UserVersion(), 6);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "labelrun/store/jobs.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "support/temp_dir.hpp"
 
@@ -237,7 +240,7 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
   ASSERT_TRUE(store) << store.error().message();
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 5);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 6);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs"), 4);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1 AND id = 'j1'"), 1);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1"), 1);
@@ -249,6 +252,74 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
   JobRecord fresh = NewJob("j6");
   fresh.delivery = "d-2";
   EXPECT_TRUE((*store)->Insert(fresh, 6));
+}
+
+TEST(JobStoreTest, PagesWalkEveryJobOnceNewestFirst) {
+  auto store = JobStore::Open(":memory:");
+  ASSERT_TRUE(store);
+  for (int i = 0; i < 250; ++i) {
+    JobRecord job = NewJob("j" + std::to_string(i), "train", 1000 + i);
+    ASSERT_TRUE((*store)->Insert(job, i));
+    if (i % 5 == 0) {
+      job.state = JobState::kFailed;
+      ASSERT_TRUE((*store)->Update(job, i, "exited with code 1"));
+    }
+  }
+  for (std::optional<JobState> state :
+       {std::optional<JobState>(), std::optional(JobState::kFailed)}) {
+    JobFilter filter;
+    filter.state = state;
+    filter.limit = 40;
+    std::vector<std::string> seen;
+    int64_t last_seq = 0;
+    for (int page = 0; page < 20; ++page) {
+      auto list = (*store)->List(filter);
+      ASSERT_TRUE(list);
+      for (const JobRecord& job : *list) {
+        if (last_seq) {
+          EXPECT_LT(job.seq, last_seq) << "newest first, no repeats";
+        }
+        last_seq = job.seq;
+        seen.push_back(job.id);
+      }
+      if (list->size() < 40) break;
+      filter.before_seq = list->back().seq;
+    }
+    const size_t want = state ? 50 : 250;
+    ASSERT_EQ(seen.size(), want);
+    EXPECT_EQ(seen.front(), state ? "j245" : "j249");
+    EXPECT_EQ(seen.back(), "j0");
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), want);
+  }
+}
+
+// The query plans of the lists and of recovery: index searches, not scans of every
+// job that ever ran (10,000 finished jobs made a state list or a restart scan them all).
+TEST(JobStoreTest, ListsByStateAndRecoveryUseAnIndex) {
+  labelrun::testing::TempDir dir;
+  auto store = JobStore::Open(dir / "labelrun.db");
+  ASSERT_TRUE(store);
+  Result<Database> db = Database::Open(dir / "labelrun.db");
+  ASSERT_TRUE(db);
+  auto plan = [&](const std::string& sql) {
+    Result<Statement> st = db->Prepare("EXPLAIN QUERY PLAN " + sql);
+    EXPECT_TRUE(st) << st.error().message();
+    std::string out;
+    while (st) {
+      Result<bool> row = st->Step();
+      if (!row || !*row) break;
+      out += st->ColumnText(3) + "; ";
+    }
+    return out;
+  };
+  EXPECT_THAT(plan("SELECT id FROM jobs WHERE 1 AND state = 'running' ORDER BY seq DESC LIMIT 101"),
+              ::testing::HasSubstr("USING INDEX jobs_state"));
+  EXPECT_THAT(plan("SELECT id FROM jobs WHERE state NOT IN ('succeeded', 'failed', 'cancelled', "
+                   "'timed_out') ORDER BY seq"),
+              ::testing::HasSubstr("USING INDEX jobs_open_seq"));
+  EXPECT_THAT(plan("SELECT id FROM jobs WHERE 1 AND repository = 'a/b' AND seq < 9 ORDER BY seq "
+                   "DESC LIMIT 101"),
+              ::testing::HasSubstr("USING INDEX jobs_repo"));
 }
 
 }  // namespace

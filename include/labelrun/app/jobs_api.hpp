@@ -1,6 +1,7 @@
 #pragma once
 // The JSON API for ops and tools, behind a bearer token:
-//   GET  /api/jobs[?repo=owner/name&state=running&limit=N]
+//   GET  /api/jobs[?repo=owner/name&state=running&limit=N&before=CURSOR]
+//        ({"jobs": [...], "next": link to the next page, or null})
 //   GET  /api/jobs/{id}
 //   POST /api/jobs/{id}/cancel
 //   GET  /api/jobs/{id}/comment   (the job's current comment markdown)
@@ -64,6 +65,13 @@ bool BearerMatches(std::string_view authorization, std::string_view token);
 bool IsJobId(std::string_view id);
 // The decoded value of `name` in a query string, or "".
 std::string QueryValue(std::string_view query, std::string_view name);
+// A list page's `before` cursor: the seq of the last job of the page before; 0
+// when `text` is not one (only digits, positive, fits in 64 bits).
+int64_t ParseCursor(std::string_view text);
+// The link to the page after one that ended at `last_seq`, keeping its filters:
+// "<path>?limit=N[&repo=R][&state=S]&before=SEQ", values percent-encoded.
+std::string NextPageLink(std::string_view path, std::string_view repo, std::string_view state,
+                         int64_t limit, int64_t last_seq);
 // A job as the API shows it.
 std::string JobJson(const store::JobRecord& job, int queue_position,
                     const std::string& latest_metrics_json);

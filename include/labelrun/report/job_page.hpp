@@ -29,9 +29,11 @@ struct JobListEntry {
 // GET /jobs: a table of jobs in the order given (newest first is the caller's choice),
 // with filter links `<list_path>?state=<JobStateName>` for every state and `<list_path>`
 // for all; when `filter` is set only jobs in that state are listed and its link is marked
-// aria-current.
+// aria-current. A non-empty `older_href` (the next page, older jobs) is linked below
+// the table as "Older jobs" (rel="next").
 std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
-                          std::string_view list_path, const Redactor& redactor);
+                          std::string_view list_path, const Redactor& redactor,
+                          std::string_view older_href = {});
 
 // One collected output file with its (signed) link.
 struct OutputLink {

@@ -48,6 +48,8 @@ class LogTail {
   size_t size() const { return lines_.size() + (open_ ? 1 : 0); }
   // Lines ever committed (kept or not).
   uint64_t total_lines() const { return total_; }
+  // Counts `n` lines that scrolled out before they were added (TailBacklog).
+  void CountSkipped(uint64_t n) { total_ += n; }
 
  private:
   void Commit(std::string line);

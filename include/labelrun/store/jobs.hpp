@@ -52,6 +52,9 @@ struct JobFilter {
   std::optional<JobState> state;  // nullopt: any
   bool open_only = false;         // only jobs not in a final state
   int64_t limit = 100;
+  // > 0: only jobs stored before the one with this seq (the next page of a list
+  // that ended there); jobs are listed newest (highest seq) first.
+  int64_t before_seq = 0;
 };
 
 class JobStore {
