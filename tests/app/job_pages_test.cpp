@@ -220,7 +220,7 @@ TEST_F(JobPagesTest, LogViewsShowRedrawsOnceAndAFailedPageNamesItsError) {
       "FileNotFoundError: [Errno 2] No such file or directory: 'data/shard-7.bin'\n");
   ASSERT_GE(std::count(stored.begin(), stored.end(), '\r'), 100);
   const std::string id = "j00000000cc";
-  AddJob(id, "acme/public", JobState::kFailed);
+  AddJob(id, "acme/failing", JobState::kFailed);
   std::ofstream(jobs_dir_ / id / "log", std::ios::binary) << stored;
   std::string screen;
   for (const std::string& line : trainer.screen) screen += line + "\n";
