@@ -263,5 +263,22 @@ TEST(FailureReportTest, ASecretInTheExceptionIsMaskedEverywhere) {
   }
 }
 
+TEST(FailureReportTest, ATracebackInsideAPrivateKeyBlockShowsNothingOfIt) {
+  // The tail masks everything after a BEGIN marker it has not seen the END of; the error
+  // is found in the lines as the tail keeps them, so it shows nothing the tail hides.
+  const Redactor r;
+  std::vector<std::string> log = {
+      "-----BEGIN OPENSSH PRIVATE KEY-----",
+      "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtz"};
+  const std::vector<std::string> oom = OomLog();
+  log.insert(log.end(), oom.begin() + 1, oom.end());
+  const LogTail tail = TailOf(log, &r);
+  EXPECT_FALSE(tail.error());
+  const std::string body = Comment(Failed(), tail, r);
+  EXPECT_THAT(body, HasSubstr("**Failed** after 95ms — exited with code 1\n"));
+  EXPECT_THAT(body, Not(HasSubstr("CUDA out of memory")));
+  EXPECT_THAT(body, Not(HasSubstr("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ")));
+}
+
 }  // namespace
 }  // namespace labelrun::report
