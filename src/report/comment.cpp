@@ -50,9 +50,9 @@ std::optional<int64_t> DurationMs(const JobView& job) {
 
 std::string StatusLine(const JobView& job, const LogTail& tail, const Redactor& r) {
   const Failure failure = DescribeFailure(job, tail.error(), r);
-  std::string out = "**" + std::string(StateWord(job.state));
+  // The state word alone in bold, as every status line has it; what went wrong follows.
+  std::string out = "**" + std::string(StateWord(job.state)) + "**";
   if (!failure.headline.empty()) out += ": " + Prose(r, failure.headline, 300);
-  out += "**";
   const auto duration = DurationMs(job);
   switch (job.state) {
     case JobState::kQueued:

@@ -41,6 +41,10 @@ bool ParseExceptionLine(std::string_view line, std::string_view& type, std::stri
     return false;
   }
   type = line.substr(0, i);
+  // A class name: "loss: 0.41" printed by the program in between is not an exception.
+  const size_t dot = type.rfind('.');
+  const char first = type[dot == std::string_view::npos ? 0 : dot + 1];
+  if (first < 'A' || first > 'Z') return false;
   if (i == line.size()) {
     message = {};
     return true;
@@ -62,6 +66,7 @@ std::string FirstSentence(std::string_view message) {
 
 void TracebackFinder::Abandon() {
   in_traceback_ = false;
+  skipped_ = 0;
   prefix_.clear();
   frame_.clear();
 }
@@ -73,14 +78,20 @@ void TracebackFinder::AddLine(std::string_view line) {
   if (at != std::string_view::npos && at + kTracebackHeader.size() == line.size() &&
       at <= kMaxPrefixBytes) {
     in_traceback_ = true;
+    skipped_ = 0;
     prefix_ = std::string(line.substr(0, at));
     frame_.clear();
     return;
   }
   if (!in_traceback_) return;
-  if (!StartsWith(line, prefix_)) return;  // another process writing in between
+  // Lines of other writers come in between: the program's stdout (Docker orders the two
+  // streams only roughly), another process without the prefix. A few are skipped.
+  auto skip = [&] {
+    if (++skipped_ > kMaxLinesBetween) Abandon();
+  };
+  if (!StartsWith(line, prefix_)) return skip();
   const std::string_view body = line.substr(prefix_.size());
-  if (body.empty()) return;
+  if (body.empty()) return skip();
   if (text::IsBlank(body.front())) {
     std::string_view trimmed = body;
     while (!trimmed.empty() && text::IsBlank(trimmed.front())) trimmed.remove_prefix(1);
@@ -90,18 +101,17 @@ void TracebackFinder::AddLine(std::string_view line) {
   }
   std::string_view type;
   std::string_view message;
-  if (ParseExceptionLine(body, type, message)) {
-    if (type == "KeyboardInterrupt") {
-      // A stop (Ctrl-C, SIGINT) rather than an error of the program's own.
-      last_.reset();
-    } else {
-      LogError error;
-      error.type = std::string(type);
-      error.message = Cut(message);
-      error.lines.assign(frame_.begin(), frame_.end());
-      error.lines.push_back(Cut(body));
-      last_ = std::move(error);
-    }
+  if (!ParseExceptionLine(body, type, message)) return skip();
+  if (type == "KeyboardInterrupt") {
+    // A stop (Ctrl-C, SIGINT) rather than an error of the program's own.
+    last_.reset();
+  } else {
+    LogError error;
+    error.type = std::string(type);
+    error.message = Cut(message);
+    error.lines.assign(frame_.begin(), frame_.end());
+    error.lines.push_back(Cut(body));
+    last_ = std::move(error);
   }
   Abandon();
 }

@@ -127,8 +127,8 @@ TEST(FailureGithubTest, TheFailedCommentNamesThePythonErrorAndTheBarShowsOnce) {
       << server.Log();
   const std::string comment = body();
   // The status names the error in words, from the real traceback's last line.
-  EXPECT_THAT(comment, HasSubstr("**Failed: batch has 3 features but the model takes 8 "
-                                 "(ValueError)** after "));
+  EXPECT_THAT(comment, HasSubstr("**Failed**: batch has 3 features but the model takes 8 "
+                                 "(ValueError) after "));
   EXPECT_THAT(comment, HasSubstr(" — exited with code 1\n"));
   // Above the log: the last frame (the function that raised, its line) and the exception.
   const size_t frame = comment.find("train.py\", line ");

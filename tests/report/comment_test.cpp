@@ -153,7 +153,7 @@ TEST(CommentTest, StatusLinesSayWhy) {
   EXPECT_NE(render(View(JobState::kQueued)).find("**Queued** (position 3 in the queue)"),
             std::string::npos);
   EXPECT_NE(render(View(JobState::kFailed))
-                .find("**Failed: out of memory (the container hit its memory limit)** after "
+                .find("**Failed**: out of memory (the container hit its memory limit) after "
                       "1h 02m — limit 16 GiB\n"),
             std::string::npos);
   EXPECT_NE(

@@ -137,6 +137,20 @@ TEST(TracebackFinderTest, TorchrunRankPrefixesAndInterleavedLines) {
   EXPECT_EQ(error->lines.back(), kCudaOom);
 }
 
+TEST(TracebackFinderTest, StdoutLinesInsideTheTracebackAreSkipped) {
+  // As Docker's log had it in a real run: the traceback went to stderr, the last metrics
+  // line and the bar's end to stdout, and the two streams came back interleaved.
+  std::vector<std::string> lines = OomLog();
+  lines.insert(lines.begin() + 2, {"{'loss': 1.0000, 'epoch': 1.00}",
+                                   "100%|██████████| 100/100 [00:00<00:00, 950.00it/s]",
+                                   "loss: 0.5", "", "epoch 3 done"});
+  EXPECT_EQ(Summary(lines), "CUDA out of memory (torch.OutOfMemoryError)");
+  // Too many lines in between: that was no traceback being printed.
+  std::vector<std::string> cut = OomLog();
+  cut.insert(cut.begin() + 2, TracebackFinder::kMaxLinesBetween + 1, "step");
+  EXPECT_EQ(Summary(cut), "(none)");
+}
+
 TEST(TracebackFinderTest, HostileInputStaysBounded) {
   TracebackFinder finder;
   finder.AddLine("Traceback (most recent call last):");
@@ -186,7 +200,7 @@ std::string Page(const JobView& v, const LogTail& tail, const Redactor& r) {
 TEST(FailureReportTest, TheCommentNamesTheErrorAndShowsItsLinesAboveTheLog) {
   const Redactor r;
   const std::string body = Comment(Failed(), TailOf(OomLog()), r);
-  EXPECT_THAT(body, HasSubstr("\n**Failed: CUDA out of memory (torch.OutOfMemoryError)** "
+  EXPECT_THAT(body, HasSubstr("\n**Failed**: CUDA out of memory (torch.OutOfMemoryError) "
                               "after 95ms — exited with code 1\n"));
   const size_t frame = body.find("File \"/workspace/train.py\", line 52, in step\n    scratch = ");
   const size_t exception = body.find(kCudaOom.substr(0, 80));
@@ -222,7 +236,7 @@ TEST(FailureReportTest, AContainerKilledAtItsMemoryLimit) {
   JobView v = Failed("killed: out of memory (limit 16 GiB)");
   v.exit_code = 137;
   EXPECT_THAT(Comment(v, TailOf({"epoch 1"}), r),
-              HasSubstr("\n**Failed: out of memory (the container hit its memory limit)** "
+              HasSubstr("\n**Failed**: out of memory (the container hit its memory limit) "
                         "after 95ms — limit 16 GiB\n"));
   EXPECT_THAT(Page(v, TailOf({"epoch 1"}), r),
               HasSubstr("<p class=\"status\">Failed: out of memory (the container hit its memory "
@@ -258,7 +272,7 @@ TEST(FailureReportTest, ASecretInTheExceptionIsMaskedEverywhere) {
       EXPECT_THAT(body, Not(HasSubstr(secret)));
       EXPECT_THAT(page, Not(HasSubstr(secret)));
     }
-    EXPECT_THAT(body, HasSubstr("**Failed: mmmm"));
+    EXPECT_THAT(body, HasSubstr("**Failed**: mmmm"));
     EXPECT_THAT(body, HasSubstr("\n    login(\"***\")\n"));
   }
 }

@@ -50,7 +50,7 @@ constexpr std::array<std::string_view, 4> kStatusLabels = {"status:queued", "sta
                                                            "status:done", "status:failed"};
 
 // The comment body, in this order: the marker; a status line in words ("**Queued**
-// (position 3 in the queue)", "**Failed: CUDA out of memory (torch.OutOfMemoryError)**
+// (position 3 in the queue)", "**Failed**: CUDA out of memory (torch.OutOfMemoryError)
 // after 95ms — exited with code 1": a failed job is named by its container's OOM kill or
 // by the Python exception its log ends in, LogTail::error()); for such an exception, its
 // last frame and exception line in a code block; a table

@@ -27,15 +27,18 @@ struct LogError {
 // Finds the last Python traceback in a log, line by line: "Traceback (most recent call
 // last):", indented frame lines, then the unindented exception line ("SomeError: text").
 // Lines may carry a common prefix (torchrun's "[rank0]: "): the prefix of the Traceback
-// line is expected, and dropped, on the lines that follow; lines without it (another
-// process writing in between) are skipped. A KeyboardInterrupt is not an error: it
-// forgets the traceback before it. Not thread-safe; memory is bounded whatever the input
-// (a few frame lines of at most kMaxLineBytes each).
+// line is expected, and dropped, on the lines that follow. Up to kMaxLinesBetween lines
+// that fit no traceback (without the prefix, or unindented and not "ClassName: ...") are
+// skipped: the program's stdout lands in between its stderr traceback in Docker's log. A
+// KeyboardInterrupt is not an error: it forgets the traceback before it. Not thread-safe; memory is
+// bounded whatever the input (a few frame lines of at most kMaxLineBytes each).
 class TracebackFinder {
  public:
   static constexpr size_t kMaxLineBytes = 2048;
   // A traceback followed by more lines than this is no longer "what the log ends in".
   static constexpr size_t kMaxLinesAfter = 40;
+  // Lines of other writers skipped inside one traceback before it is given up.
+  static constexpr size_t kMaxLinesBetween = 20;
 
   // One complete line of the log, without its line end, cleaned as the log tail shows it.
   void AddLine(std::string_view line);
@@ -46,6 +49,7 @@ class TracebackFinder {
   void Abandon();
 
   bool in_traceback_ = false;
+  size_t skipped_ = 0;
   std::string prefix_;
   std::deque<std::string> frame_;  // the lines of the last "File" frame so far
   std::optional<LogError> last_;
