@@ -27,7 +27,8 @@ using namespace std::chrono_literals;
 constexpr char kImage[] = "labelrun-test/pytorch-cpu:bookworm-1";
 
 // tqdm's writes, as the Hugging Face Trainer makes them (see support/trainer_log.hpp),
-// then a failure raised two calls deep.
+// then a failure raised two calls deep. The job runs it with stderr on stdout, so that the
+// log's order is the program's: Docker orders two streams only roughly.
 constexpr char kTrainPy[] = R"PY(import sys
 import torch
 
@@ -108,7 +109,7 @@ TEST(FailureGithubTest, TheFailedCommentNamesThePythonErrorAndTheBarShowsOnce) {
       "    when: {all: [task:training]}\n"
       "    job: {image: \"" +
       std::string(kImage) +
-      "\", command: [python3, train.py]}\n"
+      "\", command: [sh, -c, \"exec python3 train.py 2>&1\"]}\n"
       "sources: {default_dir: " +
       repo.string() +
       "}\n"
