@@ -1,13 +1,13 @@
 #include "labelrun/app/job_pages.hpp"
 
 #include <cctype>
-#include <deque>
 #include <fstream>
 #include <sstream>
 
 #include "labelrun/app/jobs_api.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
+#include "labelrun/report/log_tail.hpp"
 #include "labelrun/report/redact.hpp"
 #include "labelrun/runtime/archive.hpp"
 
@@ -198,20 +198,36 @@ AppReply JobPages::Log(const std::string& id, size_t tail_lines) {
     body = "[... the first " + std::to_string(size - options_.max_log_bytes) +
            " bytes are left out; the whole log is on the labelrun host ...]\n";
   }
-  std::deque<std::string> tail;
-  // Line by line, remembering a private key block that spans lines.
-  report::StreamRedactor redact(reporter_.redactor());
-  for (std::string line; std::getline(in, line);) {
-    std::string shown = redact.RedactLine(StoredText(line));
-    if (tail_lines) {
-      tail.push_back(std::move(shown));
-      if (tail.size() > tail_lines) tail.pop_front();
-    } else {
-      body += shown;
-      body += '\n';
-    }
+  if (tail_lines) {
+    // The tail as the comment and the job page show it.
+    report::LogTail tail(
+        report::LogTail::Options{tail_lines, 4 << 20, 64 << 10, &reporter_.redactor()});
+    for (std::string line; std::getline(in, line);) tail.AddStored(StoredText(line));
+    for (const std::string& line : tail.Lines()) body += line + "\n";
+    return Text(Outcome::kOk, std::move(body));
   }
-  for (const std::string& line : tail) body += line + "\n";
+  // Line by line, remembering a private key block that spans lines; a line redrawn in
+  // place ("text\r" in the file) shows in its last state, as on a terminal.
+  report::StreamRedactor redact(reporter_.redactor());
+  auto show = [&](std::string_view text) {
+    body += redact.RedactLine(text);
+    body += '\n';
+  };
+  std::string redrawn;
+  bool open = false;
+  for (std::string line; std::getline(in, line);) {
+    std::string_view text = StoredText(line);
+    if (!text.empty() && text.back() == '\r') {
+      text.remove_suffix(1);
+      if (text.empty()) continue;
+      open = text.find_first_not_of(" \t") != std::string_view::npos;  // blank: cleared
+      redrawn.assign(open ? text : std::string_view());
+      continue;
+    }
+    show(text.empty() && open ? std::string_view(redrawn) : text);
+    open = false;
+  }
+  if (open) show(redrawn);
   return Text(Outcome::kOk, std::move(body));
 }
 

@@ -169,9 +169,16 @@ void JobReporter::Replay(Report& r) {
     const std::string_view text = sp != std::string::npos && sp + 3 <= line.size()
                                       ? std::string_view(line).substr(sp + 3)
                                       : std::string_view(line);
-    r.metrics.OnLine(text);
-    r.backlog.Add(text, r.tail);
+    AddLogLine(r, text);
   }
+}
+
+void JobReporter::AddLogLine(Report& r, std::string_view stored) {
+  // A redraw keeps its '\r' (see LogTail::AddStored); metrics read the text alone.
+  std::string_view text = stored;
+  if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  r.metrics.OnLine(text);
+  r.backlog.Add(stored, r.tail);
 }
 
 int64_t JobReporter::Send(const store::OutboxWrite& write, Report* r) {
@@ -349,8 +356,7 @@ void JobReporter::OnLogLine(const std::string& job_id, runtime::LogStream, std::
   std::lock_guard lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
-  it->second->metrics.OnLine(text);
-  it->second->backlog.Add(text, it->second->tail);
+  AddLogLine(*it->second, text);
   it->second->dirty = true;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "failure.hpp"
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
 #include "markdown.hpp"
@@ -47,8 +48,11 @@ std::optional<int64_t> DurationMs(const JobView& job) {
   return std::max<int64_t>(0, *job.finished_unix_ms - *job.started_unix_ms);
 }
 
-std::string StatusLine(const JobView& job, const Redactor& r) {
+std::string StatusLine(const JobView& job, const LogTail& tail, const Redactor& r) {
+  const Failure failure = DescribeFailure(job, tail.error(), r);
+  // The state word alone in bold, as every status line has it; what went wrong follows.
   std::string out = "**" + std::string(StateWord(job.state)) + "**";
+  if (!failure.headline.empty()) out += ": " + Prose(r, failure.headline, 300);
   const auto duration = DurationMs(job);
   switch (job.state) {
     case JobState::kQueued:
@@ -73,12 +77,25 @@ std::string StatusLine(const JobView& job, const Redactor& r) {
       if (duration) out += " after " + FormatDuration(std::chrono::milliseconds(*duration));
       break;
   }
-  if (!job.reason.empty()) {
-    out += " — " + Prose(r, job.reason, 300);
+  if (!failure.detail.empty()) {
+    out += " — " + Prose(r, failure.detail, 300);
   } else if (job.state == JobState::kFailed && job.exit_code) {
     out += " — exit code " + std::to_string(*job.exit_code);
   }
   return out + "\n";
+}
+
+// A failed job's error lines (the traceback's last frame and its exception), redacted
+// together as the tail is, in a code block; empty when there are none.
+std::string ErrorBlock(const JobView& job, const LogTail& tail, const Redactor& r) {
+  const std::vector<std::string> lines = FailureLines(job, tail.error(), r);
+  if (lines.empty()) return "";
+  size_t run = 0;
+  for (const std::string& line : lines) run = std::max(run, markdown::LongestBacktickRun(line));
+  const std::string fence(std::max<size_t>(3, run + 1), '`');
+  std::string out = fence + "text\n";
+  for (const std::string& line : lines) out += line + "\n";
+  return out + fence + "\n";
 }
 
 std::string Row(std::string_view name, const std::string& value) {
@@ -392,7 +409,8 @@ std::string RenderComment(const JobView& job, const JobMetrics& metrics, const L
       {std::string(kMarkerPrefix) + RedactedMarkerId(job.id, redactor) +
            std::string(kMarkerSuffix) + "\n",
        0},
-      {StatusLine(job, redactor), 0},
+      {StatusLine(job, tail, redactor), 0},
+      {ErrorBlock(job, tail, redactor), 1},
       {FactsTable(job, redactor), 5},
       {MetricsTable(job, metrics, redactor), 4},
       {Curve(job, metrics, redactor), 2},

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "failure.hpp"
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
 #include "markdown.hpp"
@@ -76,7 +77,20 @@ std::string CodeOrEmpty(const Redactor& r, std::string_view s) {
   return s.empty() ? "" : "<code>" + E(r, s) + "</code>";
 }
 
-std::string StatusText(const JobView& job, const Redactor& r) {
+std::string StatusText(const JobView& job, const LogTail& tail, const Redactor& r) {
+  if (job.state == JobState::kFailed) {
+    // "Failed: <what went wrong> — <reason>.", each said once.
+    const Failure failure = DescribeFailure(job, tail.error(), r);
+    std::string out = "Failed";
+    if (!failure.headline.empty()) out += ": " + E(r, failure.headline);
+    if (!failure.detail.empty()) {
+      out += " — " + E(r, failure.detail);
+    } else if (job.exit_code) {
+      out += failure.headline.empty() ? " with exit code " : " — exit code ";
+      out += std::to_string(*job.exit_code);
+    }
+    return out + ".";
+  }
   std::string out;
   switch (job.state) {
     case JobState::kQueued:
@@ -96,9 +110,7 @@ std::string StatusText(const JobView& job, const Redactor& r) {
     case JobState::kSucceeded:
       out = "Succeeded.";
       break;
-    case JobState::kFailed:
-      out = job.exit_code ? "Failed with exit code " + std::to_string(*job.exit_code) + "."
-                          : "Failed.";
+    case JobState::kFailed:  // above
       break;
     case JobState::kCancelled:
       out = "Cancelled.";
@@ -295,7 +307,16 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
              ? "<header><strong>labelrun</strong></header>\n<main>\n"
              : "<header><a href=\"" + Attr(links.list) + "\">labelrun jobs</a></header>\n<main>\n";
   out += "<h1>Job <code>" + id + "</code> " + StateBadge(job.state) + "</h1>\n";
-  out += "<p class=\"status\">" + StatusText(job, redactor) + "</p>\n";
+  out += "<p class=\"status\">" + StatusText(job, tail, redactor) + "</p>\n";
+  if (const std::vector<std::string> error = FailureLines(job, tail.error(), redactor);
+      !error.empty()) {
+    out += "<pre class=\"error\">";
+    for (const std::string& line : error) {
+      text::AppendHtmlEscaped(line, out);
+      out += '\n';
+    }
+    out += "</pre>\n";
+  }
   out += "<table class=\"facts\">\n<tbody>\n";
   std::string where = E(redactor, job.repo);
   if (job.issue > 0) where += " #" + std::to_string(job.issue);

@@ -58,13 +58,23 @@ void LogTail::AddLine(std::string_view line) {
   open_ = false;
   open_line_.clear();
   open_raw_.clear();
-  Commit(Shown(Clean(line), /*advance=*/true));
+  std::string shown = Shown(Clean(line), /*advance=*/true);
+  traceback_.AddLine(shown);
+  Commit(std::move(shown));
 }
 
 void LogTail::Add(std::string_view text, LineEnd end) {
   if (end == LineEnd::kCarriageReturn) {
     if (text.empty()) return;
-    open_raw_ = Clean(text);
+    std::string cleaned = Clean(text);
+    if (cleaned.find_first_not_of(" \t") == std::string::npos) {
+      // "\r" + spaces + "\r": the line cleared for what comes next.
+      open_ = false;
+      open_line_.clear();
+      open_raw_.clear();
+      return;
+    }
+    open_raw_ = std::move(cleaned);
     open_line_ = Shown(open_raw_, /*advance=*/false);
     open_ = true;
     return;
@@ -74,10 +84,22 @@ void LogTail::Add(std::string_view text, LineEnd end) {
     open_ = false;
     open_line_.clear();
     open_raw_.clear();
-    Commit(Shown(raw, /*advance=*/true));
+    std::string shown = Shown(raw, /*advance=*/true);
+    traceback_.AddLine(shown);
+    Commit(std::move(shown));
     return;
   }
   AddLine(text);
+}
+
+void LogTail::AddStored(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+    // An empty redraw is what a bare '\r' leaves: nothing to show, nothing to clear.
+    if (!line.empty()) Add(line, LineEnd::kCarriageReturn);
+    return;
+  }
+  Add(line, LineEnd::kNewline);
 }
 
 std::vector<std::string> LogTail::Lines() const {

@@ -23,7 +23,7 @@ TailBacklog::TailBacklog(Options options) : options_(options) {
 void TailBacklog::Add(std::string_view line, LogTail& tail) {
   if (MayMatterToRedaction(line)) {
     Drain(tail);
-    tail.AddLine(line);
+    tail.AddStored(line);
     return;
   }
   lines_.emplace_back(line);
@@ -35,14 +35,14 @@ void TailBacklog::Add(std::string_view line, LogTail& tail) {
     tail.CountSkipped(1);
   }
   while (bytes_ > options_.max_bytes && !lines_.empty()) {
-    tail.AddLine(lines_.front());
+    tail.AddStored(lines_.front());
     bytes_ -= lines_.front().size();
     lines_.pop_front();
   }
 }
 
 void TailBacklog::Drain(LogTail& tail) {
-  for (const std::string& line : lines_) tail.AddLine(line);
+  for (const std::string& line : lines_) tail.AddStored(line);
   lines_.clear();
   bytes_ = 0;
 }

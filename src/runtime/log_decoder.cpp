@@ -95,7 +95,8 @@ Status LogDecoder::Finish(const LogCallback& on_line) {
     Partial& p = partial_[StreamIndex(stream)];
     if (stopped_) break;
     if (p.open && !p.dropping) {
-      Emit(on_line, LogLine{stream, p.timestamp, p.text, false});
+      // A held line ended in a lone '\r' at the very end: a redraw.
+      Emit(on_line, LogLine{stream, p.timestamp, p.text, false, p.held});
     }
     p = Partial{};
   }
@@ -147,22 +148,22 @@ bool LogDecoder::Text(LogStream stream, std::string_view text, const LogCallback
   size_t i = 0;
   while (i < text.size()) {
     if (p.after_cr) {
-      bool crlf = text[i] == '\n';
-      bool emit_empty = p.empty_cr && crlf;
-      p.after_cr = p.empty_cr = false;
+      const bool crlf = text[i] == '\n';
       if (crlf) ++i;
-      if (emit_empty && !Emit(on_line, LogLine{stream, p.timestamp, {}, false})) return false;
+      if (!Settle(stream, p, crlf, on_line)) return false;
       continue;
     }
     size_t brk = FindLineBreak(text, i);
     std::string_view seg =
         text.substr(i, brk == std::string_view::npos ? std::string_view::npos : brk - i);
-    // The common case: a whole line inside this piece, nothing buffered.
+    // The common case: a whole line inside this piece, nothing buffered. A '\r' needs the
+    // byte after it to tell a redraw from "\r\n".
     if (!p.open && brk != std::string_view::npos && !seg.empty() &&
-        seg.size() <= options_.max_line_bytes) {
-      if (!Emit(on_line, LogLine{stream, frame_timestamp_, seg, false})) return false;
-      p.after_cr = text[brk] == '\r';
-      i = brk + 1;
+        seg.size() <= options_.max_line_bytes && (text[brk] == '\n' || brk + 1 < text.size())) {
+      const bool crlf = text[brk] == '\r' && text[brk + 1] == '\n';
+      const bool redraw = text[brk] == '\r' && !crlf;
+      if (!Emit(on_line, LogLine{stream, frame_timestamp_, seg, false, redraw})) return false;
+      i = brk + (crlf ? 2 : 1);
       continue;
     }
     if (!Append(stream, p, seg, on_line)) return false;
@@ -171,6 +172,19 @@ bool LogDecoder::Text(LogStream stream, std::string_view text, const LogCallback
     i = brk + 1;
   }
   return true;
+}
+
+bool LogDecoder::Settle(LogStream stream, Partial& p, bool crlf, const LogCallback& on_line) {
+  bool go_on = true;
+  if (p.held) {
+    go_on = Emit(on_line, LogLine{stream, p.timestamp, p.text, false, !crlf});
+    p.text.clear();
+    p.open = false;
+  } else if (p.empty_cr && crlf) {
+    go_on = Emit(on_line, LogLine{stream, p.timestamp, {}, false});
+  }
+  p.after_cr = p.empty_cr = p.held = false;
+  return go_on;
 }
 
 bool LogDecoder::Append(LogStream stream, Partial& p, std::string_view seg,
@@ -208,7 +222,10 @@ bool LogDecoder::Append(LogStream stream, Partial& p, std::string_view seg,
 
 bool LogDecoder::EndLine(LogStream stream, Partial& p, char brk, const LogCallback& on_line) {
   bool go_on = true;
-  if (p.open) {
+  if (p.open && brk == '\r' && !p.dropping) {
+    // Held until the next byte says whether it is a redraw or "\r\n".
+    p.after_cr = p.held = true;
+  } else if (p.open) {
     if (!p.dropping) go_on = Emit(on_line, LogLine{stream, p.timestamp, p.text, false});
     p.text.clear();
     p.open = false;

@@ -301,7 +301,11 @@ void Dispatcher::Follow(Active& a, store::JobRecord& job) {
 
   const auto on_line = [&](const runtime::LogLine& line) {
     if (!writer.Append(line)) return true;
-    observer_.OnLogLine(job.id, line.stream, line.text);
+    if (line.redraw) {
+      observer_.OnLogLine(job.id, line.stream, std::string(line.text) + '\r');
+    } else {
+      observer_.OnLogLine(job.id, line.stream, line.text);
+    }
     return true;
   };
   const auto give_up_after = options_.daemon_grace;

@@ -114,6 +114,7 @@ bool LogWriter::Append(const runtime::LogLine& line) {
   std::fwrite(line.timestamp.data(), 1, line.timestamp.size(), file_);
   std::fputs(line.stream == runtime::LogStream::kStderr ? " e " : " o ", file_);
   std::fwrite(line.text.data(), 1, line.text.size(), file_);
+  if (line.redraw) std::fputc('\r', file_);
   std::fputc('\n', file_);
   if (++unflushed_ >= 256) Flush();
   return true;

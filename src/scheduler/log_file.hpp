@@ -1,5 +1,6 @@
 #pragma once
-// A job's log on disk: one line per log line, "<docker timestamp> <o|e> <text>".
+// A job's log on disk: one line per log line, "<docker timestamp> <o|e> <text>", where
+// the text of a redraw (a line the container ended with a lone '\r') keeps its '\r'.
 // The timestamps let a restarted labelrun resume following a container exactly
 // where the file ends, without losing or repeating a line. Private to scheduler/.
 

@@ -15,6 +15,7 @@
 #include "labelrun/report/link_signing.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/trainer_log.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -206,6 +207,48 @@ TEST_F(JobPagesTest, ASignedLinkOpensItsOneJobAndLeadsNowhereElse) {
   ASSERT_EQ(list.outcome, Outcome::kOk);
   EXPECT_THAT(list.body, HasSubstr(kOther));
   EXPECT_EQ(Get(std::string("/jobs/") + kOther, true).outcome, Outcome::kOk);
+}
+
+// The log views show a Hugging Face Trainer run as a terminal would, from the log file
+// that keeps every redraw; a failed job's page (its log replayed) names its error.
+TEST_F(JobPagesTest, LogViewsShowRedrawsOnceAndAFailedPageNamesItsError) {
+  const testing::TrainerLog trainer = testing::HuggingFaceTrainerLog();
+  const std::string stored = testing::StoredLog(
+      trainer.bytes +
+      "Traceback (most recent call last):\n  File \"/src/train.py\", line 9, in load\n"
+      "    raise FileNotFoundError(2, 'No such file or directory', path)\n"
+      "FileNotFoundError: [Errno 2] No such file or directory: 'data/shard-7.bin'\n");
+  ASSERT_GE(std::count(stored.begin(), stored.end(), '\r'), 100);
+  const std::string id = "j00000000cc";
+  AddJob(id, "acme/failing", JobState::kFailed);
+  std::ofstream(jobs_dir_ / id / "log", std::ios::binary) << stored;
+  std::string screen;
+  for (const std::string& line : trainer.screen) screen += line + "\n";
+  for (const char* view : {"/log", "/log/tail"}) {
+    const AppReply log = Get("/jobs/" + id + view, true);
+    ASSERT_EQ(log.outcome, Outcome::kOk) << view;
+    EXPECT_EQ(log.body.substr(0, screen.size()), screen) << view;
+    EXPECT_THAT(log.body.substr(screen.size()),
+                HasSubstr("\nFileNotFoundError: [Errno 2] No such file or directory: "
+                          "'data/shard-7.bin'\n"))
+        << view;
+  }
+  // Its job record says failed; the page replays the log file and names the error.
+  store::JobRecord job = **store_->Get(id);
+  job.exit_code = 1;
+  job.reason = "exited with code 1";
+  ASSERT_TRUE(store_->Update(job, clock_.NowUnixMillis(), "test"));
+  const AppReply page = Get("/jobs/" + id, true);
+  ASSERT_EQ(page.outcome, Outcome::kOk);
+  EXPECT_THAT(page.body, HasSubstr("<p class=\"status\">Failed: file not found: "
+                                   "&#39;data/shard-7.bin&#39; (FileNotFoundError) — exited "
+                                   "with code 1.</p>"));
+  const std::string log_view = page.body.substr(page.body.find("<pre id=\"log\""));
+  size_t bars = 0;
+  for (size_t at = log_view.find("%|"); at != std::string::npos; at = log_view.find("%|", at + 1)) {
+    ++bars;
+  }
+  EXPECT_EQ(bars, 1u) << log_view;
 }
 
 TEST_F(JobPagesTest, LinksOnASignedPageExpireWithTheLinkUsed) {

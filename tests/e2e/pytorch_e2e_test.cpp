@@ -466,6 +466,8 @@ TEST_F(PytorchE2eTest, ATrainingThatRaisesShowsTheTracebackAndFails) {
   EXPECT_THAT(body, HasSubstr("Traceback (most recent call last)"));
   EXPECT_THAT(body, HasSubstr("ValueError: loss diverged at epoch 2"));
   EXPECT_THAT(body, HasSubstr("exited with code 1"));
+  // The status line names the error the traceback ends in.
+  EXPECT_THAT(body, HasSubstr("**Failed**: loss diverged at epoch 2 (ValueError) after "));
   ASSERT_TRUE(WaitUntil(
       [&] {
         auto labels = github_->IssueLabels("acme/sine", 7);

@@ -153,7 +153,8 @@ TEST(CommentTest, StatusLinesSayWhy) {
   EXPECT_NE(render(View(JobState::kQueued)).find("**Queued** (position 3 in the queue)"),
             std::string::npos);
   EXPECT_NE(render(View(JobState::kFailed))
-                .find("**Failed** after 1h 02m — killed: out of memory (limit 16 GiB)"),
+                .find("**Failed**: out of memory (the container hit its memory limit) after "
+                      "1h 02m — limit 16 GiB\n"),
             std::string::npos);
   EXPECT_NE(
       render(View(JobState::kCancelled)).find("**Cancelled** after 1h 02m — cancelled by @alice"),

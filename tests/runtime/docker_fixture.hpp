@@ -20,6 +20,7 @@ struct OwnedLine {
   std::string timestamp;
   std::string text;
   bool truncated = false;
+  bool redraw = false;
 };
 
 class DockerRuntimeTest : public ::testing::Test {
@@ -73,7 +74,8 @@ class DockerRuntimeTest : public ::testing::Test {
     Status st = rt().Logs(
         id, 0, follow,
         [&](const LogLine& l) {
-          lines.push_back({l.stream, std::string(l.timestamp), std::string(l.text), l.truncated});
+          lines.push_back(
+              {l.stream, std::string(l.timestamp), std::string(l.text), l.truncated, l.redraw});
           return true;
         },
         nullptr);

@@ -40,6 +40,12 @@ TEST_F(DockerRuntimeTest, LogsCarryStdoutAndStderrLinesWithTimestamps) {
       Texts(*lines, LogStream::kStdout),
       (std::vector<std::string>{"out1", "bar 1", "bar 2", "bar 3", "a", "b", "", "no newline"}));
   EXPECT_EQ(Texts(*lines, LogStream::kStderr), (std::vector<std::string>{"err1", "err2"}));
+  // Redraws ("bar 1\r", "bar 2\r") are told from line ends ("bar 3\n", "a\r\n").
+  std::vector<std::string> redraws;
+  for (const OwnedLine& l : *lines) {
+    if (l.redraw) redraws.push_back(l.text);
+  }
+  EXPECT_EQ(redraws, (std::vector<std::string>{"bar 1", "bar 2"}));
   std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d))");
   std::string last;
   for (const OwnedLine& l : *lines) {

@@ -35,12 +35,13 @@ struct Line {
   std::string timestamp;
   std::string text;
   bool truncated;
+  bool redraw = false;
   bool operator==(const Line&) const = default;
 };
 
 std::ostream& operator<<(std::ostream& os, const Line& l) {
   return os << l.stream << " [" << l.timestamp << "] \"" << l.text << "\""
-            << (l.truncated ? " (truncated)" : "");
+            << (l.truncated ? " (truncated)" : "") << (l.redraw ? " (redraw)" : "");
 }
 
 struct Decoded {
@@ -55,7 +56,7 @@ Decoded Decode(const std::string& stream, size_t chunk = 0, LogDecoder::Options 
   Decoded d;
   LogCallback collect = [&](const LogLine& l) {
     d.lines.push_back({l.stream == LogStream::kStdout ? 'o' : 'e', std::string(l.timestamp),
-                       std::string(l.text), l.truncated});
+                       std::string(l.text), l.truncated, l.redraw});
     return true;
   };
   size_t step = chunk == 0 ? std::max<size_t>(stream.size(), 1) : chunk;
@@ -191,6 +192,32 @@ INSTANTIATE_TEST_SUITE_P(
         BreakCase{"unterminated_last_line", {"x\ny"}, {"x", "y"}},
         BreakCase{"empty_frames", {"", "a", "", "b\n"}, {"ab"}}),
     [](const auto& info) { return info.param.name; });
+
+// A line that ends in a lone '\r' is a redraw; "\r\n" is an ordinary line end, also
+// when the '\r' ends one chunk or frame and the '\n' starts the next.
+TEST(LogDecoderTest, MarksRedrawsWhereverTheStreamIsSplit) {
+  const std::vector<std::string> payloads = {"\r  0%|          | 0/9\r 11%|#",
+                                             "         | 1/9\r",
+                                             "          \r",
+                                             "{'loss': 2.3}\n\r 22%|##        | 2/9\r\n",
+                                             "dos\r\r\n",
+                                             "last\r"};
+  const std::vector<Line> want = {{'o', std::string(kT1), "  0%|          | 0/9", false, true},
+                                  {'o', std::string(kT1), " 11%|#         | 1/9", false, true},
+                                  {'o', std::string(kT1), "          ", false, true},
+                                  {'o', std::string(kT1), "{'loss': 2.3}", false, false},
+                                  {'o', std::string(kT1), " 22%|##        | 2/9", false, false},
+                                  {'o', std::string(kT1), "dos", false, true},
+                                  {'o', std::string(kT1), "", false, false},
+                                  {'o', std::string(kT1), "last", false, true}};
+  std::string bytes;
+  for (const std::string& p : payloads) bytes += Out(kT1, p);
+  for (size_t chunk = 0; chunk <= 13; ++chunk) {
+    Decoded d = Decode(bytes, chunk);
+    ASSERT_TRUE(d.feed && d.finish);
+    EXPECT_EQ(d.lines, want) << "chunk " << chunk;
+  }
+}
 
 TEST(LogDecoderTest, JoinsDockerPartialMessagesWithTheirOwnTimestamps) {
   // A 40 KiB line: Docker's copier sends 16 KiB, 16 KiB, then 8 KiB + '\n',

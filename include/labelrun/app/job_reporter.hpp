@@ -137,6 +137,8 @@ class JobReporter final : public scheduler::JobObserver {
   struct Report;
   Report& Ensure(const store::JobRecord& job);  // REQUIRES: mu_ held
   void Replay(Report& r);                       // REQUIRES: mu_ held
+  // One line as the log file stores it, to the metrics and the tail. REQUIRES: mu_ held
+  void AddLogLine(Report& r, std::string_view stored);
   // Renders and, when it changed, hands the comment to the outbox (or keeps it).
   void Publish(Report& r);         // REQUIRES: mu_ held
   void SetStatusLabel(Report& r);  // REQUIRES: mu_ held

@@ -49,8 +49,11 @@ std::string_view StatusLabel(JobState state);
 constexpr std::array<std::string_view, 4> kStatusLabels = {"status:queued", "status:in-progress",
                                                            "status:done", "status:failed"};
 
-// The comment body, in this order: the marker; a status line in words ("**Queued** —
-// position 3 in the queue", "**Failed** — killed: out of memory (limit 16 GiB)"); a table
+// The comment body, in this order: the marker; a status line in words ("**Queued**
+// (position 3 in the queue)", "**Failed**: CUDA out of memory (torch.OutOfMemoryError)
+// after 95ms — exited with code 1": a failed job is named by its container's OOM kill or
+// by the Python exception its log ends in, LogTail::error()); for such an exception, its
+// last frame and exception line in a code block; a table
 // of rule, image with digest, host, GPUs, commit, started, duration, exit code; a metrics
 // table (first, last, min @ step, max @ step, points per metric; the extreme that is best is
 // marked "(best)" only for metrics with a direction, see GoalFor; steps named by the log's

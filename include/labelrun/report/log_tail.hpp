@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "labelrun/report/line_buffer.hpp"
+#include "labelrun/report/log_error.hpp"
 #include "labelrun/report/redact.hpp"
 
 namespace labelrun::report {
@@ -18,7 +19,9 @@ namespace labelrun::report {
 // the owner. Lines are stored as shown: ANSI colour codes removed, invalid UTF-8 replaced
 // by U+FFFD, control characters but tab dropped, `\r` redraws reduced to what a terminal
 // leaves on screen (the last non-empty segment), long lines cut at max_line_bytes with
-// " …" appended. The renderers redact what they show; with Options::redactor set, each
+// " …" appended. A line redrawn in place (a progress bar: tqdm, the Hugging Face Trainer)
+// is one line in its last state; a blank redraw (spaces that clear the line) clears it.
+// The renderers redact what they show; with Options::redactor set, each
 // line is also redacted before it is cut, so that a cut never leaves part of a secret, and
 // redacted as a line of the whole stream (StreamRedactor, as the full log is): a private
 // key printed over many lines is masked whole, its body lines included.
@@ -38,8 +41,11 @@ class LogTail {
   // One complete line (without its '\n').
   void AddLine(std::string_view line);
   // A piece as LineBuffer hands it out: kCarriageReturn pieces are kept as an open line
-  // that the next non-empty piece replaces; other ends commit.
+  // that the next non-empty piece replaces (a blank one only clears it); other ends commit.
   void Add(std::string_view text, LineEnd end);
+  // A line as the job's log file stores it: a trailing '\r' marks a redraw
+  // (kCarriageReturn); anything else is a line of its own.
+  void AddStored(std::string_view line);
 
   // The kept lines, oldest first, with the open redraw line (if any) last.
   std::vector<std::string> Lines() const;
@@ -50,6 +56,10 @@ class LogTail {
   uint64_t total_lines() const { return total_; }
   // Counts `n` lines that scrolled out before they were added (TailBacklog).
   void CountSkipped(uint64_t n) { total_ += n; }
+  // The Python exception the log ends in, if any (see TracebackFinder), found in the
+  // committed lines as kept (so redacted as the tail is, with Options::redactor set);
+  // renderers redact what they show of it again, as they do the lines.
+  std::optional<LogError> error() const { return traceback_.Last(); }
 
  private:
   void Commit(std::string line);
@@ -65,6 +75,7 @@ class LogTail {
   bool open_ = false;
   std::string open_line_;  // as shown
   std::string open_raw_;   // cleaned, not yet redacted: the stream sees it when it commits
+  TracebackFinder traceback_;
 };
 
 }  // namespace labelrun::report

@@ -32,7 +32,8 @@ class TailBacklog {
   TailBacklog() : TailBacklog(Options{}) {}
   explicit TailBacklog(Options options);
 
-  // One complete line for `tail` (LogTail::AddLine's argument).
+  // One line as the job's log file stores it (LogTail::AddStored's argument: a
+  // trailing '\r' marks a redraw, which reaches the tail at once).
   void Add(std::string_view line, LogTail& tail);
   // Hands every held line to `tail`, oldest first. Call before reading the tail.
   void Drain(LogTail& tail);

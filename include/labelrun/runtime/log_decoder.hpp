@@ -57,7 +57,9 @@ class FrameDemuxer {
 // arrive in different frames). An empty line is emitted when it ends with '\n'
 // or "\r\n" (a program's blank line) but not when it ends with a lone '\r': a
 // progress bar that writes "\r 10%|#  |\r 20%|## |" yields " 10%|#  |" and
-// " 20%|## |", never empty lines between redraws. Stdout and stderr keep
+// " 20%|## |", never empty lines between redraws. A line that ends in a lone '\r'
+// has `redraw` set; to know that, a line whose '\r' ends a piece is held until the
+// next byte of its stream (or the end of the stream) arrives. Stdout and stderr keep
 // separate partial lines, so interleaved frames do not mix them. A line
 // continued over several frames (Docker's 16 KiB partial messages) is joined,
 // each frame's own timestamp prefix stripped, and carries the timestamp of the
@@ -96,6 +98,7 @@ class LogDecoder {
     bool dropping = false;  // cut at the cap; the rest is being dropped
     bool after_cr = false;  // the last break was '\r': a following '\n' belongs to it
     bool empty_cr = false;  // that '\r' ended an empty line (emitted only as "\r\n")
+    bool held = false;      // that '\r' ended `text`, emitted once the next byte is known
   };
 
   bool OnPiece(FrameType type, std::string_view piece, bool first, bool last,
@@ -104,6 +107,8 @@ class LogDecoder {
   bool Text(LogStream stream, std::string_view text, const LogCallback& on_line);
   bool Append(LogStream stream, Partial& p, std::string_view seg, const LogCallback& on_line);
   bool EndLine(LogStream stream, Partial& p, char brk, const LogCallback& on_line);
+  // The byte after a '\r' arrived: `crlf` when it is '\n' (consumed by the caller).
+  bool Settle(LogStream stream, Partial& p, bool crlf, const LogCallback& on_line);
   bool Emit(const LogCallback& on_line, const LogLine& line);
 
   Options options_;

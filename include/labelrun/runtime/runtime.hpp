@@ -86,11 +86,14 @@ enum class LogStream { kStdout, kStderr };
 // One line of a container's log, split on '\n' and '\r'. `timestamp` is Docker's
 // RFC 3339 nano timestamp of the message the line started in. `text` has no line
 // terminator; a line longer than the runtime's cap is cut there and `truncated` set.
+// `redraw`: the line ended in a lone '\r' (not "\r\n"): a progress bar redrawn in
+// place, which a terminal shows the next line over.
 struct LogLine {
   LogStream stream = LogStream::kStdout;
   std::string_view timestamp;
   std::string_view text;
   bool truncated = false;
+  bool redraw = false;
 };
 
 // Receives log lines in order. Returning false stops following.

@@ -43,7 +43,8 @@ class JobObserver {
   virtual ~JobObserver() = default;
   // After a state change was stored; also when a queued job's position moved.
   virtual void OnJobChanged(const store::JobRecord& job, int queue_position) = 0;
-  // One log line, in order per job. `text` has no line terminator.
+  // One log line, in order per job, as the job's log file stores it: no line terminator,
+  // except the '\r' that ends a redraw (a progress bar the next line is drawn over).
   virtual void OnLogLine(const std::string& job_id, runtime::LogStream stream,
                          std::string_view text) = 0;
   virtual void OnGpuSamples(const std::string& job_id, const std::vector<GpuSample>& samples) = 0;
