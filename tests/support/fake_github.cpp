@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -309,9 +311,19 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
                  ((!options_.static_token.empty() && token == options_.static_token) ||
                   (it != tokens_.end() && clock_.Now() < it->second));
     if (!valid) return {401, Message("Bad credentials"), {}, false};
-    if (!faults_.empty()) {
-      auto [fault, secs] = faults_.front();
+    std::optional<std::pair<FakeFault, int64_t>> due;
+    auto path_fault =
+        std::find_if(path_faults_.begin(), path_faults_.end(),
+                     [&](const PathFault& f) { return req.path.starts_with(f.prefix); });
+    if (path_fault != path_faults_.end()) {
+      due.emplace(path_fault->fault, path_fault->seconds);
+      path_faults_.erase(path_fault);
+    } else if (!faults_.empty()) {
+      due = faults_.front();
       faults_.pop_front();
+    }
+    if (due) {
+      auto [fault, secs] = *due;
       switch (fault) {
         case FakeFault::kRetryAfter:
           return {403,
@@ -337,6 +349,10 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
           return {500, Message("Server Error"), {}, false};
         case FakeFault::kHang:
           return {0, "", {}, true};
+        case FakeFault::kForbidden:
+          return {403, Message("Resource not accessible by integration"), {}, false};
+        case FakeFault::kUnprocessable:
+          return {422, Message("Validation Failed"), {}, false};
       }
     }
   }

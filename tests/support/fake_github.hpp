@@ -48,6 +48,8 @@ enum class FakeFault {
   kTooMany,         // 429 without headers
   kServerError,     // 500
   kHang,            // read the request, never answer (until the client gives up)
+  kForbidden,       // 403 "Resource not accessible by integration", no rate-limit headers
+  kUnprocessable,   // 422 "Validation Failed"
 };
 
 // What a request looked like (for header checks), in the order they came. The credential is reduced
@@ -86,6 +88,11 @@ class FakeGithub {
   // The next `times` requests (other than token requests) fail this way.
   // `seconds` is the retry-after value, or the distance to x-ratelimit-reset.
   void PushFault(FakeFault fault, int times = 1, int64_t seconds = 1);
+  // The next `times` requests whose path starts with `path_prefix` (such as
+  // "/repos/o/r/git/ref/") fail this way; other requests are not affected.
+  // These come before the faults of PushFault.
+  void PushPathFault(const std::string& path_prefix, FakeFault fault, int times = 1,
+                     int64_t seconds = 1);
   void SetPermission(const std::string& repo, const std::string& user,
                      const std::string& role_name);
   void AddRepoLabel(const std::string& repo, FakeLabel label);
@@ -143,6 +150,12 @@ class FakeGithub {
 
   mutable std::mutex mu_;
   std::deque<std::pair<FakeFault, int64_t>> faults_;
+  struct PathFault {
+    std::string prefix;
+    FakeFault fault;
+    int64_t seconds;
+  };
+  std::deque<PathFault> path_faults_;
   std::map<std::string, std::chrono::system_clock::time_point> tokens_;
   std::map<std::string, std::vector<FakeComment>> comments_;      // "o/r#n"
   std::map<std::string, std::vector<std::string>> issue_labels_;  // "o/r#n"
