@@ -313,8 +313,9 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
     if (!valid) return {401, Message("Bad credentials"), {}, false};
     std::optional<std::pair<FakeFault, int64_t>> due;
     auto path_fault =
-        std::find_if(path_faults_.begin(), path_faults_.end(),
-                     [&](const PathFault& f) { return req.path.starts_with(f.prefix); });
+        std::find_if(path_faults_.begin(), path_faults_.end(), [&](const PathFault& f) {
+          return req.path == f.path || (f.path.ends_with('/') && req.path.starts_with(f.path));
+        });
     if (path_fault != path_faults_.end()) {
       due.emplace(path_fault->fault, path_fault->seconds);
       path_faults_.erase(path_fault);

@@ -88,11 +88,10 @@ class FakeGithub {
   // The next `times` requests (other than token requests) fail this way.
   // `seconds` is the retry-after value, or the distance to x-ratelimit-reset.
   void PushFault(FakeFault fault, int times = 1, int64_t seconds = 1);
-  // The next `times` requests whose path starts with `path_prefix` (such as
-  // "/repos/o/r/git/ref/") fail this way; other requests are not affected.
-  // These come before the faults of PushFault.
-  void PushPathFault(const std::string& path_prefix, FakeFault fault, int times = 1,
-                     int64_t seconds = 1);
+  // The next `times` requests for `path` fail this way, or for any path under it
+  // when it ends in '/' (such as "/repos/o/r/git/ref/"); other requests are not
+  // affected. These come before the faults of PushFault.
+  void PushPathFault(const std::string& path, FakeFault fault, int times = 1, int64_t seconds = 1);
   void SetPermission(const std::string& repo, const std::string& user,
                      const std::string& role_name);
   void AddRepoLabel(const std::string& repo, FakeLabel label);
@@ -151,7 +150,7 @@ class FakeGithub {
   mutable std::mutex mu_;
   std::deque<std::pair<FakeFault, int64_t>> faults_;
   struct PathFault {
-    std::string prefix;
+    std::string path;
     FakeFault fault;
     int64_t seconds;
   };

@@ -288,10 +288,10 @@ void FakeGithub::PushFault(FakeFault fault, int times, int64_t seconds) {
   for (int i = 0; i < times; ++i) faults_.emplace_back(fault, seconds);
 }
 
-void FakeGithub::PushPathFault(const std::string& path_prefix, FakeFault fault, int times,
+void FakeGithub::PushPathFault(const std::string& path, FakeFault fault, int times,
                                int64_t seconds) {
   std::lock_guard lock(mu_);
-  for (int i = 0; i < times; ++i) path_faults_.push_back({path_prefix, fault, seconds});
+  for (int i = 0; i < times; ++i) path_faults_.push_back({path, fault, seconds});
 }
 
 void FakeGithub::SetPermission(const std::string& repo, const std::string& user,
