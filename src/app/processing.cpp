@@ -212,7 +212,8 @@ std::string DeliveryOrderKey(const store::InboxRow& row) {
 namespace {
 
 // GitHub's words, fit for one Markdown code span: no backticks, no line breaks or
-// other control characters, and not too long.
+// other control characters, no '<' (a quoted `<!-- labelrun:job=... -->` would
+// make the comment look like a job's to the outbox), and not too long.
 std::string CodeSpanText(std::string_view text) {
   constexpr size_t kMax = 600;
   std::string out;
@@ -222,7 +223,11 @@ std::string CodeSpanText(std::string_view text) {
       break;
     }
     const auto u = static_cast<unsigned char>(c);
-    out += c == '`' ? '\'' : (u < 0x20 || u == 0x7f) ? ' ' : c;
+    if (c == '<') {
+      out += "\u2039";  // ‹
+    } else {
+      out += c == '`' ? '\'' : (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
   }
   return out;
 }
