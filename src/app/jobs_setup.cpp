@@ -108,11 +108,13 @@ Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg) {
 }
 
 Result<std::unique_ptr<runtime::SourceProvider>> MakeSource(
-    const config::Config& cfg, github::Client* client, const std::filesystem::path& fallback_dir) {
+    const config::Config& cfg, github::Client* client, const std::filesystem::path& fallback_dir,
+    github::Client* lookup_client) {
   const bool local = !cfg.sources.default_dir.empty() || !cfg.sources.repos.empty();
   if (client && !local) {
     runtime::GithubSourceOptions o;
     o.temp_dir = cfg.state_dir / "tmp";
+    o.lookup_client = lookup_client;
     std::error_code ec;
     std::filesystem::create_directories(o.temp_dir, ec);
     return std::unique_ptr<runtime::SourceProvider>(

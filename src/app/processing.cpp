@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "labelrun/app/installations.hpp"
+#include "labelrun/report/comment.hpp"
 #include "labelrun/rules/explain.hpp"
 #include "labelrun/webhook/digest.hpp"
 
@@ -206,6 +207,103 @@ Status DeliveryProcessor::Process(const store::InboxRow& row) {
   return Act(row, *event, decision);
 }
 
+std::string DeliveryOrderKey(const store::InboxRow& row) {
+  Result<webhook::Event> event = webhook::DecodeDigest(row.event, row.digest);
+  if (!event) return "guid:" + row.guid;
+  return row.repository + "#" + std::to_string(IssueNumber(*event));
+}
+
+namespace {
+
+// GitHub's words, fit for one Markdown code span: no backticks, no line breaks or
+// other control characters, no '<' (a quoted `<!-- labelrun:job=... -->` would
+// make the comment look like a job's to the outbox), and not too long.
+std::string CodeSpanText(std::string_view text) {
+  constexpr size_t kMax = 600;
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= kMax) {
+      out += "...";
+      break;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '<') {
+      out += "\u2039";  // ‹
+    } else {
+      out += c == '`' ? '\'' : (u < 0x20 || u == 0x7f) ? ' ' : c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RenderUnresolvedComment(const std::string& rule, const std::string& repository,
+                                    const Error& error, bool gave_up, int64_t attempts) {
+  const std::string repo = CodeSpanText(repository);
+  std::string out = "**Failed** — labelrun did not start rule `" + CodeSpanText(rule) +
+                    "`: it could not find the commit to run in `" + repo + "`.\n\n";
+  out += "GitHub answered: `" + CodeSpanText(error.message()) + "`\n\n";
+  if (gave_up) {
+    out += "GitHub kept failing through " + std::to_string(attempts) +
+           " attempts, so labelrun gave up. Once GitHub answers again, remove the trigger "
+           "label and add it again.\n";
+  } else if (error.code() == ErrorCode::kNotFound) {
+    out +=
+        "The repository or its default branch does not exist, or this GitHub App is not "
+        "installed on `" +
+        repo + "` with read access to its contents. No job was started.\n";
+  } else if (error.code() == ErrorCode::kPermissionDenied ||
+             error.code() == ErrorCode::kUnauthenticated) {
+    out += "This GitHub App may not read the contents of `" + repo +
+           "`: grant it the Contents (read) permission. No job was started.\n";
+  } else {
+    out += "No job was started. Once this is fixed, remove the trigger label and add it again.\n";
+  }
+  return out;
+}
+
+void DeliveryProcessor::Write(const store::OutboxWrite& write) {
+  if (github_.on_comment) github_.on_comment(write);
+  if (!github_.outbox) return;
+  if (Result<int64_t> queued = github_.outbox->Enqueue(write); !queued) {
+    spdlog::error("cannot queue the {} write on {}#{}: {}", store::WriteKindName(write.kind),
+                  write.repository, write.issue, queued.error().message());
+  }
+}
+
+Status DeliveryProcessor::Unresolved(const store::InboxRow& row, const webhook::Event& event,
+                                     const rules::Decision& decision, const Error& error) {
+  // A rate limit passes like an outage: the same request succeeds later.
+  const bool transient = error.transient() || error.code() == ErrorCode::kResourceExhausted;
+  if (transient && !row.last_attempt) {
+    spdlog::warn("delivery {}: {}; retrying later", row.guid, error.message());
+    return Error(ErrorCode::kUnavailable, error.message());
+  }
+  const webhook::Envelope* env = EnvelopeOf(event);
+  spdlog::warn("delivery {}: rule {} not started on {}#{}: {}", row.guid, decision.rule,
+               env->repository.full_name, IssueNumber(event), error.message());
+  store::OutboxWrite write;
+  write.installation_id = env->installation_id;
+  write.repository = env->repository.full_name;
+  write.issue = IssueNumber(event);
+  write.kind = store::WriteKind::kComment;
+  // One comment per issue and rule: a later delivery that fails the same way edits it.
+  write.job_key = "unresolved-" + decision.rule;
+  write.payload = RenderUnresolvedComment(decision.rule, env->repository.full_name, error,
+                                          transient, row.attempts + 1);
+  Write(write);
+  write.kind = store::WriteKind::kAddLabels;
+  write.job_key.clear();
+  write.payload = std::string(report::StatusLabel(JobState::kFailed));
+  Write(write);
+  // Never transient: the delivery is recorded as failed, with the reason.
+  return Error(transient ? ErrorCode::kFailedPrecondition : error.code(),
+               transient ? "gave up after " + std::to_string(row.attempts + 1) +
+                               " attempts: " + error.message()
+                         : error.message());
+}
+
 Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& event,
                               const rules::Decision& decision) {
   using rules::DecisionKind;
@@ -231,6 +329,11 @@ Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& 
   job.installation = env->installation_id;
   job.sender = env->sender.login;
   job.spec = *decision.job;
+  // Resolved here rather than in Submit, so that a commit GitHub cannot give is
+  // told on the issue, and a passing outage is retried.
+  Result<std::string> commit = dispatcher_->ResolveCommit(job.repository, job.installation);
+  if (!commit) return Unresolved(row, event, decision, commit.error());
+  job.commit = *commit;
   Result<store::JobRecord> submitted = dispatcher_->Submit(std::move(job));
   if (!submitted) {
     if (submitted.error().code() == ErrorCode::kAlreadyExists) {

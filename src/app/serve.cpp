@@ -258,6 +258,7 @@ int RunServe(const ServeOptions& options) {
   std::unique_ptr<github::CurlTransport> transport;
   std::unique_ptr<github::TokenSource> tokens;
   std::unique_ptr<github::Client> client;
+  std::unique_ptr<github::Client> lookup_client;  // one attempt per call, no waits inside
   std::unique_ptr<store::OutboxStore> outbox_store;
   github::OutboxStats outbox_stats;
   std::unique_ptr<github::OutboxWorker> outbox;
@@ -273,6 +274,10 @@ int RunServe(const ServeOptions& options) {
     tokens = std::move(*made);
     client = std::make_unique<github::Client>(github::ClientOptionsFrom(*cfg.github), *transport,
                                               *tokens, clock);
+    github::ClientOptions lookup_options = github::ClientOptionsFrom(*cfg.github);
+    lookup_options.max_attempts = 1;
+    lookup_options.max_inline_wait = std::chrono::milliseconds(0);
+    lookup_client = std::make_unique<github::Client>(lookup_options, *transport, *tokens, clock);
     auto opened = store::OutboxStore::Open(db_path);
     if (!opened) {
       std::cerr << "labelrun: not starting: " << opened.error().message() << "\n";
@@ -305,7 +310,7 @@ int RunServe(const ServeOptions& options) {
   // Only the dev demo falls back to a folder (its examples/demo, set above).
   const std::filesystem::path source_fallback;
   Result<std::unique_ptr<runtime::SourceProvider>> source =
-      MakeSource(cfg, client.get(), source_fallback);
+      MakeSource(cfg, client.get(), source_fallback, lookup_client.get());
   if (!source) {
     std::cerr << "labelrun: not starting: " << source.error().message() << "\n";
     return 1;
@@ -449,7 +454,11 @@ int RunServe(const ServeOptions& options) {
     return 1;
   }
   auto processor = store::InboxProcessor::Start(
-      db_path, {.paused = cfg.inbox.paused, .retention = cfg.inbox.retention},
+      db_path,
+      {.paused = cfg.inbox.paused,
+       .retention = cfg.inbox.retention,
+       // One issue's deliveries in order; a retry on one issue holds back no other.
+       .order_key = DeliveryOrderKey},
       [&delivery_processor](const store::InboxRow& row) { return delivery_processor.Process(row); },
       **writer, stats, clock);
   if (!processor) {

@@ -73,9 +73,10 @@ Result<std::string> GithubSource::ResolveCommit(const std::string& repo, int64_t
     return Error(ErrorCode::kFailedPrecondition,
                  "no GitHub App installation for " + repo + ": cannot read its code");
   }
-  Result<github::RepositoryInfo> info = client_.GetRepository(installation, *r);
+  github::Client& client = options_.lookup_client ? *options_.lookup_client : client_;
+  Result<github::RepositoryInfo> info = client.GetRepository(installation, *r);
   if (!info) return WithContext(info.error(), "default branch of " + repo);
-  Result<std::string> sha = client_.GetBranchHead(installation, *r, info->default_branch);
+  Result<std::string> sha = client.GetBranchHead(installation, *r, info->default_branch);
   if (!sha) return WithContext(sha.error(), "head of " + repo + "@" + info->default_branch);
   return sha;
 }

@@ -116,6 +116,15 @@ void Dispatcher::FailNow(store::JobRecord& job, std::string reason) {
   Persist(job, job.reason);
 }
 
+Result<std::string> Dispatcher::ResolveCommit(const std::string& repository, int64_t installation) {
+  Result<std::string> commit = source_.ResolveCommit(repository, installation);
+  if (!commit) {
+    return Unexpected(commit.error().code(), "cannot resolve the commit of " + repository + ": " +
+                                                 commit.error().message());
+  }
+  return commit;
+}
+
 Result<store::JobRecord> Dispatcher::Submit(NewJob request) {
   store::JobRecord job;
   job.id = NewJobId();
@@ -127,11 +136,8 @@ Result<store::JobRecord> Dispatcher::Submit(NewJob request) {
   job.spec = std::move(request.spec);
   job.commit = std::move(request.commit);
   if (job.commit.empty()) {
-    Result<std::string> commit = source_.ResolveCommit(job.repository, job.installation);
-    if (!commit) {
-      return Unexpected(commit.error().code(), "cannot resolve the commit of " + job.repository +
-                                                   ": " + commit.error().message());
-    }
+    Result<std::string> commit = ResolveCommit(job.repository, job.installation);
+    if (!commit) return commit.error();
     job.commit = *commit;
   }
   const Demand demand = DemandOf(job);

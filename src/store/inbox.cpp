@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
+#include <map>
+#include <set>
 
 #include "store/inbox_sql.hpp"
 
@@ -277,6 +280,22 @@ bool InboxProcessor::Responsive(std::chrono::milliseconds max_busy) const {
   return clock_.Steady().time_since_epoch() - std::chrono::nanoseconds(since) <= max_busy;
 }
 
+std::chrono::milliseconds InboxProcessor::RetryDelay(int64_t attempt) const {
+  const int64_t cap = std::max<int64_t>(1, options_.retry_max.count());
+  int64_t delay = std::clamp<int64_t>(options_.retry_initial.count(), 1, cap);
+  for (int64_t i = 0; i < attempt && delay < cap; ++i) delay = std::min(cap, delay * 2);
+  return std::chrono::milliseconds(delay);
+}
+
+bool InboxProcessor::IsLastAttempt(int64_t attempt) const {
+  int64_t waited = 0;
+  for (int64_t i = 0; i <= attempt; ++i) {
+    waited += RetryDelay(i).count();
+    if (waited > options_.retry_for.count()) return true;
+  }
+  return false;
+}
+
 void InboxProcessor::Run(Database db) {
   constexpr int kBatch = 256;
   struct EndMark {
@@ -291,24 +310,31 @@ void InboxProcessor::Run(Database db) {
   };
   Result<Statement> select = db.Prepare(
       "SELECT seq, guid, event, action, repository, digest, received_at, attempts FROM inbox "
-      "WHERE state = 'pending' ORDER BY seq LIMIT ?1");
+      "WHERE state = 'pending' AND seq > ?2 ORDER BY seq LIMIT ?1");
   Result<Statement> prune =
       db.Prepare("DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
   if (!select || !prune) {
     spdlog::critical("inbox processor: cannot prepare statements: {}", db.LastError());
     std::abort();
   }
+  auto key_of = [this](const InboxRow& row) {
+    return options_.order_key ? options_.order_key(row) : std::string();
+  };
 
+  // Rows waiting for their retry: seq -> when it is due. Kept in memory only; after
+  // a restart every pending row is tried at once (its attempts are stored).
+  std::map<int64_t, std::chrono::steady_clock::time_point> retry_at;
   std::chrono::milliseconds backoff{0};
   auto last_prune = clock_.Steady() - std::chrono::hours(2);
   std::vector<InboxRow> rows;
   std::vector<ProcessedMark> marks;
+  std::set<std::string> held_keys;
   while (true) {
     {
       busy_since_ns_.store(kWaiting, std::memory_order_relaxed);
       std::unique_lock lock(mu_);
       auto wake = [&] { return stopping_ || (notified_ && !paused_); };
-      // Without a notification, look again now and then: a retry may be due.
+      // Without a notification, look again now and then, or when a retry is due.
       auto wait = backoff.count() > 0 ? backoff : std::chrono::milliseconds(1000);
       cv_.wait_for(lock, wait, wake);
       if (stopping_) return;
@@ -331,10 +357,14 @@ void InboxProcessor::Run(Database db) {
     }
 
     backoff = std::chrono::milliseconds(0);
+    held_keys.clear();
+    std::optional<std::chrono::steady_clock::time_point> next_due;
+    std::set<int64_t> seen;
+    int64_t after = 0;
     bool more = true;
     while (more) {
       rows.clear();
-      select->Bind(1, kBatch);
+      select->Bind(1, kBatch).Bind(2, after);
       while (true) {
         Result<bool> step = select->Step();
         if (!step) {
@@ -348,6 +378,7 @@ void InboxProcessor::Run(Database db) {
       }
       select->Reset();
       more = rows.size() == static_cast<size_t>(kBatch);
+      if (!rows.empty()) after = rows.back().seq;
 
       // Handlers run outside any transaction, so a slow one holds no lock; their
       // outcomes are written together through the commit thread. A crash in
@@ -355,7 +386,7 @@ void InboxProcessor::Run(Database db) {
       // (they are keyed by delivery and issue).
       marks.clear();
       uint64_t ok = 0, failed = 0;
-      for (const InboxRow& row : rows) {
+      for (InboxRow& row : rows) {
         {
           std::lock_guard lock(mu_);
           if (stopping_ || paused_) {
@@ -363,15 +394,33 @@ void InboxProcessor::Run(Database db) {
             break;
           }
         }
+        seen.insert(row.seq);
+        // Order per key: a row whose key is held waits for the held one.
+        if (!held_keys.empty() && held_keys.count(key_of(row)) > 0) continue;
+        const auto now = clock_.Steady();
+        if (auto due = retry_at.find(row.seq); due != retry_at.end() && due->second > now) {
+          held_keys.insert(key_of(row));
+          if (!next_due || due->second < *next_due) next_due = due->second;
+          continue;
+        }
         mark_busy();  // each delivery gets its own allowance
+        row.last_attempt = IsLastAttempt(row.attempts);
         Status s = handler_(row);
-        if (!s && s.error().transient()) {
-          // Keep order: later rows wait for this one.
+        if (!s && s.error().transient() && !row.last_attempt) {
+          // Later rows with this key wait for it; the others go on.
+          const auto delay = RetryDelay(row.attempts);
+          spdlog::info("inbox: delivery {} will be retried in {} ms (attempt {}): {}", row.guid,
+                       delay.count(), row.attempts + 1, s.error().message());
           marks.push_back({row.seq, ProcessedMark::State::kRetry, s.error().ToString(), 0});
-          backoff = std::chrono::milliseconds(
-              std::min<int64_t>(60'000, 1000LL << std::min<int64_t>(row.attempts, 6)));
-          more = false;
-          break;
+          retry_at[row.seq] = now + delay;
+          if (!next_due || now + delay < *next_due) next_due = now + delay;
+          held_keys.insert(key_of(row));
+          continue;
+        }
+        retry_at.erase(row.seq);
+        if (!s && s.error().transient()) {
+          spdlog::warn("inbox: delivery {} failed after {} attempts: {}", row.guid,
+                       row.attempts + 1, s.error().message());
         }
         marks.push_back({row.seq, s ? ProcessedMark::State::kDone : ProcessedMark::State::kFailed,
                          s ? std::string() : s.error().ToString(), clock_.NowUnixMillis()});
@@ -382,11 +431,20 @@ void InboxProcessor::Run(Database db) {
       if (Status recorded = RecordAndWait(std::move(marks)); !recorded) {
         spdlog::error("inbox: cannot record processed deliveries: {}", recorded.error().message());
         backoff = std::chrono::milliseconds(1000);
+        next_due.reset();
         break;
       }
       stats_.pending.fetch_sub(static_cast<int64_t>(ok + failed), std::memory_order_relaxed);
       stats_.processed.fetch_add(ok, std::memory_order_relaxed);
       stats_.process_failures.fetch_add(failed, std::memory_order_relaxed);
+    }
+    // Forget the rows that are no longer pending (done elsewhere, or pruned).
+    for (auto it = retry_at.begin(); it != retry_at.end();) {
+      it = seen.count(it->first) > 0 ? std::next(it) : retry_at.erase(it);
+    }
+    if (next_due) {
+      backoff = std::max(std::chrono::milliseconds(1),
+                         std::chrono::ceil<std::chrono::milliseconds>(*next_due - clock_.Steady()));
     }
   }
 }

@@ -105,7 +105,7 @@ struct Follower {
     job.issue = 1;
     job.state = JobState::kRunning;
     job.spec.rule = "train";
-    job.spec.metric = "loss";
+    job.spec.metrics = {"loss"};
     reporter.OnJobChanged(job, 0);
     log_path = dir / id / "log";
   }

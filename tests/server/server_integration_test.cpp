@@ -276,7 +276,9 @@ TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the outbox pacing
   EXPECT_EQ(comments().size(), 1u);
 
-  // bob has write: the rule dispatches; no comment.
+  // bob has write: the rule dispatches, with no refusal. The loopback GitHub
+  // serves no acme/vision repository (404), so the issue is told that the job
+  // could not start: a second comment, not silence.
   std::string from_bob = std::regex_replace(std::string(kLabeled), std::regex("alice"), "bob");
   ASSERT_EQ(server->Deliver("issues", "perm-3", from_bob).status, 202);
   ASSERT_TRUE(WaitUntil(
@@ -287,6 +289,10 @@ TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
       },
       std::chrono::seconds(5)))
       << server->Log();
+  ASSERT_TRUE(WaitUntil([&] { return comments().size() == 2; }, std::chrono::seconds(10)))
+      << server->Log();
+  EXPECT_THAT(comments()[1].body, HasSubstr("did not start rule `train-on-gpu`"));
+  EXPECT_THAT(comments()[1].body, HasSubstr("HTTP 404"));
 
   // Bots, labelrun's own App among them, never start anything.
   std::string from_bot =
@@ -301,11 +307,19 @@ TEST_F(ServerTest, SendersAreCheckedAndRefusalsExplainedOncePerIssue) {
       },
       std::chrono::seconds(5)))
       << server->Log();
-  EXPECT_EQ(comments().size(), 1u);
+  EXPECT_EQ(comments().size(), 2u);
   EXPECT_THAT(server->Log(), ::testing::Not(HasSubstr("ghp_labelrun_test_token")));
-  HttpResponse metrics = HttpRequest("GET", server->Url("/metrics"), {}, "");
-  EXPECT_THAT(metrics.body, HasSubstr("labelrun_github_outbox_depth 0\n"));
-  EXPECT_THAT(metrics.body, ::testing::ContainsRegex("labelrun_github_writes_sent_total [12]\n"));
+  // The status:failed label follows the second comment at the paced rate.
+  HttpResponse metrics;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        metrics = HttpRequest("GET", server->Url("/metrics"), {}, "");
+        return metrics.body.find("labelrun_github_outbox_depth 0\n") != std::string::npos;
+      },
+      std::chrono::seconds(10)))
+      << metrics.body;
+  // The refusal (perhaps edited once), the second comment and its label.
+  EXPECT_THAT(metrics.body, ::testing::ContainsRegex("labelrun_github_writes_sent_total [34]\n"));
 }
 
 TEST_F(ServerTest, DeliveryAcknowledgedBeforeSigkillIsProcessedAfterRestart) {

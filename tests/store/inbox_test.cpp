@@ -359,5 +359,104 @@ TEST(InboxProcessor, ResponsiveUnlessOneDeliveryTakesTooLong) {
   EXPECT_FALSE((*p)->Responsive(std::chrono::hours(1)));
 }
 
+// A delivery that waits for its retry holds back the later deliveries with its
+// order key, in order, and none of the others.
+TEST(InboxProcessor, ARetryHoldsBackOnlyTheDeliveriesWithItsKey) {
+  TempDir dir;
+  InboxStats stats;
+  std::atomic<InboxProcessor*> wake{nullptr};
+  auto w = InboxWriter::Start(dir / "db", 64, stats, [&] {
+    if (auto* p = wake.load()) p->Notify();
+  });
+  auto keyed = [](const std::string& guid, const std::string& key) {
+    InboxRecord r = Record(guid);
+    r.repository = key;
+    return r;
+  };
+  (void)AppendSync(**w, keyed("a1", "acme/vision#1"));
+  (void)AppendSync(**w, keyed("b1", "acme/vision#2"));
+  (void)AppendSync(**w, keyed("a2", "acme/vision#1"));
+  Recorder rec;
+  std::atomic<int> a1_calls{0};
+  rec.outcome = [&](const InboxRow& row) -> Status {
+    if (row.guid == "a1" && a1_calls++ < 2) return Unexpected(ErrorCode::kUnavailable, "HTTP 500");
+    return Ok();
+  };
+  InboxProcessor::Options options;
+  options.order_key = [](const InboxRow& row) { return row.repository; };
+  options.retry_initial = std::chrono::milliseconds(1000);
+  auto p = InboxProcessor::Start(dir / "db", options, rec.Handler(), **w, stats,
+                                 SystemClock::Instance());
+  ASSERT_TRUE(p);
+  wake = p->get();
+  // b1 goes on while a1 waits; a delivery for issue 2 received meanwhile too.
+  ASSERT_TRUE(WaitFor([&] { return rec.size() == 2; }));
+  (void)AppendSync(**w, keyed("b2", "acme/vision#2"));
+  ASSERT_TRUE(WaitFor([&] { return rec.size() == 3; }));
+  {
+    std::lock_guard lock(rec.mu);
+    EXPECT_EQ(rec.seen, (std::vector<std::string>{"a1", "b1", "b2"}));
+  }
+  EXPECT_EQ(CountRows(dir / "db", "guid IN ('a1', 'a2') AND state = 'pending'"), 2);
+  // a2 only after a1, which succeeds on its third attempt (waits of 1 and 2 s).
+  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 4; }));
+  {
+    std::lock_guard lock(rec.mu);
+    EXPECT_EQ(rec.seen, (std::vector<std::string>{"a1", "b1", "b2", "a1", "a1", "a2"}));
+  }
+  EXPECT_EQ(CountRows(dir / "db", "guid = 'a1' AND attempts = 3"), 1);
+  (*p)->Stop();
+  wake = nullptr;
+}
+
+// Without an order key every later delivery waits for the one being retried.
+TEST(InboxProcessor, WithoutAnOrderKeyARetryHoldsBackEveryLaterDelivery) {
+  TempDir dir;
+  InboxStats stats;
+  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
+  (void)AppendSync(**w, Record("first"));
+  (void)AppendSync(**w, Record("second"));
+  Recorder rec;
+  std::atomic<int> calls{0};
+  rec.outcome = [&](const InboxRow& row) -> Status {
+    if (row.guid == "first" && calls++ == 0) return Unexpected(ErrorCode::kUnavailable, "down");
+    return Ok();
+  };
+  InboxProcessor::Options options;
+  options.retry_initial = std::chrono::milliseconds(200);
+  auto p = InboxProcessor::Start(dir / "db", options, rec.Handler(), **w, stats,
+                                 SystemClock::Instance());
+  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'done'") == 2; }));
+  std::lock_guard lock(rec.mu);
+  EXPECT_EQ(rec.seen, (std::vector<std::string>{"first", "first", "second"}));
+}
+
+// Retries are bounded: waits of 20, 40, 40, 40 ms pass retry_for (100 ms) at the
+// fourth, so the fourth attempt is the last; the handler is told so, and a
+// transient error then fails the delivery with its message.
+TEST(InboxProcessor, TransientFailuresEndAtTheLastAttempt) {
+  TempDir dir;
+  InboxStats stats;
+  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
+  (void)AppendSync(**w, Record("down"));
+  Recorder rec;
+  std::vector<bool> last;
+  rec.outcome = [&](const InboxRow& row) -> Status {
+    last.push_back(row.last_attempt);
+    return Unexpected(ErrorCode::kUnavailable, "GitHub is down");
+  };
+  InboxProcessor::Options options;
+  options.retry_initial = std::chrono::milliseconds(20);
+  options.retry_max = std::chrono::milliseconds(40);
+  options.retry_for = std::chrono::milliseconds(100);
+  auto p = InboxProcessor::Start(dir / "db", options, rec.Handler(), **w, stats,
+                                 SystemClock::Instance());
+  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "state = 'failed'") == 1; }));
+  (*p)->Stop();
+  EXPECT_EQ(last, (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(CountRows(dir / "db", "attempts = 4 AND error LIKE '%GitHub is down%'"), 1);
+  EXPECT_EQ(stats.process_failures.load(), 1u);
+}
+
 }  // namespace
 }  // namespace labelrun::store

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <stdexcept>
 
@@ -428,6 +429,10 @@ FakeGithub::Response FakeGithub::FaultResponse(FakeFault fault, int64_t secs) co
       return {0, "", {}, true};
     case FakeFault::kClose:
       return {0, "", {}, false, true};
+    case FakeFault::kForbidden:
+      return {403, Message("Resource not accessible by integration"), {}, false};
+    case FakeFault::kUnprocessable:
+      return {422, Message("Validation Failed"), {}, false};
   }
   return {500, Message("Server Error"), {}, false};
 }
@@ -484,11 +489,19 @@ FakeGithub::Response FakeGithub::Route(const Parsed& req) {
                  ((!options_.static_token.empty() && token == options_.static_token) ||
                   (it != tokens_.end() && clock_.Now() < it->second));
     if (!valid) return {401, Message("Bad credentials"), {}, false};
-    if (!faults_.empty()) {
-      auto [fault, secs] = faults_.front();
+    std::optional<std::pair<FakeFault, int64_t>> due;
+    auto path_fault =
+        std::find_if(path_faults_.begin(), path_faults_.end(), [&](const PathFault& f) {
+          return req.path == f.path || (f.path.ends_with('/') && req.path.starts_with(f.path));
+        });
+    if (path_fault != path_faults_.end()) {
+      due.emplace(path_fault->fault, path_fault->seconds);
+      path_faults_.erase(path_fault);
+    } else if (!faults_.empty()) {
+      due = faults_.front();
       faults_.pop_front();
-      return FaultResponse(fault, secs);
     }
+    if (due) return FaultResponse(due->first, due->second);
   }
   if (seg.size() >= 3 && seg[0] == "repos") return Api(req, seg);
   return {404, Message("Not Found"), {}, false};

@@ -57,6 +57,8 @@ enum class FakeFault {
   kBadGateway,           // 502, as GitHub's front end answers during an outage
   kClose,                // read the request, close the connection without an answer
   kSecondaryRetryAfter,  // 403, secondary-limit message + retry-after: seconds
+  kForbidden,            // 403 "Resource not accessible by integration", no rate-limit headers
+  kUnprocessable,        // 422 "Validation Failed"
 };
 
 // What a request looked like (for header checks), in the order they came. The credential is reduced
@@ -103,6 +105,10 @@ class FakeGithub {
   // and from that route, as on GitHub.
   void SetRepoInstallation(const std::string& repo, int64_t installation);
   void Uninstall(int64_t installation);
+  // The next `times` requests for `path` fail this way, or for any path under it
+  // when it ends in '/' (such as "/repos/o/r/git/ref/"); other requests are not
+  // affected. These come before the faults of PushFault.
+  void PushPathFault(const std::string& path, FakeFault fault, int times = 1, int64_t seconds = 1);
   void SetPermission(const std::string& repo, const std::string& user,
                      const std::string& role_name);
   void AddRepoLabel(const std::string& repo, FakeLabel label);
@@ -178,6 +184,12 @@ class FakeGithub {
   std::deque<std::pair<FakeFault, int64_t>> token_faults_;
   std::map<std::string, int64_t> repo_installations_;  // "o/r"
   std::vector<int64_t> uninstalled_;
+  struct PathFault {
+    std::string path;
+    FakeFault fault;
+    int64_t seconds;
+  };
+  std::deque<PathFault> path_faults_;
   std::map<std::string, std::chrono::system_clock::time_point> tokens_;
   std::map<std::string, std::vector<FakeComment>> comments_;      // "o/r#n"
   std::map<std::string, std::vector<std::string>> issue_labels_;  // "o/r#n"

@@ -340,6 +340,12 @@ void FakeGithub::Uninstall(int64_t installation) {
   uninstalled_.push_back(installation);
 }
 
+void FakeGithub::PushPathFault(const std::string& path, FakeFault fault, int times,
+                               int64_t seconds) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < times; ++i) path_faults_.push_back({path, fault, seconds});
+}
+
 void FakeGithub::SetPermission(const std::string& repo, const std::string& user,
                                const std::string& role_name) {
   std::lock_guard lock(mu_);

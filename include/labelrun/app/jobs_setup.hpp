@@ -24,9 +24,11 @@ Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg);
 // GitHub's tarballs when a GitHub client exists and no `sources` are set;
 // otherwise the configured local folders, else `fallback_dir` for every
 // repository, else no code at all (never a folder nobody named: the config
-// folder holds secrets).
+// folder holds secrets). `lookup_client`, when given, resolves commits (see
+// runtime::GithubSourceOptions::lookup_client).
 Result<std::unique_ptr<runtime::SourceProvider>> MakeSource(
-    const config::Config& cfg, github::Client* client, const std::filesystem::path& fallback_dir);
+    const config::Config& cfg, github::Client* client, const std::filesystem::path& fallback_dir,
+    github::Client* lookup_client = nullptr);
 
 // A random id kept in the state folder: the containers of this installation
 // carry it (labelrun.instance), so that several can share a Docker daemon.

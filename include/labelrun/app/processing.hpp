@@ -27,6 +27,19 @@ namespace labelrun::app {
 // `permission` is the sender's repository permission as GitHub reported it.
 std::optional<rules::Event> ToRulesEvent(const webhook::Event& event, rules::Permission permission);
 
+// The inbox's order key of a stored delivery: "owner/repo#issue", so that the
+// deliveries of one issue are handled in the order received while another
+// issue's wait for a retry holds none of them back. Deliveries without an issue
+// share "owner/repo#0"; one that cannot be decoded gets its own key.
+std::string DeliveryOrderKey(const store::InboxRow& row);
+
+// The comment that says why a decided job was not started: its commit could not
+// be resolved. Names the rule, the repository and what GitHub answered (from
+// `error`, cleaned for Markdown), and what to do. `gave_up`: a transient error
+// that lasted through every retry (`attempts` of them).
+std::string RenderUnresolvedComment(const std::string& rule, const std::string& repository,
+                                    const Error& error, bool gave_up, int64_t attempts);
+
 // True for senders that must never start jobs: bots, labelrun's own App included
 // (its status labels would otherwise loop).
 bool IsBot(const webhook::Actor& sender);
@@ -70,6 +83,13 @@ class DeliveryProcessor {
   // Submits or cancels jobs; transient failures are returned for a retry.
   Status Act(const store::InboxRow& row, const webhook::Event& event,
              const rules::Decision& decision);
+  // A job whose commit could not be resolved: a transient error is returned for a
+  // retry while the inbox has attempts left; otherwise the issue gets a comment
+  // and status:failed, and the delivery fails with the reason.
+  Status Unresolved(const store::InboxRow& row, const webhook::Event& event,
+                    const rules::Decision& decision, const Error& error);
+  // Queues a write through the outbox (and hands it to on_comment).
+  void Write(const store::OutboxWrite& write);
 
   GithubContext github_;
   scheduler::Dispatcher* dispatcher_ = nullptr;

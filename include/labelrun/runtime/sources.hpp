@@ -65,6 +65,11 @@ struct GithubSourceOptions {
   // Where the tarball is downloaded before it is rewritten; empty: the system
   // temporary folder. The file is removed before Archive returns.
   std::filesystem::path temp_dir;
+  // The client ResolveCommit calls through; null: the one Archive uses. Resolving
+  // runs while a delivery is processed, so it is given a client that does not
+  // wait between attempts inside a call: the inbox retries the delivery later
+  // instead, and deliveries for other issues go on meanwhile.
+  github::Client* lookup_client = nullptr;
 };
 
 // Code from GitHub with the App's installation token.

@@ -109,6 +109,10 @@ class Dispatcher {
   // next Start re-attaches them.
   void Stop();
 
+  // The commit a new job on `repository` runs when its request names none: the
+  // source provider's answer (for GitHub, the head of the default branch). The
+  // error keeps the provider's code: transient ones are worth a later retry.
+  Result<std::string> ResolveCommit(const std::string& repository, int64_t installation);
   // Stores a new queued job (or fails it at once when it can never fit) and
   // returns it. kAlreadyExists when the rule already has an open job there.
   Result<store::JobRecord> Submit(NewJob job);

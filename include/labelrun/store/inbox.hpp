@@ -109,18 +109,36 @@ struct InboxRow {
   std::string repository;
   std::string digest;
   int64_t received_at_ms = 0;
-  int64_t attempts = 0;
+  int64_t attempts = 0;  // earlier attempts that ended in a transient error
+  // Set by the processor: a transient error now fails the row for good (its
+  // retries have used InboxProcessor::Options::retry_for), so the handler should
+  // say so where people see it.
+  bool last_attempt = false;
 };
 
 class InboxProcessor {
  public:
   // Returns Ok to mark the row done; a transient error leaves it pending to be
-  // retried after a backoff; any other error marks it failed with the message.
+  // retried after a backoff (on its last attempt it marks it failed); any other
+  // error marks it failed with the message.
   using Handler = std::function<Status(const InboxRow&)>;
+  // Rows with the same key are handed over in the order they were stored: while
+  // one waits for its retry, later rows with its key wait too, and rows with
+  // other keys go on. Typically "owner/repo#issue".
+  using OrderKey = std::function<std::string(const InboxRow&)>;
 
   struct Options {
     bool paused = false;
     std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
+    // Null: one key for every row (a retry holds back everything after it).
+    OrderKey order_key = nullptr;
+    // The wait before the retry after attempt n (0-based) is retry_initial * 2^n,
+    // at most retry_max. The attempt after which the waits would add up to more
+    // than retry_for is the last. Attempts are stored, so a restart does not
+    // start the count again (it only retries at once).
+    std::chrono::milliseconds retry_initial{1000};
+    std::chrono::milliseconds retry_max{60'000};
+    std::chrono::milliseconds retry_for{std::chrono::minutes(10)};
   };
 
   // Outcomes are written through `writer`, which must outlive the processor.
@@ -147,6 +165,10 @@ class InboxProcessor {
                  const Clock& clock);
   Status RecordAndWait(std::vector<ProcessedMark> marks);
   void Run(Database db);
+  // The wait before the retry that follows attempt `attempt` (0-based).
+  std::chrono::milliseconds RetryDelay(int64_t attempt) const;
+  // Whether a transient failure of attempt `attempt` ends the row's retries.
+  bool IsLastAttempt(int64_t attempt) const;
 
   Options options_;
   Handler handler_;
