@@ -5,13 +5,17 @@
 namespace labelrun::report {
 namespace {
 
-// True when the line may change the stream redactor's state (see the header).
-bool MayMatterToRedaction(std::string_view line) {
+// True when the line may change the stream redactor's state, or may not be a line
+// of its own in the tail (see the header): a blank line after a redraw only
+// clears the redrawn line.
+bool MustReachTheTailAtOnce(std::string_view line) {
+  bool blank = true;
   for (char c : line) {
     const auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+    blank = blank && (c == ' ' || c == '\t');
   }
-  return line.find("-----") != std::string_view::npos;
+  return blank || line.find("-----") != std::string_view::npos;
 }
 
 }  // namespace
@@ -21,7 +25,7 @@ TailBacklog::TailBacklog(Options options) : options_(options) {
 }
 
 void TailBacklog::Add(std::string_view line, LogTail& tail) {
-  if (MayMatterToRedaction(line)) {
+  if (MustReachTheTailAtOnce(line)) {
     Drain(tail);
     tail.AddStored(line);
     return;

@@ -48,7 +48,7 @@ struct Pair {
         deferred(LogTail::Options{max_lines, 4096, 256, &redactor}),
         backlog(TailBacklog::Options{max_lines, backlog_bytes}) {}
   void Add(std::string_view line) {
-    direct.AddLine(line);
+    direct.AddStored(line);
     backlog.Add(line, deferred);
   }
   LogTail direct, deferred;

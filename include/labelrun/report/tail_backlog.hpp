@@ -9,7 +9,9 @@
 // tail (max_lines newer lines follow it) nor change how the tail's stream redactor
 // reads later lines: a line holding "-----" (a PEM marker) or a control byte (which
 // cleaning removes, so that dashes around it could join into a marker) is handed
-// to the tail at once, with every line before it. So the tail reads the same after
+// to the tail at once, with every line before it; so is a line that may not be a
+// line of its own there (a redraw ending in '\r', a blank line that only clears a
+// redrawn one). So the tail reads the same after
 // Drain as if each line had been added to it directly. Memory: at most max_lines
 // lines and about max_bytes bytes. Not thread-safe (the owner's lock covers it).
 
