@@ -195,13 +195,15 @@ Status Dispatcher::Cancel(const std::string& job_id, const std::string& by) {
   }
   bool ended = false;
   if (active) {
+    // The worker stores the job's end under this lock: either the end is
+    // stored and this cancel is too late, or the cancel is stored first.
     std::lock_guard lock(active->mu);
     ended = active->ended;
+    if (!ended && active->cause == EndCause::kNone) (void)store_.SetCancelBy(job_id, by);
   }
   // A job whose end is stored already is answered from the store, like one
   // whose worker has gone.
   if (active && !ended) {
-    (void)store_.SetCancelBy(job_id, by);
     RequestStop(active, EndCause::kCancelled, by);
     spdlog::info("job {}: cancellation asked by {}", job_id, by);
     return Ok();

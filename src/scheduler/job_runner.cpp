@@ -443,13 +443,15 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
     }
   }
   // Stored first (a crash now leaves a stray container that the next start
-  // removes), then the container goes, then the job is reported as ended.
-  if (Status s = store_.Update(job, clock_.NowUnixMillis(), detail_text); !s) {
-    spdlog::error("job {}: could not store state {}: {}", job.id, JobStateName(job.state),
-                  s.error().message());
-  }
+  // removes), then the container goes, then the job is reported as ended. The
+  // end is stored under the job's lock, so a cancel sees either a job still
+  // running or its stored end, never the end stored with `ended` still false.
   {
     std::lock_guard lock(a.mu);
+    if (Status s = store_.Update(job, clock_.NowUnixMillis(), detail_text); !s) {
+      spdlog::error("job {}: could not store state {}: {}", job.id, JobStateName(job.state),
+                    s.error().message());
+    }
     a.ended = true;
   }
   spdlog::info("job {} {}{}{}", job.id, JobStateName(job.state), job.reason.empty() ? "" : ": ",
