@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev openssl nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev
-  libcurl4-openssl-dev zlib1g-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libcli11-dev libsystemd-dev
+  libcurl4-openssl-dev libarchive-dev libsqlite3-dev sqlite3 libyaml-cpp-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   curl

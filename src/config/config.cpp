@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/yaml_reader.hpp"
+#include "config/config_sections.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/units.hpp"
 
@@ -311,7 +311,11 @@ LoadOutcome ParseConfig(std::string_view yaml_text, std::string source) {
   }
   Config cfg;
   cfg.source = std::move(source);
-  YamlReader r(outcome.problems);
+  YamlReader r(
+      [&outcome](const std::string& path, std::string message, bool warning) {
+        outcome.problems.push_back({path, std::move(message), warning});
+      },
+      yaml::SuggestionStyle::kKeyPath);
   if (root.IsNull()) {
     // An empty file is the embedded defaults.
   } else if (!root.IsMap()) {

@@ -2,7 +2,7 @@
 // sources, api, report, dashboard.
 #include <set>
 
-#include "config/yaml_reader.hpp"
+#include "config/config_sections.hpp"
 
 namespace labelrun::config {
 namespace {

@@ -5,11 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "labelrun/core/yaml_reader.hpp"
 #include "labelrun/labels/dictionary.hpp"
 #include "labelrun/rules/rule.hpp"
-#include "yaml_reader.hpp"
 
 namespace labelrun::rules::internal {
+
+using YamlReader = yaml::Reader;
 
 // Reads the `job` map at `path` into a JobTemplate; nullopt when any error was recorded.
 // `dictionary` may be null.

@@ -8,7 +8,6 @@
 #include "job_loader.hpp"
 #include "labelrun/labels/name.hpp"
 #include "labelrun/labels/suggest.hpp"
-#include "yaml_reader.hpp"
 
 namespace labelrun::rules {
 namespace {
@@ -25,7 +24,12 @@ bool IsRuleName(std::string_view name) {
 class Loader {
  public:
   Loader(std::shared_ptr<const labels::Dictionary> dictionary)
-      : dictionary_(std::move(dictionary)), r_(errors_) {}
+      : dictionary_(std::move(dictionary)),
+        r_(
+            [this](const std::string& path, std::string message, bool) {
+              errors_.push_back({path, std::move(message)});
+            },
+            yaml::SuggestionStyle::kQuotedKey) {}
 
   LoadedRules Run(const YAML::Node& config) {
     LoadedRules out;

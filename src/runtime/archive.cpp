@@ -10,11 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
 
-#include "runtime/tar_stream.hpp"
+#include "runtime/tar_io.hpp"
 
 namespace labelrun::runtime {
 namespace {
@@ -75,7 +76,7 @@ Status CheckSymlink(const std::string& path, std::string_view target) {
   return Ok();
 }
 
-Status CopyData(tar::TarReader& reader, tar::TarWriter& writer) {
+Status CopyData(tar::Reader& reader, tar::Writer& writer) {
   std::vector<char> buf(kCopyChunk);
   while (true) {
     Result<size_t> got = reader.ReadData(buf.data(), buf.size());
@@ -85,15 +86,11 @@ Status CopyData(tar::TarReader& reader, tar::TarWriter& writer) {
   }
 }
 
-}  // namespace
-
-Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes) {
-  tar::GzipReader in(tar_gz, max_bytes);
-  tar::TarReader reader(in);
+// Rewrites the entries of `reader` without their top folder, checking each.
+Result<std::string> Strip(tar::Reader& reader) {
   // The output is never larger than the input by more than a few headers, and
   // the input is capped already.
-  tar::GzipWriter gz(UINT64_MAX);
-  tar::TarWriter writer(gz);
+  tar::Writer writer(UINT64_MAX);
   std::string top;
   std::set<std::string> symlinks;
   tar::Entry e;
@@ -109,6 +106,16 @@ Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes) {
     if (top.empty()) top = (*parts)[0];
     if ((*parts)[0] != top) {
       return Invalid("tar entry '" + e.path + "' is outside the top folder '" + top + "/'");
+    }
+    switch (e.type) {
+      case tar::Type::kFile:
+      case tar::Type::kDirectory:
+      case tar::Type::kSymlink:
+      case tar::Type::kHardLink:
+        break;
+      default:
+        return Invalid("tar entry '" + e.path + "' is " + std::string(tar::Describe(e.type)) +
+                       "; only files, directories, symlinks and hard links are allowed");
     }
     if (parts->size() == 1) {
       if (e.type != tar::Type::kDirectory) {
@@ -143,8 +150,23 @@ Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes) {
     if (Status s = writer.EndEntry(); !s) return s.error();
   }
   if (top.empty()) return Invalid("the archive holds no entries");
-  if (Status s = writer.Finish(); !s) return s.error();
-  return gz.Finish();
+  return writer.Finish();
+}
+
+}  // namespace
+
+Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes) {
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromMemory(tar_gz, tar::Compression::kGzip, max_bytes);
+  if (!reader) return reader.error();
+  return Strip(**reader);
+}
+
+Result<std::string> StripTopFolderFile(const std::filesystem::path& tar_gz, size_t max_bytes) {
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromFile(tar_gz, tar::Compression::kGzip, max_bytes);
+  if (!reader) return reader.error();
+  return Strip(**reader);
 }
 
 namespace {
@@ -155,7 +177,7 @@ Error ReadError(const std::filesystem::path& p, int err) {
   return Error(ErrorCode::kUnavailable, "cannot read " + Describe(p) + ": " + std::strerror(err));
 }
 
-Status AddFile(tar::TarWriter& writer, const std::filesystem::path& abs, tar::Entry entry) {
+Status AddFile(tar::Writer& writer, const std::filesystem::path& abs, tar::Entry entry) {
   int fd = open(abs.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return ReadError(abs, errno);
   Status status = writer.BeginEntry(entry);
@@ -179,7 +201,7 @@ Status AddFile(tar::TarWriter& writer, const std::filesystem::path& abs, tar::En
 }
 
 // Adds the contents of `abs` (the archive path `rel`, "" for the root).
-Status AddTree(tar::TarWriter& writer, const std::filesystem::path& abs, const std::string& rel,
+Status AddTree(tar::Writer& writer, const std::filesystem::path& abs, const std::string& rel,
                int depth) {
   if (depth > 256) return Invalid("folders nest deeper than 256 levels at " + Describe(abs));
   DIR* d = opendir(abs.c_str());
@@ -241,21 +263,17 @@ Result<std::string> TarGzFolder(const std::filesystem::path& dir, size_t max_byt
     return ReadError(dir, errno);
   }
   if (!S_ISDIR(st.st_mode)) return Invalid(Describe(dir) + " is not a folder");
-  tar::GzipWriter gz(max_bytes);
-  tar::TarWriter writer(gz);
+  tar::Writer writer(max_bytes);
   if (Status s = AddTree(writer, dir, "", 0); !s) return s.error();
-  if (Status s = writer.Finish(); !s) return s.error();
-  return gz.Finish();
+  return writer.Finish();
 }
 
 namespace {
 
-// Calls `visit(reader, entry, relative_path, data_offset)` for each regular
-// file of an outputs tar; stops early when it returns false. `data_offset` is
-// where the entry's data starts when `file` is the source, else 0.
+// Calls `visit(reader, entry, relative_path)` for each regular file of an
+// outputs tar; stops early when it returns false.
 template <typename Visit>
-Status ForEachOutput(tar::ByteSource& in, const tar::FileReader* file, Visit visit) {
-  tar::TarReader reader(in);
+Status ForEachOutput(tar::Reader& reader, Visit visit) {
   tar::Entry e;
   while (true) {
     Result<bool> more = reader.Next(&e);
@@ -264,21 +282,17 @@ Status ForEachOutput(tar::ByteSource& in, const tar::FileReader* file, Visit vis
     if (e.type != tar::Type::kFile) continue;
     Result<std::vector<std::string>> parts = PathParts(e.path);
     if (!parts || parts->size() < 2) continue;  // not inside the collected folder
-    if (!visit(reader, e, Join(*parts, 1), file ? file->position() : 0)) return Ok();
+    if (!visit(reader, e, Join(*parts, 1))) return Ok();
   }
 }
 
-}  // namespace
-
-namespace {
-
-Result<std::vector<OutputFile>> List(tar::ByteSource& in, const tar::FileReader* file) {
+// `file`: offsets are those of the tar file; else 0.
+Result<std::vector<OutputFile>> List(tar::Reader& reader, bool file) {
   std::vector<OutputFile> files;
-  Status s = ForEachOutput(
-      in, file, [&](tar::TarReader&, const tar::Entry& e, std::string path, uint64_t offset) {
-        files.push_back({std::move(path), e.size, offset});
-        return true;
-      });
+  Status s = ForEachOutput(reader, [&](tar::Reader& r, const tar::Entry& e, std::string path) {
+    files.push_back({std::move(path), e.size, file ? r.data_offset() : 0});
+    return true;
+  });
   if (!s) return s.error();
   return files;
 }
@@ -286,25 +300,28 @@ Result<std::vector<OutputFile>> List(tar::ByteSource& in, const tar::FileReader*
 }  // namespace
 
 Result<std::vector<OutputFile>> ListOutputs(std::string_view tar) {
-  tar::PlainReader in(tar);
-  return List(in, nullptr);
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromMemory(tar, tar::Compression::kNone, UINT64_MAX);
+  if (!reader) return reader.error();
+  return List(**reader, false);
 }
 
 Result<std::vector<OutputFile>> ListOutputsInFile(const std::filesystem::path& tar_file) {
-  Result<std::unique_ptr<tar::FileReader>> in = tar::FileReader::Open(tar_file);
-  if (!in) return in.error();
-  return List(**in, in->get());
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromFile(tar_file, tar::Compression::kNone, UINT64_MAX);
+  if (!reader) return reader.error();
+  return List(**reader, true);
 }
 
 Result<OutputFile> FindOutput(const std::filesystem::path& tar_file, std::string_view path) {
-  Result<std::unique_ptr<tar::FileReader>> in = tar::FileReader::Open(tar_file);
-  if (!in) return in.error();
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromFile(tar_file, tar::Compression::kNone, UINT64_MAX);
+  if (!reader) return reader.error();
   std::optional<OutputFile> found;
-  Status s = ForEachOutput(
-      **in, in->get(),
-      [&](tar::TarReader&, const tar::Entry& e, const std::string& rel, uint64_t offset) {
+  Status s =
+      ForEachOutput(**reader, [&](tar::Reader& r, const tar::Entry& e, const std::string& rel) {
         if (rel != path) return true;
-        found = OutputFile{rel, e.size, offset};
+        found = OutputFile{rel, e.size, r.data_offset()};
         return false;
       });
   if (!s) return s.error();
@@ -312,7 +329,9 @@ Result<OutputFile> FindOutput(const std::filesystem::path& tar_file, std::string
     return Unexpected(ErrorCode::kNotFound, "no file '" + std::string(path) + "' in the outputs");
   }
   // A truncated archive promises data it does not hold.
-  if (found->offset + found->size > (*in)->size()) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(tar_file, ec);
+  if (ec || found->offset + found->size > size) {
     return Unexpected(ErrorCode::kInvalidArgument,
                       "'" + found->path + "' is cut short in the outputs archive");
   }
@@ -320,11 +339,12 @@ Result<OutputFile> FindOutput(const std::filesystem::path& tar_file, std::string
 }
 
 Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size_t max_bytes) {
+  Result<std::unique_ptr<tar::Reader>> reader =
+      tar::Reader::FromMemory(tar, tar::Compression::kNone, UINT64_MAX);
+  if (!reader) return reader.error();
   std::optional<Result<std::string>> found;
-  tar::PlainReader in(tar);
-  Status s = ForEachOutput(
-      in, nullptr,
-      [&](tar::TarReader& reader, const tar::Entry& e, const std::string& rel, uint64_t) {
+  Status s =
+      ForEachOutput(**reader, [&](tar::Reader& r, const tar::Entry& e, const std::string& rel) {
         if (rel != path) return true;
         if (e.size > max_bytes) {
           found = Unexpected(ErrorCode::kResourceExhausted,
@@ -335,7 +355,7 @@ Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size
         std::string data(e.size, '\0');
         size_t at = 0;
         while (at < data.size()) {
-          Result<size_t> got = reader.ReadData(data.data() + at, data.size() - at);
+          Result<size_t> got = r.ReadData(data.data() + at, data.size() - at);
           if (!got) {
             found = got.error();
             return false;
@@ -343,7 +363,11 @@ Result<std::string> ReadOutput(std::string_view tar, std::string_view path, size
           if (*got == 0) break;
           at += *got;
         }
-        data.resize(at);
+        if (at < data.size()) {
+          found = Unexpected(ErrorCode::kInvalidArgument,
+                             "'" + rel + "' is cut short in the outputs archive");
+          return false;
+        }
         found = std::move(data);
         return false;
       });

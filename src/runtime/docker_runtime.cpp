@@ -142,7 +142,7 @@ Result<CopiedOut> DockerRuntime::CopyOut(const std::string& id, const std::strin
                                          const std::filesystem::path& tar_file,
                                          uint64_t max_bytes) {
   if (Status st = CheckContainerRef(id); !st) return st.error();
-  FILE* out = std::fopen(tar_file.c_str(), "wb");
+  FILE* out = std::fopen(tar_file.c_str(), "w+b");  // read back by the sink's Finish
   if (out == nullptr) {
     return Unexpected(ErrorCode::kInternal, "cannot write " + tar_file.string());
   }
@@ -155,9 +155,9 @@ Result<CopiedOut> DockerRuntime::CopyOut(const std::string& id, const std::strin
   call.on_body = [&](std::string_view chunk) { return sink.Write(chunk); };
   Result<HttpReply> reply = PerformOk(call);
   Status finished = Ok();
-  if (reply || sink.truncated()) finished = sink.Finish();
+  if (reply || sink.stopped()) finished = sink.Finish();
   const bool close_failed = std::fclose(out) != 0;
-  if ((!reply && !sink.truncated()) || !finished || close_failed) {
+  if ((!reply && !sink.stopped()) || !finished || close_failed) {
     std::error_code ec;
     std::filesystem::remove(tar_file, ec);
     if (!finished) return finished.error();

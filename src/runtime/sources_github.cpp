@@ -1,7 +1,6 @@
 // GithubSource: the default branch's head and the tarball of a commit, through
 // the REST client and the App's installation token.
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,32 +21,6 @@ bool IsFullSha(std::string_view s) {
 
 Error WithContext(const Error& e, const std::string& what) {
   return Error(e.code(), what + ": " + e.message());
-}
-
-Result<std::string> ReadAndRemove(const std::filesystem::path& path) {
-  std::string data;
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  int err = fd < 0 ? errno : 0;
-  if (fd >= 0) {
-    char buf[64 << 10];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) != 0) {
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        err = errno;
-        break;
-      }
-      data.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-  }
-  std::error_code ignored;
-  std::filesystem::remove(path, ignored);
-  if (err != 0) {
-    return Error(ErrorCode::kUnavailable,
-                 "cannot read the downloaded tarball '" + path.string() + "': " + strerror(err));
-  }
-  return data;
 }
 
 }  // namespace
@@ -111,9 +84,10 @@ Result<std::string> GithubSource::Archive(const std::string& repo, int64_t insta
     std::filesystem::remove(file, ec);
     return WithContext(written.error(), what);
   }
-  Result<std::string> data = ReadAndRemove(file);
-  if (!data) return data.error();
-  Result<std::string> stripped = StripTopFolder(*data, options_.max_bytes);
+  // Read from the file as it is rewritten: the compressed tarball is never
+  // held in memory.
+  Result<std::string> stripped = StripTopFolderFile(file, options_.max_bytes);
+  std::filesystem::remove(file, ec);
   if (!stripped) return WithContext(stripped.error(), what);
   return stripped;
 }

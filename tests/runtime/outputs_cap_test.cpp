@@ -53,7 +53,7 @@ struct Capped {
   Status finished = Ok();
 };
 Capped CapInto(const std::string& tar, uint64_t max_bytes, const fs::path& out) {
-  std::FILE* f = std::fopen(out.c_str(), "wb");
+  std::FILE* f = std::fopen(out.c_str(), "w+b");
   tar::CappedTarSink sink(f, max_bytes);
   Capped c;
   c.completed = true;
@@ -106,6 +106,24 @@ TEST(CappedTarSink, KeepsWholeEntriesUpToTheCapAndSaysWhatWasLeftOut) {
   for (const OutputFile& f : *files) kept[f.path] = f.size;
   EXPECT_EQ(kept["a.txt"], 1000u);
   EXPECT_EQ(kept.count(std::string(120, 'l') + ".txt"), 1u) << "the pax header went with it";
+
+  // Over the cap only by its end blocks: nothing is left out.
+  // The last entry's data ends in its last non-zero byte's block; tar then pads
+  // the stream to 10 KiB records with zeros.
+  const uint64_t end = tar.find_last_not_of('\0');
+  const uint64_t exact = (end / 512 + 1) * 512 + 1024;
+  Capped tight = CapInto(tar, exact, dir / "tight.tar");
+  ASSERT_TRUE(tight.finished) << tight.finished.error().ToString();
+  EXPECT_EQ(tight.truncation, "");
+  EXPECT_EQ(fs::file_size(dir / "tight.tar"), exact);
+  files = ListOutputsInFile(dir / "tight.tar");
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->size(), 3u);
+  // One byte less: the last entry is left out.
+  Capped under = CapInto(tar, exact - 1, dir / "under.tar");
+  ASSERT_TRUE(under.finished) << under.finished.error().ToString();
+  EXPECT_NE(under.truncation.find("and everything after it left out; 3 entries"), std::string::npos)
+      << under.truncation;
 
   // A stream that ends inside an entry is an error, not a short file.
   Capped broken = CapInto(tar.substr(0, 1700), 1 << 20, dir / "broken.tar");

@@ -24,8 +24,8 @@ namespace labelrun::runtime {
 // travels in a pax global header. The result holds the same files, directories
 // and symlinks with paths relative to that folder, and no global header.
 //
-// Reads ustar (name + prefix), pax extended headers (path, linkpath, size) and
-// GNU long names (L/K). Fails with:
+// Reads what libarchive's tar reader reads: ustar (name + prefix), pax
+// extended headers, GNU long names and base-256 numbers. Fails with:
 //   kResourceExhausted  past `max_bytes` of uncompressed tar data;
 //   kInvalidArgument    not gzip / not tar, a bad header checksum, a truncated
 //                       archive, an absolute path or a ".." component, an entry
@@ -37,6 +37,9 @@ namespace labelrun::runtime {
 // Absolute symlink targets are kept as they are: they name a place in the
 // container, not on this machine.
 Result<std::string> StripTopFolder(std::string_view tar_gz, size_t max_bytes);
+// The same from a tarball on disk, read as it is rewritten: the compressed
+// input is never held in memory. kNotFound when the file does not exist.
+Result<std::string> StripTopFolderFile(const std::filesystem::path& tar_gz, size_t max_bytes);
 
 // A gzip tar of the folder `dir`: regular files, directories and symlinks (not
 // followed), paths relative to `dir`, sorted, with anything named ".git" left
@@ -56,8 +59,9 @@ struct OutputFile {
   uint64_t offset = 0;  // where its data starts in the tar file (0 for a tar in memory)
 };
 
-// The regular files, in archive order. Fails with kInvalidArgument on a tar it
-// cannot read (bad checksum, truncated).
+// The regular files, in archive order (links, devices and the like are left
+// out). Fails with kInvalidArgument on a tar it cannot read (bad checksum,
+// truncated).
 Result<std::vector<OutputFile>> ListOutputs(std::string_view tar);
 // The same from a tar file, reading only its headers (files' data is skipped
 // by seeking): memory does not grow with the archive. kNotFound when the file

@@ -76,7 +76,7 @@ struct GithubSourceOptions {
 //   ResolveCommit: the head of the default branch (GET /repos/{o}/{r} for
 //     default_branch, then GET /repos/{o}/{r}/git/ref/heads/{branch}).
 //   Archive: GET /repos/{o}/{r}/tarball/{sha}, downloaded to a temporary file,
-//     then StripTopFolder; `commit` must be a full SHA (40 or 64 hex digits).
+//     then StripTopFolderFile; `commit` must be a full SHA (40 or 64 hex digits).
 // Both need the delivery's installation (0: kFailedPrecondition). GitHub's
 // errors keep their codes (see github/client.hpp): kUnauthenticated for a bad
 // token, kNotFound for an unknown repository or commit, kUnavailable and
