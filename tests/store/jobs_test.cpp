@@ -240,7 +240,7 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
   ASSERT_TRUE(store) << store.error().message();
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 7);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs"), 4);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1 AND id = 'j1'"), 1);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1"), 1);
