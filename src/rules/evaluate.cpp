@@ -29,7 +29,10 @@ class Evaluator {
         break;
       case EventKind::kClosed:
         decision_.kind = DecisionKind::kCancel;
-        decision_.reasons.push_back("the issue was closed; any running job on it is cancelled");
+        decision_.reasons.push_back(
+            event_.pull_request
+                ? "the pull request was closed or merged; any job on it is cancelled"
+                : "the issue was closed; any running job on it is cancelled");
         break;
       case EventKind::kCommand:
         OnCommand();

@@ -2,8 +2,10 @@
 // the loopback GitHub: a label runs the PR's own head commit (fetched through the
 // base repository) and follows it with a check run on that commit; a fork runs
 // only where its rule allows forks; new commits cancel the old head's job and take
-// the label off; the check run's Cancel and Re-run act for senders with the rule's
-// permission only; a triage sender's label starts nothing.
+// the label off (or keep it running where the rule says keep); merging cancels; the
+// check run's Cancel and Re-run act for senders with the rule's permission only;
+// `/labelrun retry` runs the head GitHub reports then; a triage sender's label starts
+// nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -430,6 +432,52 @@ TEST_F(PullRequestTest, TheCheckRunsCancelAndRerunActOnlyForSendersWithThePermis
   EXPECT_EQ(Runs()[1].external_id, jobs[0]["id"]);
   EXPECT_THAT(server_->Log(), HasSubstr("@trudy has triage permission; rule `train` needs write"));
   EXPECT_EQ(server_->CountInLog("re-runs job " + ended.external_id), 1u) << server_->Log();
+}
+
+TEST_F(PullRequestTest, MergingThePullRequestCancelsItsJob) {
+  Start("cat pr-only.txt && sleep 60");
+  ASSERT_EQ(
+      Deliver("pull_request", "merge-1", PullRequestDelivery("labeled", 7, kHeadSha, kRepo, "bob")),
+      202);
+  ASSERT_TRUE(WaitUntil([&] { return RunIn("in_progress").has_value(); }, 120s))
+      << server_->Log() << Sent();
+  json merged = json::parse(PullRequestDelivery("closed", 7, kHeadSha, kRepo, "bob"));
+  merged["pull_request"]["state"] = "closed";
+  merged["pull_request"]["merged"] = true;
+  ASSERT_EQ(Deliver("pull_request", "merge-2", merged.dump()), 202);
+  ASSERT_TRUE(WaitUntil([&] { return RunIn("completed", "cancelled").has_value(); }, 90s))
+      << server_->Log() << Sent();
+  json jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["state"], "cancelled");
+}
+
+TEST_F(PullRequestTest, RetryOnAPullRequestRunsItsHeadAsGithubReportsIt) {
+  Start("cat pr-only.txt");
+  github_->SetPullRequest(kRepo, {7, kNewHeadSha, kRepo, "open"});
+  json comment = {
+      {"action", "created"},
+      {"issue",
+       {{"number", 7},
+        {"state", "open"},
+        {"title", "t"},
+        {"labels", {{{"name", "task:training"}}}},
+        {"pull_request", {{"url", "https://api.github.com/repos/acme/vision/pulls/7"}}}}},
+      {"comment", {{"id", 9}, {"body", "/labelrun retry"}, {"author_association", "MEMBER"}}},
+      {"repository", {{"id", 1}, {"full_name", kRepo}}},
+      {"sender", {{"login", "bob"}, {"type", "User"}}},
+      {"installation", {{"id", 5}}}};
+  ASSERT_EQ(Deliver("issue_comment", "retry-1", comment.dump()), 202);
+  ASSERT_TRUE(WaitUntil([&] { return RunIn("completed").has_value(); }, 120s))
+      << server_->Log() << Sent();
+  const FakeCheckRun run = *RunIn("completed");
+  EXPECT_EQ(run.conclusion, "success");
+  EXPECT_EQ(run.head_sha, kNewHeadSha);
+  EXPECT_THAT(run.text, HasSubstr("from the new head"));
+  json jobs = Jobs();
+  ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["pull_request"],
+            (json{{"number", 7}, {"head_sha", kNewHeadSha}, {"from_fork", false}}));
 }
 
 TEST_F(PullRequestTest, ATriageSendersLabelStartsNothing) {
