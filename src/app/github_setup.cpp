@@ -115,18 +115,19 @@ std::string GithubSetupPages::Manifest() const {
       {"name", options_.setup.app_name},
       {"url", options_.public_url},
       {"description",
-       "Turns issue labels into GPU training jobs: add task:training + gpu:required and labelrun "
-       "runs the job, keeping one comment up to date with progress, the log tail and the loss "
-       "curve."},
+       "Turns issue and pull request labels into GPU training jobs: add task:training + "
+       "gpu:required and labelrun runs the job (a pull request's own head commit, as a check "
+       "run), keeping one comment up to date with progress, the log tail and the loss curve."},
       {"hook_attributes", {{"url", options_.public_url + options_.webhook_path}, {"active", true}}},
       {"redirect_url", options_.public_url + "/github/app-created"},
       {"public", false},
       {"default_permissions",
        {{"issues", "write"},
         {"pull_requests", "write"},
+        {"checks", "write"},
         {"contents", "read"},
         {"metadata", "read"}}},
-      {"default_events", {"issues", "issue_comment", "pull_request"}},
+      {"default_events", {"issues", "issue_comment", "pull_request", "check_run"}},
   };
   return m.dump();
 }

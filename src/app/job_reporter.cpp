@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "labelrun/report/charts.hpp"
+#include "labelrun/report/check_run.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
 #include "labelrun/report/tail_backlog.hpp"
@@ -31,6 +32,8 @@ report::JobView ViewOf(const store::JobRecord& job, int queue_position) {
   v.host = job.host;
   v.gpus = job.gpus;
   v.commit = job.commit;
+  v.pull_request = job.pull_request;
+  v.from_fork = job.from_fork;
   if (!job.spec.metrics.empty()) v.metrics = job.spec.metrics;
   v.created_unix_ms = job.created_ms;
   v.started_unix_ms = job.started_ms;
@@ -89,6 +92,9 @@ struct JobReporter::Report {
     bool was_present = false;  // add: the issue may have had the label before
   };
   std::vector<LabelWrite> label_writes;
+  // A pull request's check run: the status its last body shows, and that body.
+  std::string check_status;
+  std::string check_body;
   bool dirty = false;  // lines or samples since the last comment
   std::chrono::steady_clock::time_point sent_at{};
 };
@@ -202,6 +208,9 @@ int64_t JobReporter::Send(const store::OutboxWrite& write, Report* r) {
     case store::WriteKind::kRemoveLabel:
       what = "label " + write.payload + " removed";
       break;
+    case store::WriteKind::kCheckRun:
+      what = "check run updated for job " + (r ? r->view.id : write.job_key);
+      break;
     default:
       what = "reaction " + write.payload;
   }
@@ -310,6 +319,31 @@ void JobReporter::Publish(Report& r) {
   r.last_row = Send(write, &r);
   if (!same_state) r.milestone_row = IsMilestone(r.view.state) ? r.last_row : 0;
   r.shown = r.view.state;
+  if (r.view.pull_request) PublishCheckRun(r);
+}
+
+std::string CheckRunKey(const std::string& job_id) { return "check-run:" + job_id; }
+
+void JobReporter::PublishCheckRun(Report& r) {
+  const report::CheckRunOutput output =
+      report::RenderCheckRunOutput(r.view, r.metrics, r.tail, r.gpus, redactor_);
+  const report::CheckRunTarget target{r.view.rule, r.view.commit, Link("/jobs/" + r.view.id)};
+  std::string body = report::RenderCheckRunBody(r.view, target, output);
+  if (body == r.check_body) return;
+  const std::string status(report::CheckRunStatus(r.view.state));
+  store::OutboxWrite write;
+  write.installation_id = r.installation;
+  write.repository = r.view.repo;
+  write.issue = r.view.issue;
+  write.kind = store::WriteKind::kCheckRun;
+  write.job_key = CheckRunKey(r.view.id);
+  write.payload = body;
+  // queued -> in_progress -> completed each reach GitHub as their own write; a body
+  // of the same status may take the place of one still pending.
+  write.coalesce = status == r.check_status;
+  Send(write, &r);
+  r.check_body = std::move(body);
+  r.check_status = status;
 }
 
 void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) {
@@ -339,6 +373,7 @@ void JobReporter::Load(const store::JobRecord& job) {
   r.view = ViewOf(job, 0);
   r.label = std::string(report::StatusLabel(job.state));
   r.shown = job.state;
+  r.check_status = std::string(report::CheckRunStatus(job.state));
   if (IsFinal(job.state)) {
     finished_order_.push_back(job.id);
     Evict();

@@ -123,6 +123,11 @@ std::string JobJson(const store::JobRecord& job, int queue_position,
       {"finished_at", Time(job.finished_ms)},
       {"metrics", metrics},
   };
+  // A pull request's job: its number, the head it runs, and whether it is a fork's.
+  j["pull_request"] =
+      job.pull_request
+          ? json{{"number", job.issue}, {"head_sha", job.commit}, {"from_fork", job.from_fork}}
+          : json(nullptr);
   return j.dump();
 }
 

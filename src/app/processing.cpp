@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "labelrun/app/installations.hpp"
 #include "labelrun/report/comment.hpp"
 #include "labelrun/rules/explain.hpp"
@@ -47,6 +49,8 @@ std::optional<rules::Event> ToRulesEvent(const webhook::Event& event,
     out.changed_label = e->label.value_or("");
     out.labels = e->labels;
     out.sender = e->sender.login;
+    out.pull_request = true;
+    out.from_fork = e->from_fork();
     return out;
   }
   if (const auto* e = std::get_if<webhook::IssueCommentEvent>(&event)) {
@@ -100,8 +104,19 @@ int64_t IssueNumber(const webhook::Event& event) {
   if (const auto* e = std::get_if<webhook::IssuesEvent>(&event)) return e->number;
   if (const auto* e = std::get_if<webhook::IssueCommentEvent>(&event)) return e->number;
   if (const auto* e = std::get_if<webhook::PullRequestEvent>(&event)) return e->number;
+  if (const auto* e = std::get_if<webhook::CheckRunEvent>(&event)) return e->pull_request;
   return 0;
 }
+
+const rules::Rule* FindRule(const ConfigRules* rules, const std::string& name) {
+  if (!rules) return nullptr;
+  for (const rules::Rule& r : rules->rule_set.rules()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::string Short(std::string_view sha) { return std::string(sha.substr(0, 7)); }
 
 std::optional<github::Repo> SplitRepo(std::string_view full_name) {
   size_t slash = full_name.find('/');
@@ -180,11 +195,19 @@ Status DeliveryProcessor::Process(const store::InboxRow& row) {
   if (const auto* installation = std::get_if<webhook::InstallationEvent>(&*event)) {
     return RecordInstallation(github_.installations, row, *installation);
   }
+  // New commits end the approval of the old head whoever pushed them, a bot included.
+  if (const auto* pr = std::get_if<webhook::PullRequestEvent>(&*event);
+      pr && pr->action == "synchronize") {
+    return NewCommits(row, *pr);
+  }
   const webhook::Envelope* env = EnvelopeOf(*event);
   if (env && IsBot(env->sender)) {
     spdlog::info("processed delivery {} event={} action={} repo={} ignored: sent by {}", row.guid,
                  row.event, row.action, repo, env->sender.login);
     return Ok();
+  }
+  if (const auto* check = std::get_if<webhook::CheckRunEvent>(&*event)) {
+    return CheckRunAction(row, *event, *check);
   }
   std::optional<rules::Event> rules_event = ToRulesEvent(*event, rules::Permission::kNone);
   if (!rules_event || !current || rules_event->kind == rules::EventKind::kOther) {
@@ -329,11 +352,46 @@ Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& 
   job.installation = env->installation_id;
   job.sender = env->sender.login;
   job.spec = *decision.job;
-  // Resolved here rather than in Submit, so that a commit GitHub cannot give is
-  // told on the issue, and a passing outage is retried.
-  Result<std::string> commit = dispatcher_->ResolveCommit(job.repository, job.installation);
-  if (!commit) return Unresolved(row, event, decision, commit.error());
-  job.commit = *commit;
+  if (const auto* pr = std::get_if<webhook::PullRequestEvent>(&event)) {
+    // The label approves the head as of this delivery, nothing pushed after it;
+    // GitHub serves a fork's head through the base repository.
+    job.pull_request = true;
+    job.from_fork = pr->from_fork();
+    job.trigger_label = pr->label.value_or("");
+    job.commit = pr->head_sha;
+    if (job.commit.empty()) {
+      return Unresolved(
+          row, event, decision,
+          Error(ErrorCode::kInvalidArgument, "the pull_request delivery names no head commit"));
+    }
+  } else if (const auto* comment = std::get_if<webhook::IssueCommentEvent>(&event);
+             comment && comment->is_pull_request && github_.pull_request) {
+    // `/labelrun retry` on a pull request runs its head as of now.
+    Result<github::PullRequestInfo> info =
+        github_.pull_request(job.installation, job.repository, issue);
+    if (!info) return Unresolved(row, event, decision, info.error());
+    job.pull_request = true;
+    job.from_fork = info->head_repo != job.repository;
+    job.commit = info->head_sha;
+    std::shared_ptr<const ConfigRules> current = rules();
+    const rules::Rule* rule = FindRule(current.get(), decision.rule);
+    if (job.from_fork && rule) {
+      if (std::string why = rules::WhyForkRefused(*rule); !why.empty()) {
+        rules::Decision deny;
+        deny.kind = rules::DecisionKind::kDeny;
+        deny.rule = decision.rule;
+        deny.reasons = {why};
+        Explain(event, deny);
+        return Ok();
+      }
+    }
+  } else {
+    // Resolved here rather than in Submit, so that a commit GitHub cannot give is
+    // told on the issue, and a passing outage is retried.
+    Result<std::string> commit = dispatcher_->ResolveCommit(job.repository, job.installation);
+    if (!commit) return Unresolved(row, event, decision, commit.error());
+    job.commit = *commit;
+  }
   Result<store::JobRecord> submitted = dispatcher_->Submit(std::move(job));
   if (!submitted) {
     if (submitted.error().code() == ErrorCode::kAlreadyExists) {
@@ -346,6 +404,178 @@ Status DeliveryProcessor::Act(const store::InboxRow& row, const webhook::Event& 
   spdlog::info("delivery {}: job {} {} for {}#{} (rule {})", row.guid, submitted->id,
                JobStateName(submitted->state), submitted->repository, submitted->issue,
                submitted->spec.rule);
+  return Ok();
+}
+
+std::string RenderNewCommitsComment(const NewCommitsNotice& notice) {
+  std::string out = "**New commits** on this pull request: its head is now `" +
+                    CodeSpanText(Short(notice.new_head)) + "`.\n\n";
+  out += "labelrun runs only code that someone with permission labelled. ";
+  if (notice.cancelled) {
+    out += "Job `" + CodeSpanText(notice.job_id) + "` of rule `" + CodeSpanText(notice.rule) +
+           "`, for the previous head `" + CodeSpanText(Short(notice.old_head)) +
+           "`, was cancelled.";
+  } else {
+    out += "Job `" + CodeSpanText(notice.job_id) + "` of rule `" + CodeSpanText(notice.rule) +
+           "` keeps running for the previous head `" + CodeSpanText(Short(notice.old_head)) +
+           "` (the rule says `on_new_commits: keep`).";
+  }
+  if (!notice.label.empty()) {
+    out += " The label `" + CodeSpanText(notice.label) +
+           "` was removed: a maintainer adds it again to run the new head.\n";
+  } else {
+    out += " To run the new head, a maintainer labels the pull request again.\n";
+  }
+  return out;
+}
+
+Status DeliveryProcessor::NewCommits(const store::InboxRow& row,
+                                     const webhook::PullRequestEvent& event) {
+  if (!dispatcher_) {
+    spdlog::info("processed delivery {} event=pull_request action=synchronize repo={}", row.guid,
+                 event.repository.full_name);
+    return Ok();
+  }
+  Result<std::vector<store::JobRecord>> open =
+      dispatcher_->OpenOn(event.repository.full_name, event.number);
+  if (!open) return open.error();
+  std::shared_ptr<const ConfigRules> current = rules();
+  int n = 0;
+  for (const store::JobRecord& job : *open) {
+    if (!job.pull_request || job.commit == event.head_sha) continue;
+    ++n;
+    const rules::Rule* rule = FindRule(current.get(), job.spec.rule);
+    const bool cancel = !rule || rule->on_new_commits == rules::OnNewCommits::kCancel;
+    // The label that approved the old head; for a job a command started, the first
+    // label of its rule still on the pull request.
+    std::string label = job.trigger_label;
+    if (label.empty() && current && rule) {
+      for (size_t i = 0; i < current->rule_set.rules().size() && label.empty(); ++i) {
+        if (current->rule_set.rules()[i].name != rule->name) continue;
+        for (const std::string& l : event.labels) {
+          if (current->rule_set.IsTrigger(i, l)) {
+            label = l;
+            break;
+          }
+        }
+      }
+    }
+    const bool on_pr =
+        std::find(event.labels.begin(), event.labels.end(), label) != event.labels.end();
+    store::OutboxWrite write;
+    write.installation_id = event.installation_id;
+    write.repository = event.repository.full_name;
+    write.issue = event.number;
+    write.kind = store::WriteKind::kComment;
+    write.job_key = "new-commits-" + job.spec.rule;
+    write.payload = RenderNewCommitsComment(
+        {job.id, job.spec.rule, job.commit, event.head_sha, cancel, on_pr ? label : ""});
+    Write(write);
+    if (on_pr) {
+      write.kind = store::WriteKind::kRemoveLabel;
+      write.job_key.clear();
+      write.payload = label;
+      Write(write);
+    }
+    if (cancel) {
+      Status s = dispatcher_->Cancel(
+          job.id, "new commits (" + Short(event.head_sha) + ") pushed by @" + event.sender.login);
+      if (!s && s.error().code() != ErrorCode::kFailedPrecondition &&
+          s.error().code() != ErrorCode::kNotFound) {
+        return s.error();
+      }
+    }
+  }
+  spdlog::info(
+      "processed delivery {} event=pull_request action=synchronize repo={} pr={} head={}: "
+      "{} job(s) of an older head",
+      row.guid, event.repository.full_name, event.number, Short(event.head_sha), n);
+  return Ok();
+}
+
+Status DeliveryProcessor::CheckRunAction(const store::InboxRow& row, const webhook::Event& event,
+                                         const webhook::CheckRunEvent& check) {
+  const std::string& repo = check.repository.full_name;
+  const bool cancel = check.action == "requested_action";
+  if (cancel && check.requested_action != "cancel") {
+    spdlog::info("processed delivery {} event=check_run repo={}: unknown action '{}' ignored",
+                 row.guid, repo, check.requested_action);
+    return Ok();
+  }
+  if (!dispatcher_) {
+    spdlog::info("processed delivery {} event=check_run action={} repo={}", row.guid, check.action,
+                 repo);
+    return Ok();
+  }
+  Result<std::optional<store::JobRecord>> found = std::optional<store::JobRecord>();
+  if (!check.external_id.empty()) found = dispatcher_->Job(check.external_id);
+  if (!found) return found.error();
+  if (!*found || (*found)->repository != repo) {
+    spdlog::info("processed delivery {} event=check_run repo={}: no labelrun job '{}' there",
+                 row.guid, repo, check.external_id);
+    return Ok();
+  }
+  const store::JobRecord& job = **found;
+  Result<rules::Permission> permission = SenderPermission(event);
+  if (!permission) return permission.error();
+  std::shared_ptr<const ConfigRules> current = rules();
+  const rules::Rule* rule = FindRule(current.get(), job.spec.rule);
+  const std::string& sender = check.sender.login;
+  std::string why;
+  if (rule) {
+    why = rules::WhyRefused(*rule, *permission, sender, cancel ? "cancel" : "run");
+    if (why.empty() && !cancel && job.from_fork) why = rules::WhyForkRefused(*rule);
+  } else if (!cancel) {
+    why = "rule `" + job.spec.rule + "` is no longer in labelrun's configuration";
+  } else if (*permission < rules::Permission::kWrite) {
+    why = "@" + sender + " has " + std::string(rules::PermissionName(*permission)) +
+          " permission; cancelling needs write or above";
+  }
+  if (!why.empty()) {
+    spdlog::info("processed delivery {} event=check_run action={} repo={} job={}: refused: {}",
+                 row.guid, check.action, repo, job.id, why);
+    rules::Decision deny;
+    deny.kind = rules::DecisionKind::kDeny;
+    deny.rule = job.spec.rule;
+    deny.reasons = {std::string(cancel ? "the check run's Cancel" : "the check run's Re-run") +
+                        " for job " + job.id + " was refused",
+                    why};
+    webhook::CheckRunEvent on_pr = check;
+    on_pr.pull_request = job.issue;
+    Explain(webhook::Event(on_pr), deny);
+    return Ok();
+  }
+  if (cancel) {
+    Status s = dispatcher_->Cancel(job.id, "@" + sender);
+    if (!s && s.error().code() != ErrorCode::kFailedPrecondition) return s.error();
+    spdlog::info("processed delivery {} event=check_run repo={} job={}: cancel by @{}{}", row.guid,
+                 repo, job.id, sender, s ? "" : " (" + s.error().message() + ")");
+    return Ok();
+  }
+  scheduler::NewJob again;
+  again.delivery = row.guid;
+  again.repository = job.repository;
+  again.issue = job.issue;
+  again.installation = check.installation_id != 0 ? check.installation_id : job.installation;
+  again.sender = sender;
+  again.spec = job.spec;
+  again.commit = job.commit;
+  again.pull_request = job.pull_request;
+  again.from_fork = job.from_fork;
+  again.trigger_label = job.trigger_label;
+  Result<store::JobRecord> submitted = dispatcher_->Submit(std::move(again));
+  if (!submitted) {
+    if (submitted.error().code() == ErrorCode::kAlreadyExists) {
+      spdlog::info("processed delivery {} event=check_run action=rerequested repo={}: {}", row.guid,
+                   repo, submitted.error().message());
+      return Ok();
+    }
+    return submitted.error();
+  }
+  spdlog::info(
+      "processed delivery {} event=check_run action=rerequested repo={}: job {} re-runs job {} "
+      "on {} for @{}",
+      row.guid, repo, submitted->id, job.id, Short(job.commit), sender);
   return Ok();
 }
 

@@ -29,6 +29,7 @@
 #include "labelrun/github/permission_cache.hpp"
 #include "labelrun/github/token_source.hpp"
 #include "labelrun/runtime/docker.hpp"
+#include "labelrun/runtime/sources.hpp"
 #include "labelrun/server/server.hpp"
 #include "labelrun/store/inbox.hpp"
 #include "labelrun/store/outbox.hpp"
@@ -430,11 +431,22 @@ int RunServe(const ServeOptions& options) {
     std::cerr << "labelrun: not starting: " << installation_store.error().message() << "\n";
     return 1;
   }
-  GithubContext github_context{permissions.get(), outbox.get(), {}, {}};
+  GithubContext github_context;
+  github_context.permissions = permissions.get();
+  github_context.outbox = outbox.get();
   github_context.installations = installation_store->get();
   if (!outbox) {
     github_context.on_comment = [&reporter](const store::OutboxWrite& w) {
       reporter.KeepLocalComment(w);
+    };
+  }
+  if (lookup_client) {
+    github_context.pull_request = [&lookup_client](
+                                      int64_t installation, const std::string& repository,
+                                      int64_t number) -> Result<github::PullRequestInfo> {
+      Result<github::Repo> repo = runtime::ParseRepo(repository);
+      if (!repo) return repo.error();
+      return lookup_client->GetPullRequest(installation, *repo, number);
     };
   }
   github_context.on_issue_labels = [&reporter](const std::string& repository, int64_t issue,

@@ -280,4 +280,72 @@ Result<int64_t> Client::DownloadTarball(int64_t installation, const Repo& repo,
   return res->file_bytes;
 }
 
+Result<int64_t> Client::CreateCheckRun(int64_t installation, const Repo& repo,
+                                       std::string_view body) {
+  std::string payload(body);
+  Result<HttpResponse> res = Call(installation, "POST", RepoPath(repo) + "/check-runs", &payload,
+                                  /*idempotent=*/false);
+  if (!res) return res.error();
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("id") || !j["id"].is_number_integer()) {
+    return Malformed("create check run");
+  }
+  return j["id"].get<int64_t>();
+}
+
+Status Client::UpdateCheckRun(int64_t installation, const Repo& repo, int64_t check_run_id,
+                              std::string_view body) {
+  std::string payload(body);
+  Result<HttpResponse> res =
+      Call(installation, "PATCH", RepoPath(repo) + "/check-runs/" + std::to_string(check_run_id),
+           &payload);
+  if (!res) return res.error();
+  return Ok();
+}
+
+Result<std::optional<int64_t>> Client::FindCheckRun(int64_t installation, const Repo& repo,
+                                                    std::string_view head_sha,
+                                                    std::string_view external_id) {
+  auto pages = CallPaginated(
+      installation, RepoPath(repo) + "/commits/" + Segment(head_sha) + "/check-runs?per_page=100");
+  if (!pages) return pages.error();
+  for (const HttpResponse& page : *pages) {
+    json j = json::parse(page.body, nullptr, false);
+    if (!j.is_object() || !j.contains("check_runs") || !j["check_runs"].is_array()) {
+      return Malformed("list check runs");
+    }
+    for (const json& run : j["check_runs"]) {
+      if (Str(run, "external_id") == external_id && run.contains("id") &&
+          run["id"].is_number_integer()) {
+        return std::optional<int64_t>(run["id"].get<int64_t>());
+      }
+    }
+  }
+  return std::optional<int64_t>();
+}
+
+Result<PullRequestInfo> Client::GetPullRequest(int64_t installation, const Repo& repo,
+                                               int64_t number) {
+  Result<HttpResponse> res =
+      Call(installation, "GET", RepoPath(repo) + "/pulls/" + std::to_string(number), nullptr);
+  if (!res) return res.error();
+  json j = json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("head") || !j["head"].is_object()) {
+    return Malformed("get pull request");
+  }
+  PullRequestInfo info;
+  info.number = j.value("number", int64_t{0});
+  info.state = Str(j, "state");
+  info.head_sha = Str(j["head"], "sha");
+  if (j["head"].contains("repo") && j["head"]["repo"].is_object()) {
+    info.head_repo = Str(j["head"]["repo"], "full_name");
+  }
+  if (j.contains("base") && j["base"].is_object() && j["base"].contains("repo") &&
+      j["base"]["repo"].is_object()) {
+    info.base_repo = Str(j["base"]["repo"], "full_name");
+  }
+  if (info.head_sha.empty()) return Malformed("get pull request");
+  return info;
+}
+
 }  // namespace labelrun::github

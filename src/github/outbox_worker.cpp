@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "labelrun/core/strings.hpp"
 
@@ -33,6 +34,55 @@ Result<int64_t> Sent(Status status) {
   return 0;
 }
 
+// GitHub's limit on each of a check run's output.title, summary and text.
+constexpr size_t kCheckRunFieldLimit = 65535;
+
+// Cuts `s` to at most `limit` characters (code points) at a character boundary:
+// the tail is kept when `keep_tail` (a log), else the head.
+void ClampCharacters(std::string& s, size_t limit, bool keep_tail) {
+  size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  if (chars <= limit) return;
+  size_t drop = chars - limit;
+  if (keep_tail) {
+    size_t at = 0;
+    while (at < s.size() && drop > 0) {
+      ++at;
+      while (at < s.size() && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) ++at;
+      --drop;
+    }
+    s.erase(0, at);
+  } else {
+    size_t at = s.size();
+    while (at > 0 && drop > 0) {
+      --at;
+      while (at > 0 && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) --at;
+      --drop;
+    }
+    s.resize(at);
+  }
+}
+
+// A check run body with its output passed through `redact` and kept within
+// GitHub's limits; the body unchanged when it is not a JSON object.
+std::string RedactCheckRun(std::string_view body,
+                           const std::function<std::string(std::string_view)>& redact) {
+  using nlohmann::json;
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return std::string(body);
+  if (j.contains("output") && j["output"].is_object()) {
+    json& output = j["output"];
+    for (const char* key : {"title", "summary", "text"}) {
+      if (!output.contains(key) || !output[key].is_string()) continue;
+      std::string value = output[key].get<std::string>();
+      if (redact) value = redact(value);
+      ClampCharacters(value, kCheckRunFieldLimit, std::string_view(key) == "text");
+      output[key] = value;
+    }
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 OutboxWorker::OutboxWorker(store::OutboxStore& store, Client& client, const Clock& clock,
@@ -43,6 +93,11 @@ OutboxWorker::~OutboxWorker() { Stop(); }
 
 Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
   Result<int64_t> id = [&] {
+    if (write.kind == store::WriteKind::kCheckRun) {
+      store::OutboxWrite redacted = write;
+      redacted.payload = RedactCheckRun(write.payload, options_.redact_comment);
+      return store_.Enqueue(redacted, clock_.NowUnixMillis());
+    }
     if (write.kind != store::WriteKind::kComment || !options_.redact_comment) {
       return store_.Enqueue(write, clock_.NowUnixMillis());
     }
@@ -96,6 +151,44 @@ Result<int64_t> OutboxWorker::SendComment(const store::OutboxWrite& w, const Rep
   return created->id;
 }
 
+Result<int64_t> OutboxWorker::SendCheckRun(const store::OutboxWrite& w, const Repo& repo,
+                                           system_clock::time_point& answered) {
+  using nlohmann::json;
+  json body = json::parse(w.payload, nullptr, false);
+  if (!body.is_object()) {
+    return Unexpected(ErrorCode::kInvalidArgument, "check run body is not a JSON object");
+  }
+  const std::string head_sha = body.value("head_sha", "");
+  const std::string external_id = body.value("external_id", "");
+  std::optional<int64_t> id;
+  if (w.comment_known) {
+    if (w.report_comment_id != 0) id = w.report_comment_id;
+  } else {
+    Result<std::optional<int64_t>> known = store_.CommentId(w.repository, w.issue, w.job_key);
+    if (!known) return known.error();
+    id = *known;
+  }
+  if (!id && w.attempts > 1 && !head_sha.empty() && !external_id.empty()) {
+    // An earlier attempt may have created the check run: find it by its job id.
+    Result<std::optional<int64_t>> found =
+        client_.FindCheckRun(w.installation_id, repo, head_sha, external_id);
+    if (!found) return found.error();
+    id = *found;
+  }
+  if (id) {
+    json update = body;
+    update.erase("head_sha");  // a check run stays on its commit
+    Status updated = client_.UpdateCheckRun(
+        w.installation_id, repo, *id, update.dump(-1, ' ', false, json::error_handler_t::replace));
+    answered = clock_.Now();
+    if (updated) return *id;
+    if (updated.error().code() != ErrorCode::kNotFound) return updated.error();
+  }
+  Result<int64_t> created = client_.CreateCheckRun(w.installation_id, repo, w.payload);
+  answered = clock_.Now();
+  return created;
+}
+
 Result<int64_t> OutboxWorker::Send(const store::OutboxWrite& w,
                                    system_clock::time_point& answered) {
   std::optional<Repo> repo = ParseRepo(w.repository);
@@ -121,6 +214,8 @@ Result<int64_t> OutboxWorker::Send(const store::OutboxWrite& w,
       return Sent(client_.AddCommentReaction(w.installation_id, *repo, w.comment_id, w.payload));
     case store::WriteKind::kIssueReaction:
       return Sent(client_.AddIssueReaction(w.installation_id, *repo, w.issue, w.payload));
+    case store::WriteKind::kCheckRun:
+      return SendCheckRun(w, *repo, answered);
   }
   return Unexpected(ErrorCode::kInternal, "unknown outbox write kind");
 }
@@ -187,9 +282,8 @@ Result<bool> OutboxWorker::Process(const store::OutboxWrite& head,
   const system_clock::time_point now = answered;
   if (sent) {
     ++stats_.sent;
-    Status s = w.kind == store::WriteKind::kComment
-                   ? store_.MarkCommentDone(w.id, ToMillis(now), *sent)
-                   : store_.MarkDone(w.id, ToMillis(now));
+    Status s = store::IsEdited(w.kind) ? store_.MarkCommentDone(w.id, ToMillis(now), *sent)
+                                       : store_.MarkDone(w.id, ToMillis(now));
     if (!s) return s.error();
   } else if (sent.error().transient() || sent.error().code() == ErrorCode::kResourceExhausted) {
     system_clock::time_point retry_at = now + BackoffDelay(static_cast<int>(w.attempts) - 1, 0.5);

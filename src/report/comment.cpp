@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "comment_parts.hpp"
 #include "failure.hpp"
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
@@ -125,6 +126,11 @@ std::string FactsTable(const JobView& job, const Redactor& r) {
   if (job.gpus.empty() && !job.host.empty()) gpus = "none";
   out += Row("GPUs", gpus);
   out += Row("Commit", CodeOrDash(r, job.commit, 40));
+  if (job.pull_request) {
+    out += Row("Pull request", "#" + std::to_string(job.issue) + " at its head " +
+                                   CodeOrDash(r, job.commit, 64) +
+                                   (job.from_fork ? ", from a fork" : ", from this repository"));
+  }
   out += Row("Started", job.started_unix_ms ? text::FormatUtc(*job.started_unix_ms) : "");
   std::string duration;
   if (auto d = DurationMs(job)) {
@@ -446,5 +452,31 @@ std::string RenderComment(const JobView& job, const JobMetrics& metrics, const L
   body += separated(links_line);
   return body;
 }
+
+namespace internal {
+
+std::string StatusLine(const JobView& job, const LogTail& tail, const Redactor& r) {
+  return report::StatusLine(job, tail, r);
+}
+std::string ErrorBlock(const JobView& job, const LogTail& tail, const Redactor& r) {
+  return report::ErrorBlock(job, tail, r);
+}
+std::string FactsTable(const JobView& job, const Redactor& r) { return report::FactsTable(job, r); }
+std::string MetricsTable(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
+  return report::MetricsTable(job, metrics, r);
+}
+std::string Sparklines(const JobView& job, const JobMetrics& metrics, const Redactor& r) {
+  std::string out;
+  for (const JobMetrics::Entry* e : metrics.CurvesFor(job.metrics)) {
+    out += SparklineLine(r.Redact(e->key), e->series) + "\n";
+  }
+  return out;
+}
+std::string GpuTable(const GpuStats& gpus, const Redactor& r) { return report::GpuTable(gpus, r); }
+std::string LogTailBlock(const LogTail& tail, const Redactor& r, size_t budget) {
+  return TailBlock(RedactedTail(tail, r), tail.total_lines(), budget);
+}
+
+}  // namespace internal
 
 }  // namespace labelrun::report

@@ -333,6 +333,11 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
   }
   FactRow(out, "GPUs", gpu_list);
   FactRow(out, "Commit", CodeOrEmpty(redactor, job.commit));
+  if (job.pull_request) {
+    FactRow(out, "Pull request",
+            "#" + std::to_string(job.issue) + " at its head " + CodeOrEmpty(redactor, job.commit) +
+                (job.from_fork ? ", from a fork" : ", from this repository"));
+  }
   FactRow(out, "Created", text::FormatUtc(job.created_unix_ms));
   FactRow(out, "Started", job.started_unix_ms ? text::FormatUtc(*job.started_unix_ms) : "");
   FactRow(out, "Finished", job.finished_unix_ms ? text::FormatUtc(*job.finished_unix_ms) : "");

@@ -29,7 +29,10 @@ class Evaluator {
         break;
       case EventKind::kClosed:
         decision_.kind = DecisionKind::kCancel;
-        decision_.reasons.push_back("the issue was closed; any running job on it is cancelled");
+        decision_.reasons.push_back(
+            event_.pull_request
+                ? "the pull request was closed or merged; any job on it is cancelled"
+                : "the issue was closed; any running job on it is cancelled");
         break;
       case EventKind::kCommand:
         OnCommand();
@@ -188,22 +191,10 @@ class Evaluator {
 
   // Permission and allowlist checks for `action` on `rule`; records a deny when refused.
   bool Allowed(const Rule& rule, std::string_view action) {
-    if (event_.permission < rule.min_permission) {
-      Deny("@" + event_.sender + " has " + std::string(PermissionName(event_.permission)) +
-           " permission; rule " + Quote(rule.name) + " needs " +
-           std::string(PermissionName(rule.min_permission)) + " or above to " +
-           std::string(action) + " it");
-      return false;
-    }
-    // GitHub logins are case-insensitive.
-    if (!rule.allowed_users.empty() &&
-        std::none_of(rule.allowed_users.begin(), rule.allowed_users.end(),
-                     [&](const std::string& user) { return IEquals(user, event_.sender); })) {
-      Deny("@" + event_.sender + " is not in rule " + Quote(rule.name) +
-           "'s allowed_users, so cannot " + std::string(action) + " it");
-      return false;
-    }
-    return true;
+    std::string why = WhyRefused(rule, event_.permission, event_.sender, action);
+    if (why.empty()) return true;
+    Deny(std::move(why));
+    return false;
   }
 
   void Fire(std::string why) {
@@ -211,6 +202,9 @@ class Evaluator {
     decision_.rule = rule.name;
     Reason(std::move(why));
     if (!Allowed(rule, "run")) return;
+    if (event_.pull_request && event_.from_fork) {
+      if (std::string why = WhyForkRefused(rule); !why.empty()) return Deny(std::move(why));
+    }
     if (const std::string* hold = PresentHoldLabel()) {
       decision_.kind = DecisionKind::kHold;
       decision_.hold_label = *hold;
@@ -266,6 +260,31 @@ class Evaluator {
 };
 
 }  // namespace
+
+std::string WhyRefused(const Rule& rule, Permission permission, std::string_view sender,
+                       std::string_view action) {
+  if (permission < rule.min_permission) {
+    return "@" + std::string(sender) + " has " + std::string(PermissionName(permission)) +
+           " permission; rule " + Quote(rule.name) + " needs " +
+           std::string(PermissionName(rule.min_permission)) + " or above to " +
+           std::string(action) + " it";
+  }
+  // GitHub logins are case-insensitive.
+  if (!rule.allowed_users.empty() &&
+      std::none_of(rule.allowed_users.begin(), rule.allowed_users.end(),
+                   [&](const std::string& user) { return IEquals(user, sender); })) {
+    return "@" + std::string(sender) + " is not in rule " + Quote(rule.name) +
+           "'s allowed_users, so cannot " + std::string(action) + " it";
+  }
+  return "";
+}
+
+std::string WhyForkRefused(const Rule& rule) {
+  if (rule.allow_forks) return "";
+  return "this pull request comes from a fork, and rule " + Quote(rule.name) +
+         " runs only pull requests whose branch is in this repository (`allow_forks: true` "
+         "lets it run forks); nothing was started";
+}
 
 Decision Evaluate(const RuleSet& rules, const Event& event, const EvaluateOptions& options) {
   return Evaluator(rules, event, options).Run();

@@ -111,7 +111,7 @@ class Loader {
     if (!r_.ExpectMap(node, path)) return std::nullopt;
     r_.CheckKeys(node, path,
                  {"name", "when", "job", "priority", "min_permission", "allowed_users",
-                  "max_concurrent", "unsafe"});
+                  "max_concurrent", "unsafe", "allow_forks", "on_new_commits"});
     const size_t errors_before = errors_.size();
     Rule rule;
     auto key = [&](std::string_view k) { return YamlReader::Key(path, k); };
@@ -160,6 +160,24 @@ class Loader {
     if (node["max_concurrent"]) {
       rule.max_concurrent = static_cast<int>(
           r_.Int(node["max_concurrent"], key("max_concurrent"), 0, 10000).value_or(0));
+    }
+    if (node["allow_forks"]) {
+      auto allow = r_.String(node["allow_forks"], key("allow_forks"));
+      if (allow && *allow != "true" && *allow != "false") {
+        r_.Error(key("allow_forks"), "must be true or false");
+      }
+      rule.allow_forks = allow.value_or("") == "true";
+    }
+    if (node["on_new_commits"]) {
+      if (auto text = r_.String(node["on_new_commits"], key("on_new_commits"))) {
+        if (*text == "cancel") {
+          rule.on_new_commits = OnNewCommits::kCancel;
+        } else if (*text == "keep") {
+          rule.on_new_commits = OnNewCommits::kKeep;
+        } else {
+          r_.Error(key("on_new_commits"), "'" + *text + "' is not one of cancel, keep");
+        }
+      }
     }
     if (errors_.size() != errors_before) return std::nullopt;
     return rule;

@@ -82,6 +82,16 @@ Result<Event> EventFromPayload(std::string_view event_name, const nlohmann::json
   }
 
   event.kind = KindFromAction(*action);
+  if (event_name == "pull_request") {
+    // A head whose repository is not the base (or is gone) is a fork's.
+    event.pull_request = true;
+    const nlohmann::json* head = Member(*subject, "head");
+    const nlohmann::json* head_repo = head ? Member(*head, "repo") : nullptr;
+    const std::string* head_name = head_repo ? StringAt(*head_repo, "full_name") : nullptr;
+    const nlohmann::json* repo = Member(payload, "repository");
+    const std::string* base_name = repo ? StringAt(*repo, "full_name") : nullptr;
+    event.from_fork = head_name == nullptr || base_name == nullptr || *head_name != *base_name;
+  }
   if (event.kind == EventKind::kLabeled || event.kind == EventKind::kUnlabeled) {
     const nlohmann::json* label = Member(payload, "label");
     const std::string* name = label ? StringAt(*label, "name") : nullptr;

@@ -20,6 +20,10 @@ Unexpected BadImage(std::string_view image, std::string_view why) {
 
 }  // namespace
 
+std::string_view OnNewCommitsName(OnNewCommits v) {
+  return v == OnNewCommits::kKeep ? "keep" : "cancel";
+}
+
 std::string_view JobPriorityName(JobPriority p) {
   switch (p) {
     case JobPriority::kLow:

@@ -135,6 +135,12 @@ Result<store::JobRecord> Dispatcher::Submit(NewJob request) {
   job.sender = std::move(request.sender);
   job.spec = std::move(request.spec);
   job.commit = std::move(request.commit);
+  job.pull_request = request.pull_request;
+  job.from_fork = request.from_fork;
+  job.trigger_label = std::move(request.trigger_label);
+  if (job.commit.empty() && job.pull_request) {
+    return Unexpected(ErrorCode::kInvalidArgument, "a pull request's job needs its head commit");
+  }
   if (job.commit.empty()) {
     Result<std::string> commit = ResolveCommit(job.repository, job.installation);
     if (!commit) return commit.error();
@@ -152,8 +158,10 @@ Result<store::JobRecord> Dispatcher::Submit(NewJob request) {
     Demand d = DemandOf(job);
     planner_.Enqueue(d);
   }
-  spdlog::info("job {} queued: rule={} repo={} issue={} commit={}", job.id, job.spec.rule,
-               job.repository, job.issue, job.commit);
+  spdlog::info(
+      "job {} queued: rule={} repo={} issue={} commit={}{}", job.id, job.spec.rule, job.repository,
+      job.issue, job.commit,
+      job.pull_request ? (job.from_fork ? " (pull request from a fork)" : " (pull request)") : "");
   observer_.OnJobChanged(job, QueuePosition(job.id));
   NotifyQueuePositions();
   Wake();
@@ -261,7 +269,29 @@ Result<store::JobRecord> Dispatcher::Retry(const std::string& job_id, const std:
   again.sender = by;
   again.spec = (*old)->spec;
   again.commit = (*old)->commit;
+  again.pull_request = (*old)->pull_request;
+  again.from_fork = (*old)->from_fork;
+  again.trigger_label = (*old)->trigger_label;
   return Submit(std::move(again));
+}
+
+Result<std::optional<store::JobRecord>> Dispatcher::Job(const std::string& job_id) {
+  return store_.Get(job_id);
+}
+
+Result<std::vector<store::JobRecord>> Dispatcher::OpenOn(const std::string& repository,
+                                                         int64_t issue) {
+  store::JobFilter filter;
+  filter.repository = repository;
+  filter.open_only = true;
+  filter.limit = 1000;
+  Result<std::vector<store::JobRecord>> jobs = store_.List(filter);
+  if (!jobs) return jobs.error();
+  std::vector<store::JobRecord> out;
+  for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
+    if (it->issue == issue) out.push_back(std::move(*it));
+  }
+  return out;
 }
 
 int Dispatcher::QueuePosition(const std::string& job_id) const {

@@ -12,7 +12,7 @@ using nlohmann::json;
 constexpr std::string_view kColumns =
     "seq, id, delivery, repository, issue, installation, spec, commit_sha, sender, state, reason, "
     "host, gpus, container_id, image_digest, exit_code, cancel_by, created_at, started_at, "
-    "finished_at";
+    "finished_at, pull_request, from_fork, trigger_label";
 
 std::string DedupeKey(const JobRecord& job) {
   return job.repository + "#" + std::to_string(job.issue) + "#" + job.spec.rule;
@@ -137,8 +137,9 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
   // job the delivery already started for the rule (`jobs_once`) both stop it.
   Result<Statement> st = db_.Prepare(
       "INSERT INTO jobs (id, dedupe, delivery, repository, issue, installation, rule, priority, "
-      "spec, commit_sha, sender, state, reason, created_at, once) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+      "spec, commit_sha, sender, state, reason, created_at, once, pull_request, from_fork, "
+      "trigger_label) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
       "ON CONFLICT DO NOTHING");
   if (!st) return fail(st.error());
   job.created_ms = now_ms;
@@ -156,7 +157,10 @@ Status JobStore::Insert(JobRecord& job, int64_t now_ms) {
       .Bind(12, JobStateName(job.state))
       .Bind(13, job.reason)
       .Bind(14, now_ms)
-      .Bind(15, int64_t{job.delivery.empty() ? 0 : 1});
+      .Bind(15, int64_t{job.delivery.empty() ? 0 : 1})
+      .Bind(16, int64_t{job.pull_request ? 1 : 0})
+      .Bind(17, int64_t{job.from_fork ? 1 : 0})
+      .Bind(18, job.trigger_label);
   if (Status s = st->Run(); !s) return fail(s.error());
   if (db_.Changes() == 0) {
     std::string started;
@@ -291,6 +295,9 @@ Result<std::vector<JobRecord>> JobStore::Query(std::string_view tail,
     job.created_ms = st->ColumnInt(17);
     job.started_ms = OptionalColumn(*st, 18);
     job.finished_ms = OptionalColumn(*st, 19);
+    job.pull_request = st->ColumnInt(20) != 0;
+    job.from_fork = st->ColumnInt(21) != 0;
+    job.trigger_label = st->ColumnText(22);
     out.push_back(std::move(job));
   }
   return out;

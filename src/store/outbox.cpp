@@ -8,8 +8,9 @@ constexpr std::string_view kColumns =
     "not_before, created_at";
 
 std::optional<WriteKind> KindFromName(std::string_view name) {
-  for (WriteKind k : {WriteKind::kComment, WriteKind::kAddLabels, WriteKind::kRemoveLabel,
-                      WriteKind::kCommentReaction, WriteKind::kIssueReaction}) {
+  for (WriteKind k :
+       {WriteKind::kComment, WriteKind::kAddLabels, WriteKind::kRemoveLabel,
+        WriteKind::kCommentReaction, WriteKind::kIssueReaction, WriteKind::kCheckRun}) {
     if (WriteKindName(k) == name) return k;
   }
   return std::nullopt;
@@ -37,6 +38,8 @@ std::string_view WriteKindName(WriteKind kind) {
       return "comment_reaction";
     case WriteKind::kIssueReaction:
       return "issue_reaction";
+    case WriteKind::kCheckRun:
+      return "check_run";
   }
   return "comment";
 }
@@ -53,19 +56,20 @@ Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::filesystem::pa
 
 Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  if (w.kind == WriteKind::kComment && w.coalesce) {
+  if (IsEdited(w.kind) && w.coalesce) {
     // Only the job's newest open edit may take the new body: an older pending one
     // shows a state of its own, and one being sent is on its way already.
     std::optional<int64_t> pending;
     {
       Result<Statement> st = db_.Prepare(
-          "SELECT id, state FROM outbox WHERE kind = 'comment' AND repository = ?1 AND "
+          "SELECT id, state FROM outbox WHERE kind = ?4 AND repository = ?1 AND "
           "issue = ?2 AND job_key = ?3 AND state IN ('pending', 'sending') "
           "ORDER BY id DESC LIMIT 1");
       if (!st) return st.error();
       st->Bind(1, std::string_view(w.repository))
           .Bind(2, w.issue)
-          .Bind(3, std::string_view(w.job_key));
+          .Bind(3, std::string_view(w.job_key))
+          .Bind(4, WriteKindName(w.kind));
       Result<bool> row = st->Step();
       if (!row) return row.error();
       if (*row && st->ColumnText(1) == "pending") pending = st->ColumnInt(0);
@@ -159,7 +163,7 @@ Result<bool> OutboxStore::Reserve(int64_t id) {
   if (!rows) return rows.error();
   if (rows->empty()) return false;
   OutboxWrite w = std::move(rows->front());
-  if (w.kind == WriteKind::kComment) {
+  if (IsEdited(w.kind)) {
     Result<Statement> st = db_.Prepare(
         "SELECT comment_id FROM outbox_comments WHERE repository = ?1 AND issue = ?2 AND "
         "job_key = ?3");

@@ -8,7 +8,7 @@
 namespace labelrun::store {
 namespace {
 
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, 7> kMigrations = {
     // 1: the delivery inbox. `digest` holds the fields processing needs (see
     // webhook/digest.hpp); `body` only when inbox.keep_bodies is on.
     R"sql(
@@ -143,6 +143,40 @@ CREATE TABLE installations_gone (
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, seq);
 DROP INDEX IF EXISTS jobs_open;
 CREATE INDEX IF NOT EXISTS jobs_open_seq ON jobs (seq) WHERE state NOT IN ('succeeded', 'failed', 'cancelled', 'timed_out');
+)sql",
+    // 7: pull requests as triggers. A job knows whether it runs a pull request's
+    // head (its commit), from a fork or not, and the label that approved it. The
+    // outbox gains check runs (kind 'check_run'; their GitHub ids are kept in
+    // outbox_comments under the row's job_key): SQLite cannot change a CHECK, so
+    // the table is rebuilt with its rows.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN pull_request INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN from_fork INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN trigger_label TEXT NOT NULL DEFAULT '';
+CREATE TABLE outbox_new (
+  id              INTEGER PRIMARY KEY,
+  installation_id INTEGER NOT NULL,
+  repository      TEXT    NOT NULL,
+  issue           INTEGER NOT NULL DEFAULT 0,
+  kind            TEXT    NOT NULL CHECK (kind IN ('comment', 'add_labels', 'remove_label',
+                                                   'comment_reaction', 'issue_reaction',
+                                                   'check_run')),
+  job_key         TEXT    NOT NULL DEFAULT '',
+  payload         TEXT    NOT NULL,
+  comment_id      INTEGER NOT NULL DEFAULT 0,
+  state           TEXT    NOT NULL DEFAULT 'pending'
+                          CHECK (state IN ('pending', 'sending', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  not_before      INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  sent_at         INTEGER,
+  error           TEXT
+);
+INSERT INTO outbox_new SELECT id, installation_id, repository, issue, kind, job_key, payload,
+  comment_id, state, attempts, not_before, created_at, sent_at, error FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_open ON outbox (installation_id, id) WHERE state IN ('pending', 'sending');
 )sql",
 };
 

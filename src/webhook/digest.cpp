@@ -120,6 +120,17 @@ Result<Event> DecodeElement(std::string_view event_name, element j) {
     read.err = ReadEnvelope(j, e);
     read(j, "number", e.number)(j, "state", e.state)(j, "labels", e.labels);
     read(j, "label", e.label)(j, "head_sha", e.head_sha)(j, "head_ref", e.head_ref);
+    // Digests stored before these fields existed lack them: a same-repository head.
+    e.head_repo = e.repository.full_name;
+    if (j["head_repo"].error() != simdjson::NO_SUCH_FIELD) read(j, "head_repo", e.head_repo);
+    if (j["merged"].error() != simdjson::NO_SUCH_FIELD) read(j, "merged", e.merged);
+    event = std::move(e);
+  } else if (event_name == "check_run") {
+    CheckRunEvent e;
+    read.err = ReadEnvelope(j, e);
+    read(j, "check_run_id", e.check_run_id)(j, "external_id", e.external_id);
+    read(j, "head_sha", e.head_sha)(j, "name", e.name)(j, "pull_request", e.pull_request);
+    read(j, "requested_action", e.requested_action);
     event = std::move(e);
   } else if (event_name == "installation" || event_name == "installation_repositories") {
     InstallationEvent e;
@@ -177,6 +188,15 @@ std::string EncodeDigest(const Event& event) {
           e.label ? w.String(*e.label) : w.Null();
           w.Key("head_sha").String(e.head_sha);
           w.Key("head_ref").String(e.head_ref);
+          w.Key("head_repo").String(e.head_repo);
+          w.Key("merged").Bool(e.merged);
+        } else if constexpr (std::is_same_v<T, CheckRunEvent>) {
+          w.Key("check_run_id").Int(e.check_run_id);
+          w.Key("external_id").String(e.external_id);
+          w.Key("head_sha").String(e.head_sha);
+          w.Key("name").String(e.name);
+          w.Key("pull_request").Int(e.pull_request);
+          w.Key("requested_action").String(e.requested_action);
         } else if constexpr (std::is_same_v<T, InstallationEvent>) {
           w.Key("account").String(e.account);
           WriteStrings(w, "repositories_added", e.repositories_added);

@@ -165,8 +165,10 @@ bool Acts(std::string_view event, std::string_view action) {
   }
   if (event == "issue_comment") return action == "created";
   if (event == "pull_request") {
-    return action == "labeled" || action == "unlabeled" || action == "closed";
+    return action == "labeled" || action == "unlabeled" || action == "closed" ||
+           action == "synchronize";
   }
+  if (event == "check_run") return action == "rerequested" || action == "requested_action";
   return event == "installation" || event == "installation_repositories";
 }
 
@@ -180,6 +182,8 @@ Result<Event> ParseDocument(std::string_view event_name, od::document& doc) {
   PullRequestEvent pr;
   InstallationEvent inst;
   PingEvent ping;
+  CheckRunEvent check;
+  bool has_check = false;
   bool has_issue = false, has_comment = false, has_pr = false, has_repo = false;
   bool has_sender = false, has_action = false, has_zen = false;
 
@@ -189,8 +193,9 @@ Result<Event> ParseDocument(std::string_view event_name, od::document& doc) {
   const bool is_installation =
       event_name == "installation" || event_name == "installation_repositories";
   const bool is_ping = event_name == "ping";
+  const bool is_check = event_name == "check_run";
 
-  if (!is_issues && !is_comment && !is_pr && !is_installation && !is_ping) {
+  if (!is_issues && !is_comment && !is_pr && !is_installation && !is_ping && !is_check) {
     // Not an event labelrun acts on: check the structure, keep the action.
     std::string action;
     error_code err = ForEachField(root, [&](std::string_view key, od::value v) -> error_code {
@@ -245,12 +250,55 @@ Result<Event> ParseDocument(std::string_view event_name, od::document& doc) {
           if (k == "state") return ReadString(f, pr.state);
           if (k == "labels") return ReadLabels(f, pr.labels);
           if (k == "number" && pr.number == 0) return ReadInt(f, pr.number);
+          if (k == "merged") {
+            if (IsNull(f)) return simdjson::SUCCESS;
+            return f.get_bool().get(pr.merged);
+          }
           if (k == "head") {
             return ForEachField(f, [&](std::string_view hk, od::value hf) -> error_code {
               if (hk == "sha") return ReadString(hf, pr.head_sha);
               if (hk == "ref") return ReadString(hf, pr.head_ref);
+              if (hk == "repo") {
+                if (IsNull(hf)) return simdjson::SUCCESS;
+                return ForEachField(hf, [&](std::string_view rk, od::value rf) {
+                  return rk == "full_name" ? ReadString(rf, pr.head_repo) : simdjson::SUCCESS;
+                });
+              }
               return simdjson::SUCCESS;
             });
+          }
+          return simdjson::SUCCESS;
+        });
+      }
+    } else if (is_check) {
+      if (key == "requested_action") {
+        if (IsNull(v)) return simdjson::SUCCESS;
+        return ForEachField(v, [&](std::string_view k, od::value f) {
+          return k == "identifier" ? ReadString(f, check.requested_action) : simdjson::SUCCESS;
+        });
+      }
+      if (key == "check_run") {
+        has_check = true;
+        return ForEachField(v, [&](std::string_view k, od::value f) -> error_code {
+          if (k == "id") return ReadInt(f, check.check_run_id);
+          if (k == "external_id") return ReadString(f, check.external_id);
+          if (k == "head_sha") return ReadString(f, check.head_sha);
+          if (k == "name") return ReadString(f, check.name);
+          if (k == "pull_requests") {
+            if (IsNull(f)) return simdjson::SUCCESS;
+            od::array arr;
+            if (auto e2 = f.get_array().get(arr)) return e2;
+            for (auto element : arr) {
+              od::value item;
+              if (auto e2 = element.get(item)) return e2;
+              int64_t number = 0;
+              if (auto e2 = ForEachField(item, [&](std::string_view pk, od::value pf) {
+                    return pk == "number" ? ReadInt(pf, number) : simdjson::SUCCESS;
+                  })) {
+                return e2;
+              }
+              if (check.pull_request == 0) check.pull_request = number;
+            }
           }
           return simdjson::SUCCESS;
         });
@@ -307,6 +355,7 @@ Result<Event> ParseDocument(std::string_view event_name, od::document& doc) {
   if (is_issues || is_comment) req.Check(has_issue, "issue");
   if (is_comment) req.Check(has_comment, "comment");
   if (is_pr) req.Check(has_pr, "pull_request");
+  if (is_check) req.Check(has_check, "check_run");
   if (!req.missing.empty()) return Missing(event_name, req.missing);
 
   if (is_issues) {
@@ -320,6 +369,10 @@ Result<Event> ParseDocument(std::string_view event_name, od::document& doc) {
   if (is_pr) {
     static_cast<Envelope&>(pr) = std::move(env);
     return Event(std::move(pr));
+  }
+  if (is_check) {
+    static_cast<Envelope&>(check) = std::move(env);
+    return Event(std::move(check));
   }
   static_cast<Envelope&>(inst) = std::move(env);
   inst.account = std::move(account.login);

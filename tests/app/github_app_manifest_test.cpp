@@ -41,14 +41,23 @@ std::string PayloadOf(const std::string& event) {
            R"("state":"open","labels":[{"name":"task:training"}],"head":{"sha":"0123abc","ref":"x"}},)" +
            envelope + "}";
   }
+  if (event == "check_run") {
+    return R"({"action":"requested_action","requested_action":{"identifier":"cancel"},)"
+           R"("check_run":{"id":11,"external_id":"j0123456789","head_sha":"0123abc","name":"train",)"
+           R"("pull_requests":[{"number":7}]},)" +
+           envelope + "}";
+  }
   return "";
 }
 
 TEST(GithubAppManifest, AsksForTheLeastPermissionsLabelrunNeeds) {
   json m = Manifest();
   using Permissions = std::map<std::string, std::string>;
-  const Permissions expected = {
-      {"issues", "write"}, {"pull_requests", "write"}, {"contents", "read"}, {"metadata", "read"}};
+  const Permissions expected = {{"issues", "write"},
+                                {"pull_requests", "write"},
+                                {"checks", "write"},
+                                {"contents", "read"},
+                                {"metadata", "read"}};
   EXPECT_EQ(m.at("default_permissions").get<Permissions>(), expected);
   EXPECT_FALSE(m.at("public").get<bool>());
   EXPECT_FALSE(m.at("name").get<std::string>().empty());
@@ -62,7 +71,8 @@ TEST(GithubAppManifest, AsksForTheLeastPermissionsLabelrunNeeds) {
 TEST(GithubAppManifest, SubscribesToExactlyTheEventsLabelrunActsOn) {
   json m = Manifest();
   const auto events = m.at("default_events").get<std::vector<std::string>>();
-  EXPECT_THAT(events, ::testing::UnorderedElementsAre("issues", "issue_comment", "pull_request"));
+  EXPECT_THAT(events, ::testing::UnorderedElementsAre("issues", "issue_comment", "pull_request",
+                                                      "check_run"));
   EXPECT_EQ(std::set<std::string>(events.begin(), events.end()).size(), events.size());
   for (const std::string& event : events) {
     const std::string payload = PayloadOf(event);

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "github/github_env.hpp"
@@ -363,6 +364,90 @@ TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
   ASSERT_EQ(comments.size(), 1u);
   EXPECT_EQ(comments[0].body, "<!-- labelrun:job=explain -->\nHF_TOKEN=*** in the rule");
   EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"hunter2-secret"});
+}
+
+OutboxWrite CheckRun(const std::string& job, const std::string& status,
+                     const std::string& text = "", bool coalesce = true) {
+  OutboxWrite w;
+  w.installation_id = kInst;
+  w.repository = "acme/vision";
+  w.issue = 7;
+  w.kind = WriteKind::kCheckRun;
+  w.job_key = "check-run:" + job;
+  nlohmann::json body = {{"name", "train"},
+                         {"head_sha", "2222222222222222222222222222222222222222"},
+                         {"external_id", job},
+                         {"status", status},
+                         {"output", {{"title", status}, {"summary", "s"}, {"text", text}}}};
+  if (status == "completed") body["conclusion"] = "success";
+  w.payload = body.dump();
+  w.coalesce = coalesce;
+  return w;
+}
+
+// A check run is created once and then updated, like a report comment; a new status is
+// its own write, a body of the same status takes the place of one still pending, and its
+// output passes the redactor and GitHub's 65,535-character limit.
+TEST(GithubOutbox, ACheckRunIsCreatedOnceThenUpdatedRedactedAndWithinLimits) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxOptions options;
+  options.redact_comment = [](std::string_view body) {
+    std::string out(body);
+    for (size_t at; (at = out.find("hunter2-secret")) != std::string::npos;) {
+      out.replace(at, 14, "***");
+    }
+    return out;
+  };
+  OutboxWorker worker(*store, env.client, env.clock, stats, options);
+  ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "queued", "", false)));
+  ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "in_progress", "a", false)));
+  ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "in_progress", "hunter2-secret b")));  // merges
+  // A comment of the same job never merges with its check run.
+  ASSERT_TRUE(worker.Enqueue(Comment("check-run:j1", "comment")));
+  const std::string huge = std::string(70000, 'x') + "the end";
+  ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "completed", huge, false)));
+  Result<std::vector<OutboxWrite>> stored = store->All();
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 4u);
+  EXPECT_NE((*stored)[1].payload.find("*** b"), std::string::npos) << (*stored)[1].payload;
+  EXPECT_EQ((*stored)[1].payload.find("hunter2"), std::string::npos);
+  Drain(worker, env);
+  const std::vector<labelrun::testing::FakeCheckRun> runs = env.fake.CheckRuns("acme/vision");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "completed");
+  EXPECT_EQ(runs[0].conclusion, "success");
+  EXPECT_EQ(runs[0].updates, 2);  // in_progress, completed: nothing refused
+  EXPECT_EQ(runs[0].text.size(), 65535u);
+  EXPECT_TRUE(runs[0].text.ends_with("the end"));
+  EXPECT_EQ(stats.failed.load(), 0);
+  std::vector<std::string> sent;
+  for (const labelrun::testing::FakeRequest& r : env.fake.Requests()) {
+    if (r.target.find("check-runs") != std::string::npos) sent.push_back(r.method);
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{"POST", "PATCH", "PATCH"}));
+}
+
+TEST(GithubOutbox, ACheckRunCreateThatMayHaveLandedIsFoundByItsJobId) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t id = *store->Enqueue(CheckRun("j2", "queued", "", false), 0);
+  ASSERT_TRUE(store->Claim(id)->has_value());
+  // The POST reached GitHub, and the answer was lost.
+  ASSERT_TRUE(
+      env.client.CreateCheckRun(kInst, Repo{"acme", "vision"}, CheckRun("j2", "queued").payload));
+  ASSERT_TRUE(store->MarkRetry(id, 0, "connection reset"));
+  OutboxStats stats;
+  OutboxWorker worker(*store, env.client, env.clock, stats);
+  Drain(worker, env);
+  ASSERT_TRUE(worker.Enqueue(CheckRun("j2", "in_progress", "", false)));
+  Drain(worker, env);
+  const std::vector<labelrun::testing::FakeCheckRun> runs = env.fake.CheckRuns("acme/vision");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "in_progress");
 }
 
 TEST(GithubOutbox, OutageDelaysWritesThenAllArriveInOrder) {

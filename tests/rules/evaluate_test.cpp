@@ -241,6 +241,57 @@ TEST_F(EvaluateTest, AllowedUsersIgnoreCase) {
   EXPECT_EQ(Evaluate(set_, e).kind, DecisionKind::kDispatch);
 }
 
+TEST_F(EvaluateTest, AForkPullRequestRunsOnlyWhereTheRuleAllowsForks) {
+  Event e = Labeled("env:cpu", {"task:training", "env:cpu"});
+  e.pull_request = true;
+  e.from_fork = true;
+  Decision d = Evaluate(set_, e);
+  EXPECT_EQ(d.kind, DecisionKind::kDeny);
+  EXPECT_EQ(d.rule, "train-on-cpu");
+  ASSERT_FALSE(d.reasons.empty());
+  EXPECT_NE(d.reasons.back().find("comes from a fork"), std::string::npos) << d.reasons.back();
+  // The same pull request from this repository runs.
+  e.from_fork = false;
+  EXPECT_EQ(Evaluate(set_, e).kind, DecisionKind::kDispatch);
+  // The permission is checked first: a triage sender is told about permission.
+  e.from_fork = true;
+  e.permission = Permission::kTriage;
+  d = Evaluate(set_, e);
+  EXPECT_EQ(d.kind, DecisionKind::kDeny);
+  EXPECT_NE(d.reasons.back().find("has triage permission"), std::string::npos);
+
+  LoadedRules loaded = testing::LoadYaml(R"(
+rules:
+  - name: forks-ok
+    when: {all: [task:training]}
+    allow_forks: true
+    on_new_commits: keep
+    job: {image: "pytorch/pytorch:2.8.0", command: [python, train.py]}
+)");
+  ASSERT_TRUE(loaded.ok()) << testing::ErrorsText(loaded);
+  EXPECT_TRUE(loaded.rule_set.rules()[0].allow_forks);
+  EXPECT_EQ(loaded.rule_set.rules()[0].on_new_commits, OnNewCommits::kKeep);
+  e = Labeled("task:training", {"task:training"});
+  e.pull_request = true;
+  e.from_fork = true;
+  EXPECT_EQ(Evaluate(loaded.rule_set, e).kind, DecisionKind::kDispatch);
+}
+
+TEST(RuleLoaderTest, PullRequestKeysAreChecked) {
+  LoadedRules loaded = testing::LoadYaml(R"(
+rules:
+  - name: bad
+    when: {all: [task:training]}
+    allow_forks: maybe
+    on_new_commits: restart
+    job: {image: "pytorch/pytorch:2.8.0", command: [python, train.py]}
+)");
+  EXPECT_FALSE(loaded.ok());
+  const std::string errors = testing::ErrorsText(loaded);
+  EXPECT_NE(errors.find("allow_forks"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("'restart' is not one of cancel, keep"), std::string::npos) << errors;
+}
+
 TEST(ParseCommandTest, Table) {
   EXPECT_EQ(ParseCommand("/labelrun retry"), Command::kRetry);
   EXPECT_EQ(ParseCommand("Thanks!\n  /labelrun Cancel please\n"), Command::kCancel);

@@ -92,7 +92,9 @@ TEST_F(ServerTest, AcceptsEveryOctokitExamplePayload) {
     actionable += (e == "issues" &&
                    (a == "labeled" || a == "unlabeled" || a == "closed" || a == "reopened")) ||
                   (e == "issue_comment" && a == "created") ||
-                  (e == "pull_request" && (a == "labeled" || a == "unlabeled" || a == "closed")) ||
+                  (e == "pull_request" &&
+                   (a == "labeled" || a == "unlabeled" || a == "closed" || a == "synchronize")) ||
+                  (e == "check_run" && (a == "rerequested" || a == "requested_action")) ||
                   e == "installation" || e == "installation_repositories";
   }
   EXPECT_EQ(stored, actionable);

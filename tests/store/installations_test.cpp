@@ -58,7 +58,9 @@ TEST(InstallationStoreTest, ADatabaseOfSchema4GainsTheTables) {
     ASSERT_TRUE(db);
     ASSERT_TRUE(Migrate(*db));
     ASSERT_TRUE(db->Exec(
-        "DROP TABLE installation_repos; DROP TABLE installations_gone; PRAGMA user_version = 4"));
+        "DROP TABLE installation_repos; DROP TABLE installations_gone; "
+        "ALTER TABLE jobs DROP COLUMN pull_request; ALTER TABLE jobs DROP COLUMN from_fork; "
+        "ALTER TABLE jobs DROP COLUMN trigger_label; PRAGMA user_version = 4"));
   }
   auto store = InstallationStore::Open(path);
   ASSERT_TRUE(store) << store.error().message();
@@ -66,7 +68,7 @@ TEST(InstallationStoreTest, ADatabaseOfSchema4GainsTheTables) {
   EXPECT_EQ((*store)->ForRepository("acme/vision")->value_or(0), 9);
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(*db->UserVersion(), 6);
+  EXPECT_EQ(*db->UserVersion(), 7);
 }
 
 }  // namespace

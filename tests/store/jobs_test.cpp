@@ -227,7 +227,9 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
     ASSERT_TRUE(
         db->Exec("DROP TABLE installation_repos; DROP TABLE installations_gone; "
                  "DROP INDEX jobs_once; ALTER TABLE jobs DROP COLUMN once; "
-                 "PRAGMA user_version = 3"));
+                 "ALTER TABLE jobs DROP COLUMN pull_request; "
+                 "ALTER TABLE jobs DROP COLUMN from_fork; "
+                 "ALTER TABLE jobs DROP COLUMN trigger_label; PRAGMA user_version = 3"));
     ASSERT_TRUE(
         db->Exec("INSERT INTO jobs (id, delivery, repository, issue, rule, priority, spec, state, "
                  "created_at) VALUES "
@@ -240,7 +242,7 @@ TEST(JobStoreTest, MigrationKeysTheFirstJobOfEachDeliveryOfAnOlderDatabase) {
   ASSERT_TRUE(store) << store.error().message();
   Result<Database> db = Database::Open(path);
   ASSERT_TRUE(db);
-  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 6);
+  EXPECT_EQ(QueryInt(*db, "PRAGMA user_version"), 7);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs"), 4);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1 AND id = 'j1'"), 1);
   EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM jobs WHERE once = 1"), 1);

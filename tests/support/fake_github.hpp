@@ -11,6 +11,14 @@
 //   - serves collaborator permissions set by the test;
 //   - serves repositories (default_branch), branch heads (git/ref/heads/...)
 //     and tarballs set by the test, to installation tokens only;
+//   - serves pull requests (GET /repos/{o}/{r}/pulls/{n}); a fork's head tarball is
+//     served through the base repository (SetTarball on the base with the head SHA);
+//   - creates, updates and lists check runs (POST /repos/{o}/{r}/check-runs, PATCH
+//     and GET .../check-runs/{id}, GET .../commits/{sha}/check-runs), answering 422
+//     as GitHub does to an output title, summary or text over 65,535 characters,
+//     more than 3 actions, an action label over 20, description over 40 or
+//     identifier over 20 characters, an unknown status or conclusion, or a
+//     completed one without conclusion;
 //   - renames repository labels (PATCH new_name) with 422 already_exists when
 //     the name is taken; a renamed or deleted label follows on every issue;
 //   - answers GET /repos/{o}/{r}/installation to App JWTs, and 404 for
@@ -45,6 +53,29 @@ struct FakeLabel {
   std::string name;
   std::string color;
   std::string description;
+};
+
+// A check run as GitHub keeps it: the fields of its create and every update merged.
+struct FakeCheckRun {
+  int64_t id = 0;
+  std::string repo;
+  std::string name;
+  std::string head_sha;
+  std::string external_id;
+  std::string details_url;
+  std::string status;      // queued, in_progress, completed
+  std::string conclusion;  // "" until completed
+  std::string title, summary, text;
+  std::vector<std::string> action_identifiers;  // the actions it offers now
+  int updates = 0;                              // PATCHes accepted
+};
+
+// GET /repos/{o}/{r}/pulls/{number}.
+struct FakePullRequest {
+  int64_t number = 0;
+  std::string head_sha;
+  std::string head_repo;  // "owner/name" of the head's repository (a fork's, or the base)
+  std::string state = "open";
 };
 
 enum class FakeFault {
@@ -123,6 +154,9 @@ class FakeGithub {
   // same server that serves these bytes without credentials.
   void SetTarball(const std::string& repo, const std::string& ref, std::string bytes);
 
+  void SetPullRequest(const std::string& repo, FakePullRequest pr);
+  std::vector<FakeCheckRun> CheckRuns(const std::string& repo) const;
+
   std::vector<FakeComment> Comments(const std::string& repo, int64_t issue) const;
   std::vector<std::string> IssueLabels(const std::string& repo, int64_t issue) const;
   std::vector<FakeLabel> RepoLabels(const std::string& repo) const;
@@ -168,6 +202,10 @@ class FakeGithub {
   Response NewApp(const Parsed& req, const std::string& organization);
   Response ConvertManifest(const std::string& code);
   Response RepoInstallation(const Parsed& req, const std::string& repo);
+  // /repos/{o}/{r}/check-runs... and /repos/{o}/{r}/commits/{sha}/check-runs.
+  // REQUIRES: mu_ held.
+  Response CheckRunApi(const Parsed& req, const std::vector<std::string>& seg,
+                       const std::string& body);
   // REQUIRES: mu_ held.
   Response FaultResponse(FakeFault fault, int64_t seconds) const;
   bool VerifyJwt(const std::string& jwt, std::string& why) const;
@@ -200,6 +238,8 @@ class FakeGithub {
   std::map<std::string, std::string> default_branches_;  // "o/r"
   std::map<std::string, std::string> branches_;          // "o/r@branch" -> sha
   std::vector<FakeRequest> requests_;
+  std::map<int64_t, std::string> check_runs_;             // id -> JSON with "repo"
+  std::map<std::string, FakePullRequest> pull_requests_;  // "o/r#n"
   std::vector<std::string> app_manifests_;
   std::map<std::string, std::string> manifest_codes_;  // code -> the App's JSON
   int64_t next_id_ = 1000;

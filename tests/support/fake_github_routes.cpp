@@ -283,6 +283,28 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
         {},
         false};
   }
+  // /repos/o/r/check-runs[/{id}], /repos/o/r/commits/{sha}/check-runs
+  if ((n >= 4 && seg[3] == "check-runs") ||
+      (n == 6 && seg[3] == "commits" && seg[5] == "check-runs")) {
+    return CheckRunApi(req, seg, req.body);
+  }
+  // /repos/o/r/pulls/{n}
+  if (n == 5 && seg[3] == "pulls" && m == "GET") {
+    auto it = pull_requests_.find(repo + "#" + seg[4]);
+    if (it == pull_requests_.end()) return not_found;
+    const FakePullRequest& pr = it->second;
+    return {200,
+            json{{"number", pr.number},
+                 {"state", pr.state},
+                 {"head",
+                  {{"sha", pr.head_sha},
+                   {"ref", "feature"},
+                   {"repo", {{"full_name", pr.head_repo}, {"fork", pr.head_repo != repo}}}}},
+                 {"base", {{"ref", "main"}, {"repo", {{"full_name", repo}}}}}}
+                .dump(),
+            {},
+            false};
+  }
   // /repos/o/r/tarball/{ref}
   if (n == 5 && seg[3] == "tarball" && m == "GET") {
     if (tarballs_.count(repo + "@" + seg[4]) == 0) return not_found;
@@ -302,6 +324,151 @@ FakeGithub::Response FakeGithub::Api(const Parsed& req, const std::vector<std::s
             false};
   }
   return not_found;
+}
+
+FakeGithub::Response FakeGithub::CheckRunApi(const Parsed& req, const std::vector<std::string>& seg,
+                                             const std::string& raw) {
+  const std::string repo = seg[1] + "/" + seg[2];
+  const size_t n = seg.size();
+  auto invalid = [](const std::string& why) {
+    return Response{422,
+                    json{{"message", "Invalid request."},
+                         {"errors", {why}},
+                         {"documentation_url", "https://docs.github.com/rest/checks/runs"}}
+                        .dump(),
+                    {},
+                    false};
+  };
+  auto not_found = Response{404, Message("Not Found"), {}, false};
+  json body = json::parse(raw.empty() ? "{}" : raw, nullptr, false);
+  // Validates the fields GitHub limits; "" when they pass.
+  auto check = [&](const json& b) -> std::string {
+    if (b.contains("output")) {
+      if (!b["output"].is_object()) return "output is not an object";
+      for (const char* key : {"title", "summary", "text"}) {
+        if (b["output"].contains(key) && b["output"][key].is_string() &&
+            Utf8Length(b["output"][key].get<std::string>()) > 65535) {
+          return std::string("output.") + key + " is too long (maximum is 65535 characters)";
+        }
+      }
+    }
+    if (b.contains("actions")) {
+      if (!b["actions"].is_array() || b["actions"].size() > 3) return "at most 3 actions";
+      for (const json& a : b["actions"]) {
+        if (Utf8Length(a.value("label", "")) > 20) return "action label over 20 characters";
+        if (Utf8Length(a.value("description", "")) > 40) {
+          return "action description over 40 characters";
+        }
+        if (Utf8Length(a.value("identifier", "")) > 20) {
+          return "action identifier over 20 characters";
+        }
+      }
+    }
+    static const std::vector<std::string> kStatus = {"queued", "in_progress", "completed"};
+    static const std::vector<std::string> kConclusion = {"action_required", "cancelled", "failure",
+                                                         "neutral",         "success",   "skipped",
+                                                         "stale",           "timed_out"};
+    if (b.contains("status") &&
+        std::find(kStatus.begin(), kStatus.end(), b.value("status", "")) == kStatus.end()) {
+      return "status is not one of queued, in_progress, completed";
+    }
+    if (b.contains("conclusion") && std::find(kConclusion.begin(), kConclusion.end(),
+                                              b.value("conclusion", "")) == kConclusion.end()) {
+      return "conclusion is not valid";
+    }
+    return "";
+  };
+  auto shown = [](int64_t id, const json& run) {
+    json out = run;
+    out["id"] = id;
+    out.erase("repo");
+    return out;
+  };
+  if (n == 4 && req.method == "POST") {
+    if (!body.is_object() || !body.contains("name") || !body.contains("head_sha")) {
+      return invalid("name and head_sha are required");
+    }
+    if (std::string why = check(body); !why.empty()) return invalid(why);
+    if (body.value("status", "queued") == "completed" && !body.contains("conclusion")) {
+      return invalid("conclusion is required when status is completed");
+    }
+    if (!body.contains("status")) body["status"] = "queued";
+    body["repo"] = repo;
+    const int64_t id = next_id_++;
+    check_runs_[id] = body.dump();
+    return {201, shown(id, body).dump(), {}, false};
+  }
+  if (n == 5 && seg[3] == "check-runs") {
+    const int64_t id = std::stoll(seg[4]);
+    auto it = check_runs_.find(id);
+    if (it == check_runs_.end()) return not_found;
+    json run = json::parse(it->second);
+    if (run.value("repo", "") != repo) return not_found;
+    if (req.method == "GET") return {200, shown(id, run).dump(), {}, false};
+    if (req.method != "PATCH") return not_found;
+    if (!body.is_object()) return invalid("body is not an object");
+    if (std::string why = check(body); !why.empty()) return invalid(why);
+    const std::string status = body.value("status", run.value("status", "queued"));
+    if (status == "completed" && !body.contains("conclusion") && !run.contains("conclusion")) {
+      return invalid("conclusion is required when status is completed");
+    }
+    for (auto& [key, value] : body.items()) {
+      if (key == "output" && run.contains("output") && run["output"].is_object()) {
+        for (auto& [k, v] : value.items()) run["output"][k] = v;
+      } else {
+        run[key] = value;
+      }
+    }
+    run["updates"] = run.value("updates", 0) + 1;
+    it->second = run.dump();
+    return {200, shown(id, run).dump(), {}, false};
+  }
+  if (n == 6 && req.method == "GET") {
+    json list = json::array();
+    for (const auto& [id, text] : check_runs_) {
+      json run = json::parse(text);
+      if (run.value("repo", "") == repo && run.value("head_sha", "") == seg[4]) {
+        list.push_back(shown(id, run));
+      }
+    }
+    return {200, json{{"total_count", list.size()}, {"check_runs", list}}.dump(), {}, false};
+  }
+  return not_found;
+}
+
+void FakeGithub::SetPullRequest(const std::string& repo, FakePullRequest pr) {
+  std::lock_guard lock(mu_);
+  pull_requests_[repo + "#" + std::to_string(pr.number)] = std::move(pr);
+}
+
+std::vector<FakeCheckRun> FakeGithub::CheckRuns(const std::string& repo) const {
+  std::lock_guard lock(mu_);
+  std::vector<FakeCheckRun> out;
+  for (const auto& [id, text] : check_runs_) {
+    json run = json::parse(text);
+    if (run.value("repo", "") != repo) continue;
+    FakeCheckRun c;
+    c.id = id;
+    c.repo = repo;
+    c.name = run.value("name", "");
+    c.head_sha = run.value("head_sha", "");
+    c.external_id = run.value("external_id", "");
+    c.details_url = run.value("details_url", "");
+    c.status = run.value("status", "");
+    c.conclusion = run.value("conclusion", "");
+    if (run.contains("output") && run["output"].is_object()) {
+      c.title = run["output"].value("title", "");
+      c.summary = run["output"].value("summary", "");
+      c.text = run["output"].value("text", "");
+    }
+    if (run.contains("actions") && run["actions"].is_array()) {
+      for (const json& a : run["actions"])
+        c.action_identifiers.push_back(a.value("identifier", ""));
+    }
+    c.updates = run.value("updates", 0);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 void FakeGithub::SetTarball(const std::string& repo, const std::string& ref, std::string bytes) {

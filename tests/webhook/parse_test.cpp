@@ -110,6 +110,78 @@ TEST(ParseEvent, PullRequestLabeled) {
   EXPECT_EQ(ev.label, "task:benchmarking");
 }
 
+TEST(ParseEvent, PullRequestSynchronizeFromAFork) {
+  json p = {{"action", "synchronize"},
+            {"number", 5},
+            {"before", "abc123"},
+            {"after", "def456"},
+            {"pull_request",
+             {{"state", "open"},
+              {"merged", nullptr},
+              {"labels", json::array({{{"name", "task:training"}}})},
+              {"head", {{"sha", "def456"}, {"ref", "feature"}, {"repo", {{"full_name", "m/b"}}}}},
+              {"base", {{"ref", "main"}, {"repo", {{"full_name", "a/b"}}}}}}},
+            {"repository", {{"id", 1}, {"full_name", "a/b"}}},
+            {"sender", {{"login", "m"}}}};
+  Result<Event> e = ParseEvent("pull_request", p.dump());
+  ASSERT_TRUE(e) << e.error().message();
+  const auto& ev = std::get<PullRequestEvent>(*e);
+  EXPECT_EQ(ev.action, "synchronize");
+  EXPECT_EQ(ev.head_sha, "def456");
+  EXPECT_EQ(ev.head_repo, "m/b");
+  EXPECT_TRUE(ev.from_fork());
+  // The same head in the base repository is not a fork; a deleted fork (null) is.
+  p["pull_request"]["head"]["repo"]["full_name"] = "a/b";
+  e = ParseEvent("pull_request", p.dump());
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(std::get<PullRequestEvent>(*e).from_fork());
+  p["pull_request"]["head"]["repo"] = nullptr;
+  e = ParseEvent("pull_request", p.dump());
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(std::get<PullRequestEvent>(*e).from_fork());
+  // Other pull request actions are acknowledged and not stored.
+  p["action"] = "opened";
+  e = ParseEvent("pull_request", p.dump());
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(IsActionable(*e));
+}
+
+TEST(ParseEvent, CheckRunActions) {
+  json p = {{"action", "requested_action"},
+            {"requested_action", {{"identifier", "cancel"}}},
+            {"check_run",
+             {{"id", 99},
+              {"name", "train"},
+              {"head_sha", "abc123"},
+              {"external_id", "j0011223344"},
+              {"status", "in_progress"},
+              {"pull_requests", json::array({{{"number", 7}, {"head", {{"sha", "abc123"}}}}})}}},
+            {"repository", {{"id", 1}, {"full_name", "a/b"}}},
+            {"sender", {{"login", "bob"}}},
+            {"installation", {{"id", 5}}}};
+  Result<Event> e = ParseEvent("check_run", p.dump());
+  ASSERT_TRUE(e) << e.error().message();
+  const auto& ev = std::get<CheckRunEvent>(*e);
+  EXPECT_EQ(ev.check_run_id, 99);
+  EXPECT_EQ(ev.external_id, "j0011223344");
+  EXPECT_EQ(ev.requested_action, "cancel");
+  EXPECT_EQ(ev.pull_request, 7);
+  EXPECT_EQ(ev.installation_id, 5);
+  p["action"] = "rerequested";
+  p.erase("requested_action");
+  e = ParseEvent("check_run", p.dump());
+  ASSERT_TRUE(e);
+  EXPECT_EQ(std::get<CheckRunEvent>(*e).action, "rerequested");
+  // Created and completed check runs (labelrun's own) are not stored.
+  p["action"] = "completed";
+  e = ParseEvent("check_run", p.dump());
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(IsActionable(*e));
+  p["action"] = "rerequested";
+  p.erase("check_run");
+  EXPECT_FALSE(ParseEvent("check_run", p.dump()));
+}
+
 TEST(ParseEvent, InstallationRepositories) {
   json p = {{"action", "added"},
             {"installation", {{"id", 99}, {"account", {{"login", "acme"}}}}},
@@ -192,7 +264,18 @@ TEST(Digest, RoundTripsEveryActionableKind) {
   PullRequestEvent pr;
   pr.action = "closed";
   pr.head_sha = "deadbeef";
+  pr.head_repo = "mallory/b";
+  pr.merged = true;
   events.emplace_back("pull_request", pr);
+  CheckRunEvent check;
+  check.action = "requested_action";
+  check.check_run_id = 42;
+  check.external_id = "j0011223344";
+  check.head_sha = "deadbeef";
+  check.name = "train";
+  check.pull_request = 7;
+  check.requested_action = "cancel";
+  events.emplace_back("check_run", check);
   InstallationEvent inst;
   inst.action = "created";
   inst.account = "acme";

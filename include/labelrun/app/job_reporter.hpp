@@ -1,9 +1,10 @@
 #pragma once
 // What maintainers see of a job: one comment on the issue, kept up to date, and
 // the status label that follows the job (status:queued -> status:in-progress ->
-// status:done / status:failed). Fed by the dispatcher (a scheduler::JobObserver)
-// and rendered by report/. With GitHub configured the writes go through the
-// outbox; without it (local mode) they are kept here, shown on the job pages and
+// status:done / status:failed). A pull request's job is also a check run on its
+// head commit (queued -> in_progress -> completed), sent after each comment edit. Fed by the
+// dispatcher (a scheduler::JobObserver) and rendered by report/. With GitHub configured the writes
+// go through the outbox; without it (local mode) they are kept here, shown on the job pages and
 // logged, marked as not sent.
 //
 // Edits while a job runs are throttled to one per update_interval and only sent
@@ -78,6 +79,9 @@ struct JobSnapshot {
   std::vector<std::string> local_writes;  // local mode: what would have been sent
 };
 
+// The outbox job_key of a job's check run ("check-run:<id>").
+std::string CheckRunKey(const std::string& job_id);
+
 class JobReporter final : public scheduler::JobObserver {
  public:
   // `outbox` null: local mode.
@@ -140,7 +144,9 @@ class JobReporter final : public scheduler::JobObserver {
   // One line as the log file stores it, to the metrics and the tail. REQUIRES: mu_ held
   void AddLogLine(Report& r, std::string_view stored);
   // Renders and, when it changed, hands the comment to the outbox (or keeps it).
-  void Publish(Report& r);         // REQUIRES: mu_ held
+  void Publish(Report& r);  // REQUIRES: mu_ held
+  // A pull request job's check run, when its body changed. REQUIRES: mu_ held
+  void PublishCheckRun(Report& r);
   void SetStatusLabel(Report& r);  // REQUIRES: mu_ held
   // The status labels that may be on the issue. REQUIRES: mu_ held.
   std::set<std::string>& KnownStatusLabels(const std::string& repository, int64_t issue,

@@ -40,6 +40,19 @@ std::string DeliveryOrderKey(const store::InboxRow& row);
 std::string RenderUnresolvedComment(const std::string& rule, const std::string& repository,
                                     const Error& error, bool gave_up, int64_t attempts);
 
+// What a push to a pull request did to one of its open jobs, for its comment.
+struct NewCommitsNotice {
+  std::string job_id;
+  std::string rule;
+  std::string old_head;
+  std::string new_head;
+  bool cancelled = false;  // false: the rule keeps it running
+  std::string label;       // the trigger label removed; "" when none was on the PR
+};
+// "**New commits** on this pull request: ..." — what happened to the job, which
+// label was removed, and that labelling again runs the new head.
+std::string RenderNewCommitsComment(const NewCommitsNotice& notice);
+
 // True for senders that must never start jobs: bots, labelrun's own App included
 // (its status labels would otherwise loop).
 bool IsBot(const webhook::Actor& sender);
@@ -56,6 +69,11 @@ struct GithubContext {
   std::function<void(const std::string& repository, int64_t issue,
                      const std::vector<std::string>& labels)>
       on_issue_labels;
+  // A pull request's head now (GET /repos/{o}/{r}/pulls/{n}), for `/labelrun
+  // retry` on a pull request; null: such a retry runs the default branch.
+  std::function<Result<github::PullRequestInfo>(int64_t installation, const std::string& repository,
+                                                int64_t number)>
+      pull_request;
   // Where `installation` / `installation_repositories` deliveries are recorded;
   // may be null (then they are only logged).
   store::InstallationStore* installations = nullptr;
@@ -88,6 +106,13 @@ class DeliveryProcessor {
   // and status:failed, and the delivery fails with the reason.
   Status Unresolved(const store::InboxRow& row, const webhook::Event& event,
                     const rules::Decision& decision, const Error& error);
+  // `pull_request.synchronize`: every open job of an older head is cancelled (or
+  // kept, as its rule says), its trigger label removed, and the PR told why.
+  Status NewCommits(const store::InboxRow& row, const webhook::PullRequestEvent& event);
+  // `check_run` rerequested (Re-run: the job again on its commit) and
+  // requested_action `cancel`, each after the sender's permission for the rule.
+  Status CheckRunAction(const store::InboxRow& row, const webhook::Event& event,
+                        const webhook::CheckRunEvent& check);
   // Queues a write through the outbox (and hands it to on_comment).
   void Write(const store::OutboxWrite& write);
 

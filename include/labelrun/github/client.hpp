@@ -55,6 +55,15 @@ struct RepositoryInfo {
   bool is_private = false;
 };
 
+// GET /repos/{owner}/{repo}/pulls/{number}, the parts labelrun reads.
+struct PullRequestInfo {
+  int64_t number = 0;
+  std::string state;  // "open", "closed"
+  std::string head_sha;
+  std::string head_repo;  // "owner/name"; "" when the head's repository is gone
+  std::string base_repo;  // "owner/name"
+};
+
 struct PermissionInfo {
   Permission level = Permission::kNone;
   std::string role_name;  // as GitHub names it, custom roles included
@@ -133,6 +142,18 @@ class Client {
   Result<int64_t> DownloadTarball(int64_t installation, const Repo& repo, std::string_view ref,
                                   const std::filesystem::path& dest,
                                   int64_t max_bytes = int64_t{2} << 30);
+
+  // Check runs (the App needs checks: write). `body` is the JSON GitHub takes
+  // (name, head_sha, status, conclusion, output, actions, ...). Create returns the
+  // check run's id; it is not retried inside the call after a 5xx or a lost answer.
+  Result<int64_t> CreateCheckRun(int64_t installation, const Repo& repo, std::string_view body);
+  Status UpdateCheckRun(int64_t installation, const Repo& repo, int64_t check_run_id,
+                        std::string_view body);
+  // The id of the check run on `head_sha` whose external_id is `external_id`, if any.
+  Result<std::optional<int64_t>> FindCheckRun(int64_t installation, const Repo& repo,
+                                              std::string_view head_sha,
+                                              std::string_view external_id);
+  Result<PullRequestInfo> GetPullRequest(int64_t installation, const Repo& repo, int64_t number);
 
   // While rate limited, the time GitHub allows the next request for this
   // installation; calls before it fail fast with kResourceExhausted.

@@ -48,8 +48,10 @@ struct OutboxStats {
 struct OutboxOptions {
   std::chrono::milliseconds min_interval{std::chrono::seconds(1)};
   // Applied by Enqueue to every comment body (job reports, explanations, refusals,
-  // suggestions), so that what is stored and sent has passed it: serve sets labelrun's
-  // redactor here. Labels and reactions are left as they are. Empty: bodies are kept.
+  // suggestions) and to a check run's output title, summary and text, so that what is
+  // stored and sent has passed it: serve sets labelrun's redactor here. Labels and
+  // reactions are left as they are. Empty: bodies are kept. Check run outputs are also
+  // cut to GitHub's 65,535 characters each (a log's head goes first).
   std::function<std::string(std::string_view)> redact_comment;
   // Writes in flight at once, each for a different installation (Start() only;
   // threads are started as they are needed, up to this many).
@@ -122,6 +124,9 @@ class OutboxWorker {
                        std::chrono::system_clock::time_point& answered);
   Result<int64_t> SendComment(const store::OutboxWrite& write, const Repo& repo,
                               std::chrono::system_clock::time_point& answered);
+  // Creates the job's check run once, then updates it; returns its id.
+  Result<int64_t> SendCheckRun(const store::OutboxWrite& write, const Repo& repo,
+                               std::chrono::system_clock::time_point& answered);
   void Schedule();
   void SenderLoop();
   void UpdateDepth();

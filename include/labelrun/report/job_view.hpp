@@ -25,8 +25,11 @@ struct JobView {
   std::string image;       // as the rule names it
   std::string image_digest;
   std::string host;
-  std::vector<std::string> gpus;                // device ids handed to the job
-  std::string commit;                           // the commit the code was taken from
+  std::vector<std::string> gpus;  // device ids handed to the job
+  std::string commit;             // the commit the code was taken from
+  // `issue` is a pull request and `commit` its head as labelled; from a fork or not.
+  bool pull_request = false;
+  bool from_fork = false;
   std::vector<std::string> metrics = {"loss"};  // the metrics drawn as curves, in order
   int64_t created_unix_ms = 0;
   std::optional<int64_t> started_unix_ms;

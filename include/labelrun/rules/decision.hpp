@@ -40,6 +40,9 @@ struct Event {
   Permission permission = Permission::kNone;  // the sender's repository permission
   std::string sender;                         // login, for allowed_users and messages
   Command command = Command::kRetry;          // for kCommand
+  // On a pull request: whether its head is in a fork (see Rule::allow_forks).
+  bool pull_request = false;
+  bool from_fork = false;
 };
 
 enum class DecisionKind { kDispatch, kHold, kCancel, kDeny, kUnknownLabels, kNone };
@@ -76,13 +79,21 @@ struct EvaluateOptions {
   bool explain_other_rules = false;
 };
 
+// Why `sender` with `permission` may not `action` ("run", "cancel", ...) `rule`'s jobs:
+// below min_permission, or not in allowed_users; empty when allowed.
+std::string WhyRefused(const Rule& rule, Permission permission, std::string_view sender,
+                       std::string_view action);
+// Why `rule` may not run a pull request from a fork; empty when it may.
+std::string WhyForkRefused(const Rule& rule);
+
 // Decides what `event` means under `rules`:
 // - labeled: an unknown label that looks like a misspelling -> unknown_labels. Otherwise
 //   the first rule (by priority, then position) whose `when` holds for the labels is
 //   selected; it fires only if the added label is one of its own patterns (the completing
 //   label), so a second delivery that sees the full set for another label decides none.
-//   Firing gives deny (permission below min_permission, or sender not in allowed_users),
-//   hold (a hold label is present) or dispatch, checked in that order.
+//   Firing gives deny (permission below min_permission, or sender not in allowed_users,
+//   or a pull request from a fork that the rule does not allow), hold (a hold label is
+//   present) or dispatch, checked in that order.
 // - unlabeled: a hold label removed fires the selected rule; a trigger label removed so
 //   that the rule selected before no longer holds -> cancel (or deny for a sender below
 //   the rule's min_permission).

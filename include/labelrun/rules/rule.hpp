@@ -72,6 +72,13 @@ struct When {
   std::vector<Pattern> none;
 };
 
+// What a pull request's open job becomes when new commits are pushed to it.
+enum class OnNewCommits {
+  kCancel,  // cancelled: its commit is no longer the PR's head
+  kKeep,    // runs on for the commit that was labelled
+};
+std::string_view OnNewCommitsName(OnNewCommits v);  // "cancel", "keep"
+
 struct Rule {
   std::string name;
   When when;
@@ -84,6 +91,9 @@ struct Rule {
   // The job may mount the Docker socket or the host's root, add capabilities or
   // share the host's network: what gives it the host. Refused at load otherwise.
   bool unsafe = false;
+  // Pull requests whose head is in a fork run only when the rule allows them.
+  bool allow_forks = false;
+  OnNewCommits on_new_commits = OnNewCommits::kCancel;
 };
 
 // A concrete job, ready for the scheduler: the template with label-derived values applied.

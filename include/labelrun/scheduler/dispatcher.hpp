@@ -83,6 +83,10 @@ struct NewJob {
   std::string sender;
   rules::JobSpec spec;
   std::string commit;  // empty: resolved from the source provider now
+  // A pull request's head (see store::JobRecord): `commit` must be set.
+  bool pull_request = false;
+  bool from_fork = false;
+  std::string trigger_label;
 };
 
 struct DispatcherStats {
@@ -128,6 +132,10 @@ class Dispatcher {
                        const std::string& by, const std::string& delivery = "");
   // A new job from the same decision as `job_id` (same spec and commit).
   Result<store::JobRecord> Retry(const std::string& job_id, const std::string& by);
+  // The stored job; nullopt when there is none.
+  Result<std::optional<store::JobRecord>> Job(const std::string& job_id);
+  // The jobs not yet final on an issue or pull request, oldest first.
+  Result<std::vector<store::JobRecord>> OpenOn(const std::string& repository, int64_t issue);
 
   int QueuePosition(const std::string& job_id) const;
   DispatcherStats Stats() const;

@@ -36,6 +36,11 @@ struct JobRecord {
   std::string image_digest;
   std::optional<int64_t> exit_code;
   std::string cancel_by;  // set when cancellation was asked for, before the stop
+  // A pull request's job: `issue` is the PR's number and `commit` its head as of
+  // the label that approved it; `from_fork` when that head lives in a fork.
+  bool pull_request = false;
+  bool from_fork = false;
+  std::string trigger_label;  // the label whose addition started it; may be empty
   int64_t created_ms = 0;
   std::optional<int64_t> started_ms;
   std::optional<int64_t> finished_ms;

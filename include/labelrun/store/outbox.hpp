@@ -20,7 +20,22 @@
 
 namespace labelrun::store {
 
-enum class WriteKind { kComment, kAddLabels, kRemoveLabel, kCommentReaction, kIssueReaction };
+enum class WriteKind {
+  kComment,
+  kAddLabels,
+  kRemoveLabel,
+  kCommentReaction,
+  kIssueReaction,
+  // A job's check run on a commit: created once, then updated, like a report
+  // comment. `payload` is the JSON body GitHub takes (with `head_sha`, which an
+  // update leaves out); the check run's id is kept as a report comment's is.
+  kCheckRun,
+};
+
+// Writes created once and edited after (a report comment, a check run).
+inline bool IsEdited(WriteKind kind) {
+  return kind == WriteKind::kComment || kind == WriteKind::kCheckRun;
+}
 
 std::string_view WriteKindName(WriteKind kind);
 
@@ -39,11 +54,12 @@ struct OutboxWrite {
   int64_t attempts = 0;    // sends started so far
   int64_t not_before_ms = 0;
   int64_t created_ms = 0;  // set by Enqueue: when the write was first queued
-  // kComment, from Reserve/Begin only (not stored): the GitHub comment that holds
-  // the job's report as known when the write was reserved, 0 if none.
+  // kComment and kCheckRun, from Reserve/Begin only (not stored): the GitHub
+  // comment (check run) that holds the job's report as known when the write was
+  // reserved, 0 if none.
   bool comment_known = false;
   int64_t report_comment_id = 0;
-  // kComment, at Enqueue only (not stored): whether this body may replace the
+  // kComment and kCheckRun, at Enqueue only (not stored): whether this body may replace the
   // job's newest edit that is still pending. False for a write that must reach
   // GitHub as its own edit after the pending one (a job's new state).
   bool coalesce = true;

@@ -58,15 +58,32 @@ struct IssueCommentEvent : Envelope {
   bool operator==(const IssueCommentEvent&) const = default;
 };
 
-// `pull_request`: labeled, unlabeled, closed.
+// `pull_request`: labeled, unlabeled, closed, synchronize (new commits pushed).
 struct PullRequestEvent : Envelope {
   int64_t number = 0;
   std::string state;
   std::vector<std::string> labels;
   std::optional<std::string> label;
-  std::string head_sha;
+  std::string head_sha;  // the PR's head as of this delivery
   std::string head_ref;
+  std::string head_repo;  // "owner/name" of the head's repository; "" when GitHub gives none
+  bool merged = false;
+  // The head lives in another repository than the base (a fork), or in one GitHub
+  // no longer names (a deleted fork).
+  bool from_fork() const { return head_repo != repository.full_name; }
   bool operator==(const PullRequestEvent&) const = default;
+};
+
+// `check_run`: rerequested (GitHub's "Re-run") and requested_action (a button the
+// check run offers, by its identifier).
+struct CheckRunEvent : Envelope {
+  int64_t check_run_id = 0;
+  std::string external_id;  // labelrun's job id
+  std::string head_sha;
+  std::string name;
+  int64_t pull_request = 0;  // the first pull request GitHub lists for it; 0: none
+  std::string requested_action;
+  bool operator==(const CheckRunEvent&) const = default;
 };
 
 // `installation` (created, deleted, suspend, ...) and `installation_repositories`
@@ -93,7 +110,7 @@ struct IgnoredEvent {
 };
 
 using Event = std::variant<IssuesEvent, IssueCommentEvent, PullRequestEvent, InstallationEvent,
-                           PingEvent, IgnoredEvent>;
+                           PingEvent, IgnoredEvent, CheckRunEvent>;
 
 // A verified, parsed delivery.
 struct Delivery {
