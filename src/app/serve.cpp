@@ -622,6 +622,7 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
     // API and dashboard tokens.
     for (size_t i = 0; i < outcome.config->hosts.size(); ++i) {
       const config::HostConfig& h = outcome.config->hosts[i];
+      if (h.kind == "slurm") continue;
       if (auto endpoint =
               runtime::ParseDockerEndpoint(h.docker, h.ca_file, h.cert_file, h.key_file);
           !endpoint) {
