@@ -662,7 +662,7 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
       // Rules that can never run here: GPU jobs with no GPU host; and no rules at all.
       size_t gpu_hosts = 0;
       for (const config::HostConfig& h : hosts) {
-        gpu_hosts += (!h.gpus.empty() || h.discover_gpus) ? 1 : 0;
+        gpu_hosts += (!h.gpus.empty() || h.discover_gpus || h.kind == "slurm") ? 1 : 0;
       }
       for (const rules::Rule& rule : rules->rule_set.rules()) {
         if (rule.job.gpus == 0 || gpu_hosts > 0) continue;

@@ -48,7 +48,10 @@ const SlurmCluster& TestSlurmCluster() {
 }
 
 int RunSlurm(const std::vector<std::string>& argv, std::string* out) {
-  return RunCommand(argv, out, {{"SLURM_CONF", TestSlurmCluster().slurm_conf}});
+  // RunCommand does not search PATH: env does.
+  std::vector<std::string> full = {"/usr/bin/env", "SLURM_CONF=" + TestSlurmCluster().slurm_conf};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return RunCommand(full, out);
 }
 
 }  // namespace labelrun::testing

@@ -2,10 +2,14 @@
 //
 // Lines carry stamps as Docker's do, so that the dispatcher's log file resumes
 // where it ends. A stamp is derived from the line's byte offset through an index
-// beside the log (log.index: "<unix seconds> <offset>" lines): the stamp of a
-// line at offset o is the newest entry at or before o, plus (o - its offset)
-// nanoseconds. An entry is appended, and flushed, before the first line it
-// stamps is handed on; so a line read twice gets the same stamp both times.
+// beside the log (log.index), so that a line read twice gets the same stamp:
+// - "<unix seconds> <offset>": the stamp of a line at offset o is the newest such
+//   entry at or before o, plus (o - its offset) nanoseconds;
+// - "0 <offset>": bytes before it have been read (and maybe handed on): lines that
+//   start there are stamped from the entries alone.
+// Past what was read before, a line starting in a new second gets a new entry.
+// Entries and marks are appended, and flushed, before the lines they stamp are
+// handed on.
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -60,6 +64,10 @@ class Follower {
     std::ifstream in(index_path_);
     IndexEntry e;
     while (in >> e.sec >> e.offset) {
+      if (e.sec == 0) {
+        read_before_ = std::max(read_before_, e.offset);
+        continue;
+      }
       if (!entries_.empty() && (e.sec <= entries_.back().sec || e.offset < entries_.back().offset))
         continue;  // a torn or repeated line
       if (since_unix > 0 && e.sec <= since_unix) entries_.clear();
@@ -67,6 +75,14 @@ class Follower {
     }
     if (since_unix == 0 || entries_.empty()) return 0;
     return entries_.front().sec <= since_unix ? entries_.front().offset : 0;
+  }
+
+  // Notes that the bytes up to `end` are being read, before their lines go out.
+  void MarkRead(uint64_t end) {
+    if (end > marked_) {
+      Append({0, end});
+      marked_ = end;
+    }
   }
 
   // Feeds bytes that start at file offset `at`; false when on_line asked to stop.
@@ -145,7 +161,7 @@ class Follower {
     if (entries_.empty()) {
       entries_.push_back({now, offset});
       Append(entries_.back());
-    } else if (offset > entries_.back().offset) {
+    } else if (offset > entries_.back().offset && offset >= read_before_) {
       // Past the index: a new entry each second, and before the nanoseconds run out.
       const IndexEntry last = entries_.back();
       if (now > last.sec || offset - last.offset >= 1'000'000'000) {
@@ -176,6 +192,8 @@ class Follower {
   size_t max_line_;
   const LogCallback& on_line_;
   std::vector<IndexEntry> entries_;
+  uint64_t read_before_ = 0;  // the end of what earlier reads read
+  uint64_t marked_ = 0;       // the end of what this read has marked
   std::FILE* index_out_ = nullptr;
   std::string text_;
   bool truncated_ = false;
@@ -212,6 +230,7 @@ Status SlurmRuntime::Logs(const std::string& id, int64_t since_unix, bool follow
       n = std::fread(buf.data(), 1, buf.size(), file);
     }
     if (n > 0) {
+      follower.MarkRead(offset + n);
       if (!follower.Feed(std::string_view(buf.data(), n), offset)) break;
       offset += n;
       continue;

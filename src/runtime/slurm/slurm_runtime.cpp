@@ -308,7 +308,10 @@ Result<int> SlurmRuntime::QueuePosition(const SlurmJob& job) {
   if (!jobs) return jobs.error();
   int ahead = 0;
   for (const SlurmJob& j : *jobs) {
-    if (j.slurm_id == job.slurm_id) continue;
+    // squeue --json leaves the filters to its reader.
+    if (j.slurm_id == job.slurm_id || j.state != "PENDING" || j.partition != job.partition) {
+      continue;
+    }
     if (j.priority > job.priority ||
         (j.priority == job.priority && j.submit_time <= job.submit_time &&
          std::stoll(j.slurm_id) < std::stoll(job.slurm_id))) {
