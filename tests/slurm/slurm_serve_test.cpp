@@ -136,6 +136,19 @@ class SlurmServeTest : public ::testing::Test {
         .body;
   }
 
+  // The job's comment once it holds `needle` (the comment follows the job a moment later).
+  std::string WaitComment(LabelrunProcess& server, const std::string& id,
+                          const std::string& needle, std::chrono::seconds timeout = 30s) {
+    std::string comment;
+    WaitUntil(
+        [&] {
+          comment = Comment(server, id);
+          return comment.find(needle) != std::string::npos;
+        },
+        timeout);
+    return comment;
+  }
+
   // The job on `issue`, once `pred` holds for it.
   json WaitForJob(LabelrunProcess& server, int issue, const std::function<bool(const json&)>& pred,
                   std::chrono::seconds timeout = 90s) {
@@ -177,8 +190,9 @@ TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
   EXPECT_EQ(done["exit_code"], 0);
   EXPECT_EQ(done["host"], "cluster");
   const std::string id = done["id"];
-  const std::string comment = Comment(server, id);
+  const std::string comment = WaitComment(server, id, "**Succeeded**");
   EXPECT_THAT(comment, HasSubstr("**Succeeded**"));
+  EXPECT_THAT(comment, ::testing::Not(HasSubstr("`labelrun-test/busybox:1` `")));
   EXPECT_THAT(comment, HasSubstr("epoch 6 loss=0.3"));
   EXPECT_THAT(comment, HasSubstr("finished"));
   EXPECT_THAT(comment, HasSubstr("gpus=none"));
@@ -206,14 +220,14 @@ TEST_F(SlurmServeTest, AWaitingJobShowsSlurmsReasonThenTheGpusItGot) {
   });
   EXPECT_EQ(waiting["state"], "starting");
   const std::string id = waiting["id"];
-  EXPECT_THAT(Comment(server, id),
+  EXPECT_THAT(WaitComment(server, id, "waiting in the cluster's queue"),
               HasSubstr("waiting in the cluster's queue (position 1): Resources: the GPUs"));
   ASSERT_EQ(RunSlurm({"scancel", blocker}, &out), 0) << out;
   json done = WaitForJob(server, 2, [](const json& j) { return j["state"] == "succeeded"; });
   ASSERT_EQ(done["gpus"].size(), 1u) << done.dump();
   const std::string gpu = done["gpus"][0];
   EXPECT_TRUE(gpu == "0" || gpu == "1") << gpu;
-  EXPECT_THAT(Comment(server, id), HasSubstr("gpus=" + gpu));
+  EXPECT_THAT(WaitComment(server, id, "**Succeeded**"), HasSubstr("gpus=" + gpu));
 }
 
 TEST_F(SlurmServeTest, UnlabelCancelsTheSlurmJob) {
@@ -264,7 +278,7 @@ TEST_F(SlurmServeTest, AFailingJobReportsItsExitCode) {
   json done = WaitForJob(server, 5, [](const json& j) { return j["state"] == "failed"; });
   EXPECT_EQ(done["exit_code"], 3);
   EXPECT_EQ(done["reason"], "exited with code 3");
-  EXPECT_THAT(Comment(server, done["id"]), HasSubstr("boom"));
+  EXPECT_THAT(WaitComment(server, done["id"], "**Failed**"), HasSubstr("boom"));
   EXPECT_EQ(SlurmState(done["id"]), "FAILED");
 }
 
@@ -319,8 +333,10 @@ TEST_F(SlurmServeTest, TwoOneGpuJobsGetDifferentGpusFromSlurm) {
   ASSERT_EQ(b["gpus"].size(), 1u) << b.dump();
   EXPECT_NE(a["gpus"][0], b["gpus"][0]);
   // Each container saw the GPU Slurm gave its job.
-  EXPECT_THAT(Comment(server, a["id"]), HasSubstr("gpus=" + a["gpus"][0].get<std::string>()));
-  EXPECT_THAT(Comment(server, b["id"]), HasSubstr("gpus=" + b["gpus"][0].get<std::string>()));
+  EXPECT_THAT(WaitComment(server, a["id"], "**Succeeded**"),
+              HasSubstr("gpus=" + a["gpus"][0].get<std::string>()));
+  EXPECT_THAT(WaitComment(server, b["id"], "**Succeeded**"),
+              HasSubstr("gpus=" + b["gpus"][0].get<std::string>()));
 }
 
 }  // namespace

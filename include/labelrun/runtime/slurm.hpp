@@ -105,7 +105,8 @@ class SlurmRuntime final : public Runtime {
 
   // "slurm 22.05.8": sbatch --version.
   Result<std::string> ApiVersion() override;
-  // The nodes fetch images themselves: the image name is its own id, no pull.
+  // The nodes fetch images themselves: the image name is its own id, there is no
+  // pull, and the digest is not known here (kNotFound).
   Result<std::string> ImageId(const std::string& image) override;
   Result<std::string> ImageDigest(const std::string& image) override;
   Status Pull(const std::string& image, const std::atomic<bool>* cancelled) override;

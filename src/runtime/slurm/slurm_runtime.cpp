@@ -149,7 +149,10 @@ Result<std::string> SlurmRuntime::ApiVersion() {
 }
 
 Result<std::string> SlurmRuntime::ImageId(const std::string& image) { return image; }
-Result<std::string> SlurmRuntime::ImageDigest(const std::string& image) { return image; }
+Result<std::string> SlurmRuntime::ImageDigest(const std::string& image) {
+  return Unexpected(ErrorCode::kNotFound,
+                    "the nodes fetch " + image + " themselves: its digest is not known here");
+}
 Status SlurmRuntime::Pull(const std::string&, const std::atomic<bool>*) { return Ok(); }
 
 Result<std::string> SlurmRuntime::Create(const ContainerSpec& spec) {
