@@ -137,8 +137,8 @@ class SlurmServeTest : public ::testing::Test {
   }
 
   // The job's comment once it holds `needle` (the comment follows the job a moment later).
-  std::string WaitComment(LabelrunProcess& server, const std::string& id,
-                          const std::string& needle, std::chrono::seconds timeout = 30s) {
+  std::string WaitComment(LabelrunProcess& server, const std::string& id, const std::string& needle,
+                          std::chrono::seconds timeout = 30s) {
     std::string comment;
     WaitUntil(
         [&] {
