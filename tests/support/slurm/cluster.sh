@@ -13,16 +13,21 @@ dir=${2:?folder}
 dir=$(realpath -m "$dir")
 
 stop() {
+  # All at once: each may take seconds to end on SIGTERM.
+  local pids=() name pid
   for name in slurmd slurmctld slurmdbd mariadb munged; do
-    local pidfile="$dir/$name.pid"
-    [[ -s "$pidfile" ]] || continue
-    local pid
-    pid=$(cat "$pidfile")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$pidfile"
+    [[ -s "$dir/$name.pid" ]] || continue
+    pid=$(cat "$dir/$name.pid")
+    kill "$pid" 2>/dev/null && pids+=("$pid")
+    rm -f "$dir/$name.pid"
   done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 }
 
 free_port() {
