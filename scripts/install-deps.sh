@@ -11,6 +11,9 @@ packages=(
   curl
   systemd  # systemd-analyze verify and systemd-sysusers check config/systemd in the tests
   docker.io busybox-static chromium mmdebstrap
+  # The Slurm runtime's tests run a private single-node cluster with accounting
+  # (tests/support/slurm/cluster.sh); installing never leaves system daemons running.
+  slurm-wlm munge slurmdbd slurm-wlm-mysql-plugin mariadb-server
 )
 # Node.js and npm fetch the test payloads; any install of them will do (a
 # machine may carry Node from elsewhere, whose npm conflicts with Debian's).
@@ -30,4 +33,16 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Where this install started Slurm's, munge's or MariaDB's system services (no
+  # policy-rc.d), stop them: the tests run their own, on their own ports. Only the
+  # services of packages installed just now.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    declare -A units=([slurm-wlm]="slurmctld slurmd" [slurmdbd]=slurmdbd [munge]=munge
+                      [mariadb-server]=mariadb)
+    for p in "${missing[@]}"; do
+      for unit in ${units[$p]:-}; do
+        "${sudo_cmd[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      done
+    done
+  fi
 fi

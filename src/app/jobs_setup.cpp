@@ -11,6 +11,7 @@
 
 #include "labelrun/core/strings.hpp"
 #include "labelrun/runtime/reconnecting.hpp"
+#include "labelrun/runtime/slurm.hpp"
 #include "labelrun/runtime/sources.hpp"
 
 namespace labelrun::app {
@@ -59,6 +60,27 @@ std::string Escape(std::string_view v) {
   return out;
 }
 
+Result<scheduler::Host> MakeSlurmHost(const config::HostConfig& h) {
+  runtime::SlurmSettings settings;
+  settings.partition = h.slurm.partition;
+  settings.account = h.slurm.account;
+  settings.qos = h.slurm.qos;
+  settings.shared_dir = h.slurm.shared_dir;
+  settings.launcher = h.slurm.launcher;
+  settings.slurm_conf = h.slurm.conf;
+  Result<std::unique_ptr<runtime::SlurmRuntime>> rt = runtime::SlurmRuntime::Create(settings);
+  if (!rt) return rt.error();
+  scheduler::Host host;
+  host.slots.name = h.name;
+  for (const auto& [k, v] : h.labels) host.slots.labels[k] = v;
+  host.slots.max_jobs = static_cast<int>(h.max_jobs);
+  host.slots.cluster = true;
+  host.endpoint = "slurm partition " + h.slurm.partition;
+  host.default_memory_bytes = h.default_memory_bytes;
+  host.runtime = std::shared_ptr<runtime::Runtime>(std::move(*rt));
+  return host;
+}
+
 }  // namespace
 
 Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg) {
@@ -71,6 +93,15 @@ Result<std::vector<scheduler::Host>> MakeHosts(const config::Config& cfg) {
   std::vector<scheduler::Host> hosts;
   for (size_t i = 0; i < configured.size(); ++i) {
     const config::HostConfig& h = configured[i];
+    if (h.kind == "slurm") {
+      Result<scheduler::Host> slurm = MakeSlurmHost(h);
+      if (!slurm) {
+        return Unexpected(slurm.error().code(),
+                          "hosts[" + std::to_string(i) + "]: " + slurm.error().message());
+      }
+      hosts.push_back(std::move(*slurm));
+      continue;
+    }
     Result<runtime::DockerEndpoint> parsed =
         runtime::ParseDockerEndpoint(h.docker, h.ca_file, h.cert_file, h.key_file);
     if (!parsed) {

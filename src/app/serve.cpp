@@ -634,6 +634,7 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
     // API and dashboard tokens.
     for (size_t i = 0; i < outcome.config->hosts.size(); ++i) {
       const config::HostConfig& h = outcome.config->hosts[i];
+      if (h.kind == "slurm") continue;
       if (auto endpoint =
               runtime::ParseDockerEndpoint(h.docker, h.ca_file, h.cert_file, h.key_file);
           !endpoint) {
@@ -673,7 +674,7 @@ int RunCheckConfig(const std::filesystem::path& config_path) {
       // Rules that can never run here: GPU jobs with no GPU host; and no rules at all.
       size_t gpu_hosts = 0;
       for (const config::HostConfig& h : hosts) {
-        gpu_hosts += (!h.gpus.empty() || h.discover_gpus) ? 1 : 0;
+        gpu_hosts += (!h.gpus.empty() || h.discover_gpus || h.kind == "slurm") ? 1 : 0;
       }
       for (const rules::Rule& rule : rules->rule_set.rules()) {
         if (rule.job.gpus == 0 || gpu_hosts > 0) continue;

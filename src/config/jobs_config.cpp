@@ -16,11 +16,66 @@ bool ValidHostName(const std::string& name) {
   return true;
 }
 
-void ParseHost(YamlReader& r, const YAML::Node& node, const std::string& path, HostConfig& h) {
-  if (!r.CheckKeys(
-          node, path,
-          {"name", "docker", "tls", "labels", "gpus", "max_jobs", "device_requests", "defaults"})) {
+void ParseSlurm(YamlReader& r, const YAML::Node& host, const std::string& path, HostConfig& h) {
+  const std::string sp = path + ".slurm";
+  const YAML::Node node = host["slurm"];
+  if (!node) {
+    r.Error(sp,
+            "a host with kind: slurm needs slurm.partition, slurm.shared_dir and "
+            "slurm.launcher");
     return;
+  }
+  if (!r.CheckKeys(node, sp, {"partition", "account", "qos", "shared_dir", "launcher", "conf"})) {
+    return;
+  }
+  SlurmHostConfig& s = h.slurm;
+  if (node["partition"]) r.ReadString(node["partition"], sp + ".partition", s.partition);
+  if (node["account"]) r.ReadString(node["account"], sp + ".account", s.account);
+  if (node["qos"]) r.ReadString(node["qos"], sp + ".qos", s.qos);
+  if (node["shared_dir"]) r.ReadString(node["shared_dir"], sp + ".shared_dir", s.shared_dir);
+  if (node["conf"]) r.ReadString(node["conf"], sp + ".conf", s.conf);
+  if (s.partition.empty()) r.Error(sp + ".partition", "the Slurm partition jobs go to is required");
+  if (s.shared_dir.empty() || s.shared_dir.front() != '/') {
+    r.Error(sp + ".shared_dir",
+            "an absolute folder that the cluster's nodes see too (e.g. on NFS) is required");
+  }
+  const YAML::Node launcher = node["launcher"];
+  if (!launcher || !launcher.IsSequence() || launcher.size() == 0) {
+    r.Error(sp + ".launcher",
+            "expected the argv that runs the job's container, e.g. [apptainer, exec, --nv, "
+            "--bind, \"{workdir}:/workspace\", \"docker://{image}\", \"{command}\"]");
+    return;
+  }
+  bool image = false;
+  for (size_t i = 0; i < launcher.size(); ++i) {
+    std::string word;
+    if (!r.ReadString(launcher[i], sp + ".launcher[" + std::to_string(i) + "]", word)) continue;
+    image |= word.find("{image}") != std::string::npos;
+    s.launcher.push_back(std::move(word));
+  }
+  if (!image) r.Error(sp + ".launcher", "the launcher must name {image}");
+  if (host["gpus"]) {
+    r.Error(path + ".gpus", "a Slurm host lists no GPUs: Slurm allocates them (GRES)");
+  }
+  if (host["docker"] || host["tls"]) {
+    r.Error(path + ".docker", "a Slurm host has no Docker endpoint");
+  }
+}
+
+void ParseHost(YamlReader& r, const YAML::Node& node, const std::string& path, HostConfig& h) {
+  if (!r.CheckKeys(node, path,
+                   {"name", "kind", "slurm", "docker", "tls", "labels", "gpus", "max_jobs",
+                    "device_requests", "defaults"})) {
+    return;
+  }
+  if (node["kind"] && r.ReadString(node["kind"], path + ".kind", h.kind) && h.kind != "docker" &&
+      h.kind != "slurm") {
+    r.Error(path + ".kind", "'" + h.kind + "' must be docker or slurm");
+  }
+  if (h.kind == "slurm") {
+    ParseSlurm(r, node, path, h);
+  } else if (node["slurm"]) {
+    r.Error(path + ".slurm", "only a host with kind: slurm takes slurm settings");
   }
   if (!node["name"]) {
     r.Error(path, "a host needs a name");

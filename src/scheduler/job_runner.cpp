@@ -10,6 +10,7 @@
 #include "active.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/core/units.hpp"
+#include "labelrun/runtime/slurm.hpp"
 #include "labelrun/scheduler/dispatcher.hpp"
 #include "log_file.hpp"
 
@@ -51,7 +52,20 @@ runtime::ContainerSpec MakeContainerSpec(const store::JobRecord& job, const Host
   c.binds = job.spec.mounts;
   c.user = job.spec.user;
   c.network_mode = job.spec.network;
+  // A cluster allocates the GPUs itself, and enforces a time limit of its own.
+  if (job.gpus.empty()) c.gpu_count = job.spec.gpus;
+  c.time_limit = std::chrono::ceil<std::chrono::seconds>(job.spec.timeout);
   return c;
+}
+
+// " (node n1, GPUs 0,1)" for a job a cluster placed; empty otherwise.
+std::string RunsOn(const std::string& node, const std::vector<std::string>& gpus) {
+  if (node.empty()) return "";
+  std::string out = " (node " + node;
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    out += (i == 0 ? (gpus.size() == 1 ? ", GPU " : ", GPUs ") : ",") + gpus[i];
+  }
+  return out + ")";
 }
 
 bool Transient(const Error& e) {
@@ -218,9 +232,22 @@ bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
   if (Status started = rt.Start(*id); !started) {
     return abandon(DescribeStartFailure(started.error().message()));
   }
+  std::string node;
+  if (host != nullptr && host->slots.cluster) {
+    if (!WaitInClusterQueue(a, job, node)) {
+      if (Status removed = rt.Remove(*id); !removed) {
+        spdlog::warn("job {}: removing its job folder failed: {}", job.id,
+                     removed.error().message());
+      }
+      Persist(job, job.reason);
+      return false;
+    }
+    if (a.stop_following) return true;
+  }
   job.state = JobState::kRunning;
   job.started_ms = clock_.NowUnixMillis();
-  Persist(job, "started on " + job.host);
+  job.reason.clear();
+  Persist(job, "started on " + job.host + RunsOn(node, job.gpus));
   spdlog::info("job {} running on {} (container {})", job.id, job.host, id->substr(0, 12));
   bool stop_now = false;
   {
@@ -234,6 +261,60 @@ bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
         rt.Stop(*id, std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace));
     std::lock_guard lock(a.mu);
     if (stopped) a.stop_found_running = *stopped;
+  }
+  return true;
+}
+
+bool Dispatcher::WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node) {
+  runtime::Runtime& rt = *a.runtime;
+  std::string shown;
+  while (!a.stop_following) {
+    if (a.stop_requested) {
+      // Still queued by the cluster: taking it out of the queue is the whole stop.
+      const auto grace = std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace);
+      Result<bool> stopped = rt.Stop(job.container_id, grace);
+      if (stopped && !*stopped) {
+        std::lock_guard lock(a.mu);
+        a.stop_found_running = false;
+      }
+      if (stopped && *stopped) {
+        std::lock_guard lock(a.mu);
+        job.state = JobState::kCancelled;
+        job.cancel_by = a.cause_detail;
+        job.reason = "cancelled by " + a.cause_detail + " while it waited in the cluster's queue";
+        job.finished_ms = clock_.NowUnixMillis();
+        return false;
+      }
+    }
+    Result<runtime::ContainerState> state = rt.Inspect(job.container_id);
+    if (state && !state->pending) {
+      node = state->node;
+      if (!state->gpus.empty()) job.gpus = state->gpus;
+      return true;
+    }
+    if (state) {
+      std::string where = "waiting in the cluster's queue";
+      if (state->queue_position > 0) {
+        where += " (position " + std::to_string(state->queue_position) + ")";
+      }
+      if (!state->pending_reason.empty()) {
+        where += ": " + runtime::DescribePendingReason(state->pending_reason);
+      }
+      if (where != shown) {
+        shown = where;
+        job.reason = where;
+        Persist(job, where);
+      }
+    } else if (!Transient(state.error())) {
+      job.state = JobState::kFailed;
+      job.reason = "lost the job in the cluster: " + state.error().message();
+      job.finished_ms = clock_.NowUnixMillis();
+      return false;
+    }
+    const auto next = clock_.Steady() + options_.cluster_poll;
+    while (clock_.Steady() < next && !a.stop_following && !a.stop_requested) {
+      std::this_thread::sleep_for(milliseconds(100));
+    }
   }
   return true;
 }
@@ -416,12 +497,14 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
         job.state = JobState::kFailed;
         job.reason = "killed (exit code 137): most likely out of memory (limit " +
                      FormatBytes(job.spec.memory_bytes) + ")";
-      } else if (exit_code == 0) {
+      } else if (exit_code == 0 && state->error.empty()) {
         job.state = JobState::kSucceeded;
         job.reason = "";
       } else {
         job.state = JobState::kFailed;
         job.reason = "exited with code " + std::to_string(exit_code.value_or(-1));
+        // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words.
+        if (wait_error.empty()) wait_error = state->error;
         if (!wait_error.empty()) job.reason += " (" + wait_error + ")";
         if (a.daemon_lost) job.reason += " when the Docker daemon on " + job.host + " went away";
       }

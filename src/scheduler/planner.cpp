@@ -3,6 +3,12 @@
 #include <algorithm>
 
 namespace labelrun::scheduler {
+namespace {
+
+// A cluster host's GPUs as the planner sees them: more than any job asks for.
+constexpr int kClusterGpus = 1 << 20;
+
+}  // namespace
 
 Planner::Planner(std::vector<HostSlots> hosts, int max_per_repository)
     : hosts_(std::move(hosts)),
@@ -29,6 +35,7 @@ std::optional<std::string> Planner::NeverFits(const Demand& d) const {
   for (const HostSlots& host : hosts_) {
     if (!Matches(host, d)) continue;
     any_match = true;
+    if (host.cluster) return std::nullopt;
     most = std::max(most, static_cast<int>(host.gpus.size()));
   }
   if (!any_match) {
@@ -98,20 +105,24 @@ std::optional<std::pair<size_t, std::vector<std::string>>> Planner::Fit(const De
   auto rank = [&](size_t h) {
     // CPU jobs: hosts without GPUs first, then the host with the fewest free GPUs.
     // GPU jobs: the host with the fewest free GPUs that still fits (best fit).
-    const int free_gpus = static_cast<int>(hosts_[h].gpus.size() - busy_gpus_[h].size());
-    const bool gpu_host = !hosts_[h].gpus.empty();
+    const int free_gpus = hosts_[h].cluster
+                              ? kClusterGpus
+                              : static_cast<int>(hosts_[h].gpus.size() - busy_gpus_[h].size());
+    const bool gpu_host = !hosts_[h].gpus.empty() || hosts_[h].cluster;
     return std::make_pair(d.gpus == 0 ? gpu_host : false, free_gpus);
   };
   for (size_t h = 0; h < hosts_.size(); ++h) {
     const HostSlots& host = hosts_[h];
     if (!Matches(host, d)) continue;
     if (host.max_jobs > 0 && jobs_on_host_[h] >= host.max_jobs) continue;
-    const int free_gpus = static_cast<int>(host.gpus.size() - busy_gpus_[h].size());
+    const int free_gpus =
+        host.cluster ? kClusterGpus : static_cast<int>(host.gpus.size() - busy_gpus_[h].size());
     if (free_gpus < d.gpus) continue;
     if (!best || rank(h) < rank(*best)) best = h;
   }
   if (!best) return std::nullopt;
   std::vector<std::string> gpus;
+  if (hosts_[*best].cluster) return std::make_pair(*best, std::move(gpus));
   for (const std::string& gpu : hosts_[*best].gpus) {
     if (static_cast<int>(gpus.size()) == d.gpus) break;
     if (!busy_gpus_[*best].count(gpu)) gpus.push_back(gpu);

@@ -110,6 +110,71 @@ unknown_top: 1
                          }));
 }
 
+TEST(Config, SlurmHosts) {
+  LoadOutcome good = ParseConfig(R"(
+hosts:
+  - name: cluster
+    kind: slurm
+    labels: {gpu: nvidia}
+    slurm:
+      partition: gpu
+      account: vision
+      qos: normal
+      shared_dir: /nfs/jobs
+      conf: /etc/slurm/slurm.conf
+      launcher: [apptainer, exec, --nv, "docker://{image}", "{command}"]
+)",
+                                 "good.yaml");
+  ASSERT_TRUE(good.ok()) << ::testing::PrintToString(Errors(good));
+  const HostConfig& h = good.config->hosts.at(0);
+  EXPECT_EQ(h.kind, "slurm");
+  EXPECT_EQ(h.slurm.partition, "gpu");
+  EXPECT_EQ(h.slurm.account, "vision");
+  EXPECT_EQ(h.slurm.qos, "normal");
+  EXPECT_EQ(h.slurm.shared_dir, "/nfs/jobs");
+  EXPECT_EQ(h.slurm.conf, "/etc/slurm/slurm.conf");
+  EXPECT_EQ(h.slurm.launcher.size(), 5u);
+  LoadOutcome bad = ParseConfig(R"(
+hosts:
+  - name: a
+    kind: slurm
+    gpus: [0, 1]
+    slurm: {partition: gpu, shared_dir: relative, launcher: [sh, "{command}"], nodes: 2}
+  - name: b
+    kind: slurm
+    slurm: {shared_dir: /x, launcher: [sh, "{command}"]}
+  - name: c
+    kind: kubernetes
+  - name: d
+    slurm: {partition: gpu}
+  - name: e
+    kind: slurm
+)",
+                                "bad.yaml");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(Errors(bad),
+              ::testing::IsSupersetOf(std::vector<::testing::Matcher<std::string>>{
+                  HasSubstr("hosts[0].slurm.nodes: unknown key"),
+                  HasSubstr("hosts[1].slurm.partition: the Slurm partition jobs go to is required"),
+                  HasSubstr("hosts[1].slurm.launcher: the launcher must name {image}"),
+                  "hosts[2].kind: 'kubernetes' must be docker or slurm",
+                  "hosts[3].slurm: only a host with kind: slurm takes slurm settings",
+                  HasSubstr("hosts[4].slurm: a host with kind: slurm needs slurm.partition"),
+              }));
+  LoadOutcome gpus = ParseConfig(R"(
+hosts:
+  - name: a
+    kind: slurm
+    gpus: [0, 1]
+    slurm: {partition: gpu, shared_dir: relative, launcher: ["{image}"]}
+)",
+                                 "gpus.yaml");
+  EXPECT_THAT(Errors(gpus), ::testing::IsSupersetOf(std::vector<::testing::Matcher<std::string>>{
+                                HasSubstr("hosts[0].gpus: a Slurm host lists no GPUs"),
+                                HasSubstr("hosts[0].slurm.shared_dir: an absolute folder"),
+                            }));
+}
+
 TEST(Config, GithubSection) {
   LoadOutcome app = ParseConfig(
       "github:\n  app_id: 123\n  private_key_file: /k.pem\n  request_timeout: 5s\n", "gh.yaml");

@@ -41,6 +41,25 @@ TEST(PlannerTest, TwoGpuJobsGetDifferentGpusAndAThirdWaits) {
   EXPECT_EQ(placed[0].gpus, std::vector<std::string>{"GPU-a"});
 }
 
+TEST(PlannerTest, AClusterHostTakesAnyGpuCountAndHandsOutNoGpus) {
+  std::vector<HostSlots> hosts = TwoHosts();
+  HostSlots cluster{"slurm", {}, {}, 0};
+  cluster.cluster = true;
+  hosts.push_back(cluster);
+  Planner p(hosts, 0);
+  EXPECT_EQ(p.NeverFits(Job("big", 1, 16)), std::nullopt);
+  p.Enqueue(Job("a", 1, 2));  // fits the GPU host: it goes there first
+  p.Enqueue(Job("big", 2, 16));
+  p.Enqueue(Job("b", 3, 1));
+  std::vector<Assignment> placed = p.Schedule();
+  ASSERT_EQ(placed.size(), 3u);
+  EXPECT_EQ(placed[0].host, "gpu-box");
+  EXPECT_EQ(placed[1].host, "slurm");
+  EXPECT_TRUE(placed[1].gpus.empty());
+  EXPECT_EQ(placed[2].host, "slurm");
+  EXPECT_EQ(p.GpusInUse()["slurm"], 0);
+}
+
 TEST(PlannerTest, CpuJobsGoToCpuHostsFirstAndHoldNoGpus) {
   Planner p(TwoHosts(), 0);
   p.Enqueue(Job("cpu", 1, 0));

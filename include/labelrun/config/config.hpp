@@ -69,8 +69,20 @@ struct LogConfig {
 };
 
 // A Docker daemon labelrun runs jobs on (`hosts[]`).
+// `kind: slurm`: a Slurm cluster that queues jobs and allocates GPUs itself.
+struct SlurmHostConfig {
+  std::string partition;
+  std::string account;
+  std::string qos;
+  std::string shared_dir;             // seen by the cluster's nodes too (e.g. NFS)
+  std::vector<std::string> launcher;  // argv that runs the job's container on the node
+  std::string conf;                   // SLURM_CONF for Slurm's commands; empty: the default
+};
+
 struct HostConfig {
   std::string name;
+  std::string kind = "docker";                         // or "slurm"
+  SlurmHostConfig slurm;                               // kind: slurm
   std::string docker = "unix:///var/run/docker.sock";  // or tcp://HOST:2376 with TLS files
   std::string ca_file;
   std::string cert_file;

@@ -40,6 +40,10 @@ struct ContainerSpec {
   std::vector<std::string> binds;    // "host:container[:ro]"; only what a rule names
   std::string network_mode;          // empty: Docker's default; "none": no network
   std::string user;                  // Config.User ("uid[:gid]" or a name); empty: the image's
+  // Cluster runtimes (Slurm), which allocate GPUs themselves: how many to ask for
+  // (gpu_ids stays empty), and the job's own time limit (0: none).
+  int gpu_count = 0;
+  std::chrono::seconds time_limit{0};
 };
 
 // GET /containers/{id}/json, the parts labelrun reads.
@@ -54,6 +58,15 @@ struct ContainerState {
   std::string finished_at;
   std::string image_id;  // sha256:... of the image the container runs
   std::map<std::string, std::string> labels;
+  // Cluster runtimes (Slurm): a job waiting in the cluster's own queue is
+  // `pending` (and `running`, as it has not ended); the cluster's reason and the
+  // job's 1-based place in that queue (0: unknown) say why. Once it runs, the
+  // node and the GPUs the cluster allocated.
+  bool pending = false;
+  std::string pending_reason;
+  int queue_position = 0;
+  std::string node;
+  std::vector<std::string> gpus;
 };
 
 // GET /containers/json?all=1, one entry.

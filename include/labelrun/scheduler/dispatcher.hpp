@@ -73,6 +73,8 @@ struct DispatcherOptions {
   std::string instance;
   // How long a job waits for its Docker daemon to come back before it is failed.
   std::chrono::milliseconds daemon_grace{std::chrono::minutes(2)};
+  // How often a job waiting in a cluster's queue (Slurm) is looked at.
+  std::chrono::milliseconds cluster_poll{std::chrono::seconds(2)};
 };
 
 struct NewJob {
@@ -152,6 +154,10 @@ class Dispatcher {
   void RunJob(std::shared_ptr<Active> active);
   // Resolves pulling/creating/starting; false when the job ended on the way.
   bool Launch(Active& a, store::JobRecord& job);
+  // A cluster host (Slurm) queues the submitted job itself: shows its place and
+  // the cluster's reason while it waits, and the node and GPUs once it runs
+  // (`node`, job.gpus). False when it ended on the way (job says how).
+  bool WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node);
   void Follow(Active& a, store::JobRecord& job);
   void Finish(Active& a, store::JobRecord& job);
   void SampleGpus(Active& a, const store::JobRecord& job);

@@ -27,6 +27,9 @@ struct HostSlots {
   std::map<std::string, std::string> labels;
   std::vector<std::string> gpus;  // device ids, in the order they are handed out
   int max_jobs = 0;               // jobs at once on this host; 0: no limit
+  // A cluster (Slurm) that queues jobs and allocates GPUs itself: any GPU count
+  // fits, and no device ids are handed out here.
+  bool cluster = false;
 };
 
 struct Demand {

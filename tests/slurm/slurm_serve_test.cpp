@@ -1,0 +1,343 @@
+// The real binary with a `kind: slurm` host on the private test cluster, the
+// local Docker daemon as the launcher: signed deliveries become Slurm jobs that
+// run busybox containers; pending reasons, cancel by unlabel, timeout, failure,
+// a SIGKILL of labelrun and two GPU jobs sharing a two-GPU node.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "labelrun/runtime/slurm.hpp"
+#include "support/docker_env.hpp"
+#include "support/http_client.hpp"
+#include "support/labelrun_process.hpp"
+#include "support/process.hpp"
+#include "support/slurm_cluster.hpp"
+#include "support/temp_dir.hpp"
+
+namespace labelrun::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr char kToken[] = "slurm-api-token-0123456789";
+
+std::string Delivery(int issue, const std::string& action,
+                     const std::vector<std::string>& labels = {"task:training"}) {
+  json issue_labels = json::array();
+  for (const std::string& l : labels) issue_labels.push_back({{"name", l}});
+  json payload = {{"action", action},
+                  {"label", {{"name", "task:training"}}},
+                  {"issue",
+                   {{"number", issue},
+                    {"state", "open"},
+                    {"title", "t"},
+                    {"body", nullptr},
+                    {"labels", issue_labels}}},
+                  {"repository", {{"id", 1}, {"full_name", "acme/vision"}}},
+                  {"sender", {{"login", "alice"}, {"type", "User"}}}};
+  return payload.dump();
+}
+
+class SlurmServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const SlurmCluster& cluster = TestSlurmCluster();
+    ASSERT_EQ(cluster.error, "");
+    auto docker = ConnectTestDocker();
+    ASSERT_TRUE(docker) << docker.error().message();
+    ASSERT_EQ(EnsureTestImage(**docker), "");
+    docker_ = std::move(*docker);
+    repo_ = dir_.path() / "repo";
+    std::filesystem::create_directories(repo_);
+    std::ofstream(repo_ / "train.sh")
+        << "echo \"gpus=${CUDA_VISIBLE_DEVICES:-none}\"\n"
+           "for i in 1 2 3 4 5 6; do echo \"epoch $i loss=0.$((9 - i))\"; sleep 0.5; done\n"
+           "echo finished\n";
+    std::ofstream(dir_.path() / "api-token") << kToken << "\n";
+  }
+
+  void TearDown() override {
+    std::string out;
+    // Nothing of this test stays in the cluster or on the daemon.
+    if (!instance().empty()) {
+      (void)RunSlurm({"scancel", "--partition=gpu"}, &out);
+    }
+    if (docker_) {
+      if (auto left = docker_->List({})) {
+        for (const auto& c : *left) {
+          if (c.name.rfind("labelrun-slurm-", 0) == 0) (void)docker_->Remove(c.id);
+        }
+      }
+    }
+  }
+
+  std::string instance() const {
+    std::ifstream in(dir_.path() / "state" / "instance-id");
+    std::string id;
+    std::getline(in, id);
+    return id;
+  }
+
+  // A rule `train` on task:training that runs `command` in kTestImage through Slurm.
+  LabelrunProcess::Options Options(const std::string& command, const std::string& job_yaml = "") {
+    LabelrunProcess::Options o;
+    const std::string docker_host = TestDockerUrl();
+    o.extra_yaml =
+        "labels_file: " + std::string(LABELRUN_SOURCE_DIR) +
+        "/LABELS.md\n"
+        "rules:\n"
+        "  - name: train\n"
+        "    when: {all: [task:training]}\n"
+        "    job: {image: \"" +
+        std::string(kTestImage) + "\", command: [sh, -c, \"" + command + "\"]" + job_yaml +
+        "}\n"
+        "sources: {default_dir: " +
+        repo_.string() +
+        "}\n"
+        "api: {token_file: " +
+        (dir_.path() / "api-token").string() +
+        "}\n"
+        "scheduler: {stop_grace: 3s}\n"
+        "hosts:\n"
+        "  - name: cluster\n"
+        "    kind: slurm\n"
+        "    slurm:\n"
+        "      partition: gpu\n"
+        "      shared_dir: " +
+        (dir_.path() / "shared").string() +
+        "\n"
+        "      conf: " +
+        TestSlurmCluster().slurm_conf +
+        "\n"
+        "      launcher: [docker, -H, \"" +
+        docker_host +
+        "\", run, --rm, --init, --name, \"labelrun-slurm-{name}\", --env-file, \"{env_file}\", "
+        "-e, \"CUDA_VISIBLE_DEVICES={gpus}\", -v, \"{workdir}:/workspace\", -w, /workspace, "
+        "\"{image}\", \"{command}\"]\n";
+    return o;
+  }
+
+  json Api(LabelrunProcess& server, const std::string& path, long* status = nullptr) {
+    HttpResponse r =
+        HttpRequest("GET", server.Url(path), {std::string("Authorization: Bearer ") + kToken}, "");
+    if (status) *status = r.status;
+    return json::parse(r.body, nullptr, false);
+  }
+
+  std::string Comment(LabelrunProcess& server, const std::string& id) {
+    return HttpRequest("GET", server.Url("/api/jobs/" + id + "/comment"),
+                       {std::string("Authorization: Bearer ") + kToken}, "")
+        .body;
+  }
+
+  // The job's comment once it holds `needle` (the comment follows the job a moment later).
+  std::string WaitComment(LabelrunProcess& server, const std::string& id, const std::string& needle,
+                          std::chrono::seconds timeout = 30s) {
+    std::string comment;
+    WaitUntil(
+        [&] {
+          comment = Comment(server, id);
+          return comment.find(needle) != std::string::npos;
+        },
+        timeout);
+    return comment;
+  }
+
+  // The job on `issue`, once `pred` holds for it.
+  json WaitForJob(LabelrunProcess& server, int issue, const std::function<bool(const json&)>& pred,
+                  std::chrono::seconds timeout = 90s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    json last;
+    while (std::chrono::steady_clock::now() < until) {
+      json list = Api(server, "/api/jobs");
+      if (list.is_object()) {
+        for (const json& j : list["jobs"]) {
+          if (j["issue"] != issue) continue;
+          last = j;
+          if (pred(j)) return j;
+        }
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    ADD_FAILURE() << "timed out; last: " << last.dump() << "\n" << server.Log();
+    return last;
+  }
+
+  // Slurm's accounting of the job that ran labelrun job `id`.
+  std::string SlurmState(const std::string& id) {
+    std::string out;
+    RunSlurm({"sacct", "-X", "-P", "-n", "-o", "State", "--name=labelrun-" + id}, &out);
+    return std::string(out.substr(0, out.find('\n')));
+  }
+
+  TempDir dir_;
+  std::filesystem::path repo_;
+  std::unique_ptr<runtime::DockerRuntime> docker_;
+};
+
+TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
+  LabelrunProcess server(dir_, Options("sh train.sh"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-1", Delivery(1, "labeled")).status, 202);
+  json done = WaitForJob(server, 1, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["state"], "succeeded") << server.Log();
+  EXPECT_EQ(done["exit_code"], 0);
+  EXPECT_EQ(done["host"], "cluster");
+  const std::string id = done["id"];
+  const std::string comment = WaitComment(server, id, "**Succeeded**");
+  EXPECT_THAT(comment, HasSubstr("**Succeeded**"));
+  EXPECT_THAT(comment, ::testing::Not(HasSubstr("`labelrun-test/busybox:1` `")));
+  EXPECT_THAT(comment, HasSubstr("epoch 6 loss=0.3"));
+  EXPECT_THAT(comment, HasSubstr("finished"));
+  EXPECT_THAT(comment, HasSubstr("gpus=none"));
+  EXPECT_THAT(comment, HasSubstr("| `loss` | 0.8 | 0.3 |")) << comment;
+  EXPECT_EQ(SlurmState(id), "COMPLETED");
+  // The job's folder on shared storage goes once it is recorded.
+  EXPECT_TRUE(
+      WaitUntil([&] { return !std::filesystem::exists(dir_.path() / "shared" / id); }, 10s));
+}
+
+TEST_F(SlurmServeTest, AWaitingJobShowsSlurmsReasonThenTheGpusItGot) {
+  std::string out;
+  ASSERT_EQ(RunSlurm({"sbatch", "--parsable", "--gres=gpu:2", "--wrap=sleep 120",
+                      "--output=/dev/null", "--job-name=blocker"},
+                     &out),
+            0)
+      << out;
+  const std::string blocker(out.substr(0, out.find('\n')));
+  LabelrunProcess server(dir_, Options("sh train.sh", ", gpus: 1"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-2", Delivery(2, "labeled")).status, 202);
+  json waiting = WaitForJob(server, 2, [](const json& j) {
+    return j["reason"].is_string() &&
+           j["reason"].get<std::string>().find("Resources") != std::string::npos;
+  });
+  EXPECT_EQ(waiting["state"], "starting");
+  const std::string id = waiting["id"];
+  EXPECT_THAT(WaitComment(server, id, "waiting in the cluster's queue"),
+              HasSubstr("waiting in the cluster's queue (position 1): Resources: the GPUs"));
+  ASSERT_EQ(RunSlurm({"scancel", blocker}, &out), 0) << out;
+  json done = WaitForJob(server, 2, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["gpus"].size(), 1u) << done.dump();
+  const std::string gpu = done["gpus"][0];
+  EXPECT_TRUE(gpu == "0" || gpu == "1") << gpu;
+  EXPECT_THAT(WaitComment(server, id, "**Succeeded**"), HasSubstr("gpus=" + gpu));
+}
+
+TEST_F(SlurmServeTest, UnlabelCancelsTheSlurmJob) {
+  LabelrunProcess server(dir_, Options("echo started; sleep 300"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-3", Delivery(3, "labeled")).status, 202);
+  json running = WaitForJob(server, 3, [](const json& j) { return j["state"] == "running"; });
+  const std::string id = running["id"];
+  ASSERT_TRUE(
+      WaitUntil([&] { return Comment(server, id).find("started") != std::string::npos; }, 30s));
+  ASSERT_EQ(server.Deliver("issues", "s-3b", Delivery(3, "unlabeled", {})).status, 202);
+  json done = WaitForJob(
+      server, 3, [](const json& j) { return j["state"] == "cancelled"; }, 30s);
+  EXPECT_THAT(done["reason"].get<std::string>(), HasSubstr("cancelled by"));
+  // Slurm's job ended too, within the grace.
+  std::string state;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        state = SlurmState(id);
+        return !state.empty() && state != "RUNNING";
+      },
+      20s))
+      << state;
+}
+
+TEST_F(SlurmServeTest, AJobPastItsTimeoutIsStopped) {
+  LabelrunProcess server(dir_, Options("echo started; sleep 300", ", timeout: 4s"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-4", Delivery(4, "labeled")).status, 202);
+  json done = WaitForJob(
+      server, 4, [](const json& j) { return j["state"] == "timed_out"; }, 60s);
+  EXPECT_THAT(done["reason"].get<std::string>(), HasSubstr("timeout of 4s"));
+  const std::string id = done["id"];
+  std::string state;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        state = SlurmState(id);
+        return !state.empty() && state != "RUNNING";
+      },
+      20s))
+      << state;
+}
+
+TEST_F(SlurmServeTest, AFailingJobReportsItsExitCode) {
+  LabelrunProcess server(dir_, Options("echo 'Traceback: boom'; exit 3"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-5", Delivery(5, "labeled")).status, 202);
+  json done = WaitForJob(server, 5, [](const json& j) { return j["state"] == "failed"; });
+  EXPECT_EQ(done["exit_code"], 3);
+  EXPECT_EQ(done["reason"], "exited with code 3");
+  EXPECT_THAT(WaitComment(server, done["id"], "**Failed**"), HasSubstr("boom"));
+  EXPECT_EQ(SlurmState(done["id"]), "FAILED");
+}
+
+TEST_F(SlurmServeTest, SigkillMidJobThenRestartReportsItOnceFromAccounting) {
+  LabelrunProcess server(dir_, Options("sh train.sh"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-6", Delivery(6, "labeled")).status, 202);
+  json running = WaitForJob(server, 6, [](const json& j) { return j["state"] == "running"; });
+  const std::string id = running["id"];
+  ASSERT_TRUE(
+      WaitUntil([&] { return Comment(server, id).find("epoch 1 ") != std::string::npos; }, 30s));
+  server.process().Signal(SIGKILL);
+  ASSERT_EQ(server.process().Wait(5s), 128 + SIGKILL);
+  // The job goes on printing, and ends, while labelrun is down: its outcome comes
+  // from accounting (slurmctld forgets ended jobs after MinJobAge=2 s here).
+  std::string state;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        state = SlurmState(id);
+        return state == "COMPLETED";
+      },
+      30s))
+      << state;
+  std::this_thread::sleep_for(3s);
+  server.Restart();
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  json done = WaitForJob(server, 6, [](const json& j) { return j["state"] == "succeeded"; });
+  EXPECT_EQ(done["id"], id);
+  std::ifstream log(dir_.path() / "state" / "jobs" / id / "log");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(log, line);)
+    lines.push_back(line.substr(line.find(" o ") + 3));
+  std::vector<std::string> expected = {"gpus=none"};
+  for (int i = 1; i <= 6; ++i)
+    expected.push_back("epoch " + std::to_string(i) + " loss=0." + std::to_string(9 - i));
+  expected.push_back("finished");
+  EXPECT_EQ(lines, expected);
+  json shown = Api(server, "/api/jobs/" + id);
+  int finals = 0;
+  for (const json& e : shown["events"]) finals += e["state"] == "succeeded";
+  EXPECT_EQ(finals, 1) << shown.dump(2);
+}
+
+TEST_F(SlurmServeTest, TwoOneGpuJobsGetDifferentGpusFromSlurm) {
+  LabelrunProcess server(dir_, Options("sh train.sh", ", gpus: 1"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-7", Delivery(7, "labeled")).status, 202);
+  ASSERT_EQ(server.Deliver("issues", "s-8", Delivery(8, "labeled")).status, 202);
+  json a = WaitForJob(server, 7, [](const json& j) { return j["state"] == "succeeded"; });
+  json b = WaitForJob(server, 8, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(a["gpus"].size(), 1u) << a.dump();
+  ASSERT_EQ(b["gpus"].size(), 1u) << b.dump();
+  EXPECT_NE(a["gpus"][0], b["gpus"][0]);
+  // Each container saw the GPU Slurm gave its job.
+  EXPECT_THAT(WaitComment(server, a["id"], "**Succeeded**"),
+              HasSubstr("gpus=" + a["gpus"][0].get<std::string>()));
+  EXPECT_THAT(WaitComment(server, b["id"], "**Succeeded**"),
+              HasSubstr("gpus=" + b["gpus"][0].get<std::string>()));
+}
+
+}  // namespace
+}  // namespace labelrun::testing
