@@ -31,3 +31,7 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The test payloads (@octokit/webhooks-examples), and playwright-core, which drives
+# the Chromium above in the dashboard's browser test (tests/support/browser/).
+npm ci --prefix "$(dirname "$0")/../tests/support" --no-audit --no-fund --loglevel=error
