@@ -550,7 +550,7 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
   out += "<h1>Job <code>" + id + "</code> <span id=\"badge\">" + p.badge + "</span></h1>\n";
   out += "<div id=\"status\">" + p.status + "</div>\n";
   out += "<div id=\"error\" class=\"error-top\">" + p.error + "</div>\n";
-  if (!links.user.empty()) out += "<p id=\"actions\">" + p.actions + "</p>\n";
+  if (!links.user.empty()) out += "<div id=\"actions\">" + p.actions + "</div>\n";
   out += "<table class=\"facts\" id=\"facts\">\n" + p.facts + "</table>\n";
   std::string link_line;
   auto link = [&](std::string_view name, const std::string& href) {

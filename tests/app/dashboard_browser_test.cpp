@@ -77,6 +77,7 @@ class DashboardBrowserTest : public ::testing::Test {
                    "\", command: [sh, train.sh]}\n"
                    "  - name: long\n"
                    "    when: {all: [task:benchmarking]}\n"
+                   "    priority: 1\n"
                    "    job: {image: \"" +
                    image +
                    "\", command: [sh, -c, \"echo waiting; sleep 600\"]}\n"
