@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -119,6 +120,19 @@ class DashboardBrowserTest : public ::testing::Test {
     return "";
   }
 
+  // Runs tests/support/browser/dashboard.cjs; its exit status, -1 past 5 minutes.
+  int RunNode(const std::map<std::string, std::string>& env, std::string* out) {
+    const std::filesystem::path log = dir_.path() / "node.log";
+    std::filesystem::remove(log);
+    Process node({"/usr/bin/env", "node",
+                  std::string(LABELRUN_SOURCE_DIR) + "/tests/support/browser/dashboard.cjs"},
+                 log, env);
+    const std::optional<int> status = node.Wait(300s);
+    std::ifstream in(log);
+    out->assign(std::istreambuf_iterator<char>(in), {});
+    return status.value_or(-1);
+  }
+
   TempDir dir_;
   std::filesystem::path repo_;
   std::unique_ptr<runtime::DockerRuntime> docker_;
@@ -140,11 +154,10 @@ TEST_F(DashboardBrowserTest, SignInFiltersLiveUpdatesAndCancelInChromium) {
   std::string out;
   std::string url = server.Url("");
   if (!url.empty() && url.back() == '/') url.pop_back();
-  const int rc = RunCommand(
-      {"/usr/bin/env", "BASE_URL=" + url, std::string("TOKEN=") + kDashToken, "LIVE_JOB=" + live,
-       "CANCEL_JOB=" + cancel, std::string("REPO=") + kRepo, "OUT_DIR=" + shots.string(), "node",
-       std::string(LABELRUN_SOURCE_DIR) + "/tests/support/browser/dashboard.cjs"},
-      &out);
+  std::map<std::string, std::string> env = {{"BASE_URL", url},  {"TOKEN", kDashToken},
+                                            {"LIVE_JOB", live}, {"CANCEL_JOB", cancel},
+                                            {"REPO", kRepo},    {"OUT_DIR", shots.string()}};
+  const int rc = RunNode(env, &out);
   EXPECT_EQ(rc, 0) << out << "\n" << server.Log();
   EXPECT_THAT(out, HasSubstr("all checks passed"));
 
@@ -170,12 +183,9 @@ TEST_F(DashboardBrowserTest, SignInFiltersLiveUpdatesAndCancelInChromium) {
   ASSERT_EQ(done.status, 200) << done.body;
   std::ofstream(comment_md) << done.body;
   out.clear();
-  const int rc2 = RunCommand(
-      {"/usr/bin/env", "BASE_URL=" + url, std::string("TOKEN=") + kDashToken, "LIVE_JOB=" + live,
-       "CANCEL_JOB=" + cancel, std::string("REPO=") + kRepo, "OUT_DIR=" + shots.string(),
-       "COMMENT_MD=" + comment_md.string(), "ONLY_COMMENT=1", "node",
-       std::string(LABELRUN_SOURCE_DIR) + "/tests/support/browser/dashboard.cjs"},
-      &out);
+  env["COMMENT_MD"] = comment_md.string();
+  env["ONLY_COMMENT"] = "1";
+  const int rc2 = RunNode(env, &out);
   EXPECT_EQ(rc2, 0) << out;
   EXPECT_TRUE(std::filesystem::exists(shots / "job-page.png"));
   EXPECT_TRUE(std::filesystem::exists(shots / "comment.png"));
