@@ -46,3 +46,7 @@ if ((${#missing[@]})); then
     done
   fi
 fi
+
+# The test payloads (@octokit/webhooks-examples), and playwright-core, which drives
+# the Chromium above in the dashboard's browser test (tests/support/browser/).
+npm ci --prefix "$(dirname "$0")/../tests/support" --no-audit --no-fund --loglevel=error

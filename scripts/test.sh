@@ -11,9 +11,9 @@ quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 jobs=$(nproc)
 
+# Debian packages (Chromium for the dashboard test), and the npm packages of
+# tests/support: real GitHub webhook payloads, and playwright-core.
 scripts/install-deps.sh
-# Real GitHub webhook payloads the integration tests replay.
-npm ci --prefix tests/support --no-audit --no-fund --loglevel=error
 # The dispatcher's tests run containers on a real Docker daemon, from images built here.
 scripts/start-dockerd.sh
 tests/support/images/busybox.sh

@@ -4,7 +4,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "labelrun/app/jobs_api.hpp"
+#include "labelrun/core/strings.hpp"
 #include "labelrun/report/job_page.hpp"
 #include "labelrun/report/link_signing.hpp"
 #include "labelrun/report/log_tail.hpp"
@@ -35,13 +38,37 @@ std::string_view StoredText(std::string_view line) {
   return line.substr(sp + 3);
 }
 
+AppReply SeeOther(std::string location) {
+  AppReply r = Text(Outcome::kSeeOther, "see " + location + "\n");
+  r.headers.emplace_back("Location", std::move(location));
+  return r;
+}
+
+AppReply Forbidden(std::string why) { return Text(Outcome::kForbidden, std::move(why) + "\n"); }
+
+// Where a sign-in may lead: a /jobs page of this server, nothing else.
+std::string SafeNext(std::string_view next) {
+  if (next == "/jobs" || (next.rfind("/jobs?", 0) == 0) ||
+      (next.rfind("/jobs/", 0) == 0 && next.find("//") == std::string_view::npos)) {
+    if (next.find_first_of("\r\n\\") == std::string_view::npos) return std::string(next);
+  }
+  return "/jobs";
+}
+
 }  // namespace
 
 JobPages::JobPages(JobPagesOptions options, JobReporter& reporter, store::JobStore& store,
-                   const Clock& clock)
-    : options_(std::move(options)), reporter_(reporter), store_(store), clock_(clock) {}
+                   const Clock& clock, JobActions actions)
+    : options_(std::move(options)),
+      reporter_(reporter),
+      store_(store),
+      clock_(clock),
+      actions_(std::move(actions)),
+      sessions_(clock, options_.session_ttl) {}
 
 std::string JobPages::Signed(const std::string& path, const Access& access) const {
+  // A signed-in browser sends its cookie with every link: they need no signature.
+  if (access.session) return path;
   const int64_t expires =
       access.dashboard
           ? clock_.NowUnixMillis() / 1000 +
@@ -51,13 +78,26 @@ std::string JobPages::Signed(const std::string& path, const Access& access) cons
 }
 
 AppReply JobPages::Handle(const server::AppRequest& request) {
+  if (request.path == "/assets/labelrun.js") {
+    AppReply r =
+        Text(Outcome::kOk, std::string(report::PageScript()), "text/javascript; charset=utf-8");
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+  }
+  if (request.path == "/login") return Login(request);
   const std::optional<std::string> decoded = report::PercentDecodePath(request.path);
   if (!decoded) return Text(Outcome::kBadRequest, "the path has a bad %-escape\n");
   const std::string& path = *decoded;
   const bool list = path == "/jobs" || path == "/jobs/";
   Access access;
+  const std::string cookie =
+      web::CookieValue(request.cookie, web::SessionCookieName(SecureCookies(request)));
   if (BearerMatches(request.authorization, options_.dashboard_token)) {
     access.dashboard = true;
+  } else if (std::optional<web::Session> session;
+             !cookie.empty() && (session = sessions_.Find(cookie))) {
+    access.dashboard = true;
+    access.session = std::move(session);
   } else {
     const std::string exp = QueryValue(request.query, "exp");
     const std::string sig = QueryValue(request.query, "sig");
@@ -69,34 +109,48 @@ AppReply JobPages::Handle(const server::AppRequest& request) {
     std::string refusal;
     if (!verified) {
       refusal =
-          "this page needs a signed link from a labelrun comment, or the dashboard token "
-          "(Authorization: Bearer)";
+          "this page needs a signed link from a labelrun comment, a dashboard sign-in (/login), "
+          "or the dashboard token (Authorization: Bearer)";
       if (!exp.empty() || !sig.empty()) refusal += ": " + verified.error().message();
     } else if (list) {
       // A signed link opens one job. Links to the list were signed before that held.
       refusal =
-          "a signed link opens one job; the job list needs the dashboard token "
-          "(Authorization: Bearer)";
+          "a signed link opens one job; the job list needs a dashboard sign-in (/login) or the "
+          "dashboard token (Authorization: Bearer)";
+    } else if (request.method == "POST") {
+      return Forbidden("a signed link is read-only; sign in at /login to act on a job");
     }
     if (!refusal.empty()) {
+      if (request.method == "POST") {
+        // Nothing was verified: nothing is acted on.
+        refusal = "sign in at /login to act on a job";
+      }
       AppReply r = Text(Outcome::kUnauthorized, refusal + "\n");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"labelrun\"");
       return r;
     }
     access.expires_unix = std::stoll(exp);  // VerifyLink checked it is a number
   }
+  if (path == "/logout") return Logout(request, access);
+  std::string_view rest = list ? std::string_view() : std::string_view(path).substr(6);
+  const size_t slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
+  if (request.method == "POST" && !list && (sub == "/cancel" || sub == "/retry")) {
+    if (!IsJobId(id)) {
+      return Text(Outcome::kBadRequest, "not a job id: ids are 'j' and 10 hex digits\n");
+    }
+    return Act(request, id, sub.substr(1), access);
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     return Text(Outcome::kMethodNotAllowed, "use GET\n");
   }
   if (list) return List(request, access);
-  std::string_view rest = std::string_view(path).substr(6);
-  const size_t slash = rest.find('/');
-  const std::string id(rest.substr(0, slash));
   if (!IsJobId(id)) {
     return Text(Outcome::kBadRequest, "not a job id: ids are 'j' and 10 hex digits\n");
   }
-  const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
   if (sub.empty()) return Page(id, access);
+  if (sub == "/live.json") return Live(id, access);
   if (sub == "/log") return Log(id, 0);
   if (sub == "/log/tail") return Log(id, 200);
   if (sub == "/loss.svg") {
@@ -107,6 +161,102 @@ AppReply JobPages::Handle(const server::AppRequest& request) {
   if (sub == "/outputs" || sub == "/outputs.tar") return Outputs(id, sub.substr(8), access);
   if (sub.rfind("/outputs/", 0) == 0) return Outputs(id, sub.substr(8), access);
   return Text(Outcome::kNotFound, "not found\n");
+}
+
+AppReply JobPages::Login(const server::AppRequest& request) {
+  const bool secure = SecureCookies(request);
+  if (request.method == "GET" || request.method == "HEAD") {
+    return Text(Outcome::kOk,
+                report::RenderLoginPage("", SafeNext(QueryValue(request.query, "next"))),
+                "text/html; charset=utf-8");
+  }
+  if (request.method != "POST") return Text(Outcome::kMethodNotAllowed, "use GET\n");
+  const std::string next = SafeNext(FormValue(request.body, "next").value_or(""));
+  auto again = [&](Outcome outcome, std::string_view why) {
+    return Text(outcome, report::RenderLoginPage(why, next), "text/html; charset=utf-8");
+  };
+  if (request.content_type.rfind("application/x-www-form-urlencoded", 0) != 0) {
+    return again(Outcome::kBadRequest, "the sign-in form posts application/x-www-form-urlencoded");
+  }
+  if (options_.dashboard_token.empty()) {
+    return again(Outcome::kForbidden,
+                 "signing in is off: no dashboard token is configured (dashboard.token_file)");
+  }
+  const std::string user = FormValue(request.body, "user").value_or("");
+  const std::string token = FormValue(request.body, "token").value_or("");
+  if (!web::SecretEquals(token, options_.dashboard_token)) {
+    spdlog::warn("dashboard: a sign-in with a wrong token was refused");
+    return again(Outcome::kUnauthorized, "That is not the dashboard token.");
+  }
+  if (!web::IsUserName(user)) {
+    return again(
+        Outcome::kBadRequest,
+        "A name is 1 to 39 letters, digits, '-', '_' or '.' (it is shown on what you do).");
+  }
+  web::SessionStore::Created created = sessions_.Create(user);
+  spdlog::info("dashboard: {} signed in", user);
+  AppReply r = SeeOther(next);
+  r.headers.emplace_back("Set-Cookie", web::SessionCookie(created.id, sessions_.ttl(), secure));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+AppReply JobPages::Logout(const server::AppRequest& request, const Access& access) {
+  if (request.method != "POST") return Text(Outcome::kMethodNotAllowed, "use POST\n");
+  if (!access.session) return Forbidden("signing out ends a dashboard session; there is none");
+  if (!web::SecretEquals(FormValue(request.body, "csrf").value_or(""), access.session->csrf)) {
+    return Forbidden("the form's CSRF token is missing or wrong; reload the page and try again");
+  }
+  sessions_.Remove(
+      web::CookieValue(request.cookie, web::SessionCookieName(SecureCookies(request))));
+  spdlog::info("dashboard: {} signed out", access.session->user);
+  AppReply r = SeeOther("/login");
+  r.headers.emplace_back("Set-Cookie", web::ClearedSessionCookie(SecureCookies(request)));
+  return r;
+}
+
+AppReply JobPages::Act(const server::AppRequest& request, const std::string& id,
+                       std::string_view action, const Access& access) {
+  if (!access.session) {
+    return Forbidden(
+        "the job page's buttons need a dashboard sign-in (/login); tools use POST "
+        "/api/jobs/{id}/cancel with the API token");
+  }
+  if (!web::SecretEquals(FormValue(request.body, "csrf").value_or(""), access.session->csrf)) {
+    return Forbidden("the form's CSRF token is missing or wrong; reload the page and try again");
+  }
+  const std::string& user = access.session->user;
+  if (action == "cancel") {
+    if (!actions_.cancel) return Text(Outcome::kUnavailable, "cancelling is not wired here\n");
+    Status done = actions_.cancel(id, user);
+    if (!done) {
+      const ErrorCode code = done.error().code();
+      return Text(code == ErrorCode::kNotFound             ? Outcome::kNotFound
+                  : code == ErrorCode::kFailedPrecondition ? Outcome::kConflict
+                                                           : Outcome::kUnavailable,
+                  done.error().message() + "\n");
+    }
+    spdlog::info("dashboard: {} cancelled job {}", user, id);
+    return SeeOther("/jobs/" + id);
+  }
+  if (!actions_.retry) return Text(Outcome::kUnavailable, "retrying is not wired here\n");
+  Result<std::string> again = actions_.retry(id, user);
+  if (!again) {
+    const ErrorCode code = again.error().code();
+    return Text(code == ErrorCode::kNotFound        ? Outcome::kNotFound
+                : code == ErrorCode::kAlreadyExists ? Outcome::kConflict
+                                                    : Outcome::kUnavailable,
+                again.error().message() + "\n");
+  }
+  Result<std::optional<store::JobRecord>> old = store_.Get(id);
+  const JobState state = old && *old ? (**old).state : JobState::kFailed;
+  if (Status noted = store_.AddEvent(id, clock_.NowUnixMillis(), state,
+                                     "retried by " + user + " as " + *again);
+      !noted) {
+    spdlog::warn("job {}: the retry is not in its history: {}", id, noted.error().message());
+  }
+  spdlog::info("dashboard: {} retried job {} as {}", user, id, *again);
+  return SeeOther("/jobs/" + *again);
 }
 
 AppReply JobPages::List(const server::AppRequest& request, const Access& access) {
@@ -159,20 +309,48 @@ AppReply JobPages::List(const server::AppRequest& request, const Access& access)
     e.href = Signed("/jobs/" + job.id, access);
     entries.push_back(std::move(e));
   }
-  return Text(Outcome::kOk,
-              report::RenderJobList(entries, state, "/jobs", reporter_.redactor(), older),
-              "text/html; charset=utf-8");
+  report::JobListSession session;
+  session.repo = filter.repository;
+  if (access.session) {
+    session.user = access.session->user;
+    session.csrf = access.session->csrf;
+    session.logout = "/logout";
+  }
+  AppReply r =
+      Text(Outcome::kOk,
+           report::RenderJobList(entries, state, "/jobs", reporter_.redactor(), older, session),
+           "text/html; charset=utf-8");
+  if (access.session) r.headers.emplace_back("Cache-Control", "no-store");  // its CSRF token
+  return r;
 }
 
-AppReply JobPages::Page(const std::string& id, const Access& access) {
+PageLinks JobPages::LinksFor(const std::string& id, const Access& access) const {
   PageLinks links;
-  // The list needs the token, which a browser following links does not send: a
-  // plain link, and none at all on a page opened through a signed link.
+  // The list needs a session or the token, which a browser following links does not
+  // send: a plain link, and none at all on a page opened through a signed link.
   if (access.dashboard) links.list = "/jobs";
   links.log = Signed("/jobs/" + id + "/log", access);
   links.log_tail = Signed("/jobs/" + id + "/log/tail", access);
   links.loss_svg = Signed("/jobs/" + id + "/loss.svg", access);
-  links.outputs = Signed("/jobs/" + id + "/outputs", access);
+  std::error_code ec;
+  if (std::filesystem::exists(options_.jobs_dir / id / "outputs.tar", ec)) {
+    links.outputs = Signed("/jobs/" + id + "/outputs", access);
+  }
+  links.live = Signed("/jobs/" + id + "/live.json", access);
+  links.script = "/assets/labelrun.js";
+  links.github_url = options_.github_url;
+  if (access.session) {
+    links.user = access.session->user;
+    links.csrf = access.session->csrf;
+    links.cancel = "/jobs/" + id + "/cancel";
+    links.retry = "/jobs/" + id + "/retry";
+    links.logout = "/logout";
+  }
+  return links;
+}
+
+AppReply JobPages::Page(const std::string& id, const Access& access) {
+  const PageLinks links = LinksFor(id, access);
   std::optional<std::string> html = reporter_.RenderPage(id, links);
   if (!html) {
     Result<std::optional<store::JobRecord>> job = store_.Get(id);
@@ -181,7 +359,24 @@ AppReply JobPages::Page(const std::string& id, const Access& access) {
     html = reporter_.RenderPage(id, links);
     if (!html) return Text(Outcome::kNotFound, "no job " + id + "\n");
   }
-  return Text(Outcome::kOk, std::move(*html), "text/html; charset=utf-8");
+  AppReply r = Text(Outcome::kOk, std::move(*html), "text/html; charset=utf-8");
+  if (access.session) r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+AppReply JobPages::Live(const std::string& id, const Access& access) {
+  const PageLinks links = LinksFor(id, access);
+  std::optional<std::string> json = reporter_.RenderLive(id, links);
+  if (!json) {
+    Result<std::optional<store::JobRecord>> job = store_.Get(id);
+    if (!job || !*job) return Text(Outcome::kNotFound, "no job " + id + "\n");
+    reporter_.Load(**job);
+    json = reporter_.RenderLive(id, links);
+    if (!json) return Text(Outcome::kNotFound, "no job " + id + "\n");
+  }
+  AppReply r = Text(Outcome::kOk, std::move(*json), "application/json");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
 }
 
 AppReply JobPages::Log(const std::string& id, size_t tail_lines) {

@@ -492,10 +492,23 @@ std::optional<std::string> JobReporter::RenderPage(const std::string& job_id,
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return std::nullopt;
   Report& r = *it->second;
-  report::JobPageLinks page{links.list, links.log, IsFinal(r.view.state) ? "" : links.log_tail,
-                            links.loss_svg, links.outputs};
+  report::JobPageLinks page = links;
+  if (IsFinal(r.view.state)) page.log_tail.clear();
+  page.now_unix_ms = clock_.NowUnixMillis();
   r.backlog.Drain(r.tail);
   return report::RenderJobPage(r.view, r.metrics, r.tail, r.gpus, page, redactor_);
+}
+
+std::optional<std::string> JobReporter::RenderLive(const std::string& job_id,
+                                                   const PageLinks& links) {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  Report& r = *it->second;
+  report::JobPageLinks page = links;
+  page.now_unix_ms = clock_.NowUnixMillis();
+  r.backlog.Drain(r.tail);
+  return report::RenderJobLiveJson(r.view, r.metrics, r.tail, r.gpus, page, redactor_);
 }
 
 std::optional<std::string> JobReporter::RenderSvg(const std::string& job_id) {

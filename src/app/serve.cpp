@@ -129,9 +129,27 @@ void PrintDevHelp(const config::Config& cfg, const std::filesystem::path& secret
             << "  curl -H \"Authorization: Bearer $(cat "
             << (cfg.state_dir / "dev-api-token").string() << ")\" http://" << cfg.server.host << ":"
             << port << "/api/jobs\n"
+            << "Dashboard (the job list): http://" << cfg.server.host << ":" << port
+            << "/login?next=/jobs\n"
+            << "  sign in with any name and the token in "
+            << (cfg.state_dir / "dev-api-token").string() << "\n"
             << "Health: curl http://" << cfg.server.host << ":" << port << "/readyz   "
             << "Metrics: curl http://" << cfg.server.host << ":" << port << "/metrics\n"
             << std::flush;
+}
+
+// GitHub's web address for an API address: api.github.com -> github.com; a GitHub
+// Enterprise Server's https://HOST/api/v3 -> https://HOST; anything else (a test
+// server) is taken as it is.
+std::string GithubWebUrl(std::string api_url) {
+  while (!api_url.empty() && api_url.back() == '/') api_url.pop_back();
+  if (api_url.empty() || api_url == "https://api.github.com") return "https://github.com";
+  constexpr std::string_view kEnterprise = "/api/v3";
+  if (api_url.size() > kEnterprise.size() &&
+      api_url.compare(api_url.size() - kEnterprise.size(), kEnterprise.size(), kEnterprise) == 0) {
+    api_url.resize(api_url.size() - kEnterprise.size());
+  }
+  return api_url;
 }
 
 // The label dictionary and rules of a config file; null when it has none.
@@ -401,7 +419,20 @@ int RunServe(const ServeOptions& options) {
   pages_options.link_key = link_key;
   pages_options.link_ttl = cfg.report.link_ttl;
   pages_options.jobs_dir = cfg.state_dir / "jobs";
-  JobPages job_pages(pages_options, reporter, **job_store, clock);
+  pages_options.session_ttl = cfg.dashboard.session_ttl;
+  pages_options.secure_cookies = reporter_options.public_url.rfind("https://", 0) == 0;
+  pages_options.github_url = GithubWebUrl(cfg.github ? cfg.github->api_url : "");
+  JobActions page_actions;
+  page_actions.cancel = [&dispatcher](const std::string& id, const std::string& by) {
+    return dispatcher.Cancel(id, by);
+  };
+  page_actions.retry = [&dispatcher](const std::string& id,
+                                     const std::string& by) -> Result<std::string> {
+    Result<store::JobRecord> again = dispatcher.Retry(id, by);
+    if (!again) return again.error();
+    return again->id;
+  };
+  JobPages job_pages(pages_options, reporter, **job_store, clock, std::move(page_actions));
   // Registering the GitHub App from here: with github.setup, or in development.
   std::unique_ptr<github::CurlTransport> setup_transport;
   std::unique_ptr<GithubSetupPages> setup_pages;

@@ -229,8 +229,13 @@ void ParseJobSections(YamlReader& r, const YAML::Node& root, Config& cfg) {
   }
   if (root["report"]) ParseReport(r, root["report"], cfg.report);
   if (const YAML::Node dash = root["dashboard"]) {
-    if (r.CheckKeys(dash, "dashboard", {"token_file"}) && dash["token_file"]) {
-      r.ReadString(dash["token_file"], "dashboard.token_file", cfg.dashboard.token_file);
+    if (r.CheckKeys(dash, "dashboard", {"token_file", "session_ttl"})) {
+      if (dash["token_file"]) {
+        r.ReadString(dash["token_file"], "dashboard.token_file", cfg.dashboard.token_file);
+      }
+      if (dash["session_ttl"]) {
+        r.ReadDuration(dash["session_ttl"], "dashboard.session_ttl", cfg.dashboard.session_ttl);
+      }
     }
   }
 }

@@ -2,11 +2,13 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
 
 #include "failure.hpp"
+#include "labelrun/core/json_writer.hpp"
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
 #include "markdown.hpp"
@@ -36,6 +38,11 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;padding:8px;max-height:480px;ove
 nav a{margin-right:8px}
 a[aria-current]{font-weight:600;text-decoration:none;color:#1f2328}
 svg{max-width:100%;height:auto}
+pre.at-end{display:flex;flex-direction:column-reverse}
+form.action{display:inline;margin-right:8px}
+header form{display:inline;margin-left:12px}
+label{display:block;margin:8px 0}
+.error-box{border-left:4px solid #cf222e;padding-left:8px}
 </style>
 )";
 
@@ -62,10 +69,12 @@ void Head(std::string& out, const std::string& title) {
   out += "</head>\n<body>\n";
 }
 
-std::string Duration(const JobView& job) {
-  if (!job.started_unix_ms || !job.finished_unix_ms) return "";
-  return FormatDuration(std::chrono::milliseconds(
-      std::max<int64_t>(0, *job.finished_unix_ms - *job.started_unix_ms)));
+std::string Duration(const JobView& job, int64_t now_unix_ms = 0) {
+  if (!job.started_unix_ms) return "";
+  const int64_t end = job.finished_unix_ms ? *job.finished_unix_ms : now_unix_ms;
+  if (end == 0) return "";
+  return FormatDuration(
+      std::chrono::milliseconds(std::max<int64_t>(0, end - *job.started_unix_ms)));
 }
 
 void FactRow(std::string& out, std::string_view name, const std::string& html) {
@@ -75,6 +84,47 @@ void FactRow(std::string& out, std::string_view name, const std::string& html) {
 
 std::string CodeOrEmpty(const Redactor& r, std::string_view s) {
   return s.empty() ? "" : "<code>" + E(r, s) + "</code>";
+}
+
+// "owner/name" as GitHub spells them: only then is it put in a link to GitHub.
+bool IsRepoName(std::string_view repo) {
+  const size_t slash = repo.find('/');
+  if (slash == 0 || slash == std::string_view::npos || slash + 1 == repo.size()) return false;
+  for (char c : repo) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != '/') {
+      return false;
+    }
+  }
+  return repo.find('/', slash + 1) == std::string_view::npos && repo.find("..") == repo.npos;
+}
+
+// A query value, percent-encoded (everything but unreserved characters).
+std::string QueryEncode(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+// "signed in as <user> [Log out]" in a page's header; nothing without a user.
+void SessionHeader(std::string& out, std::string_view user, std::string_view csrf,
+                   std::string_view logout) {
+  if (user.empty()) return;
+  out += " · signed in as <strong id=\"user\">" + Attr(user) + "</strong>";
+  if (logout.empty()) return;
+  out += "<form method=\"post\" action=\"" + Attr(logout) +
+         "\"><input type=\"hidden\" name=\"csrf\" value=\"" + Attr(csrf) +
+         "\"><button type=\"submit\">Log out</button></form>";
 }
 
 std::string StatusText(const JobView& job, const LogTail& tail, const Redactor& r) {
@@ -178,25 +228,40 @@ void GpuSection(std::string& out, const GpuStats& gpus, const Redactor& r) {
   out += "</tbody>\n</table>\n</section>\n";
 }
 
-constexpr std::string_view kRefreshScript = R"(<script>
-(function () {
-  var pre = document.getElementById('log');
-  var src = pre && pre.getAttribute('data-src');
-  if (!src || !window.fetch) return;
+// Served as /assets/labelrun.js. A running job's page names its live JSON in
+// <main data-live>; each part the JSON carries replaces the element of that id.
+constexpr std::string_view kPageScript = R"((function () {
+  'use strict';
+  var main = document.querySelector('main[data-live]');
+  if (!main || !window.fetch) return;
+  var src = main.getAttribute('data-live');
+  var parts = ['badge', 'status', 'error', 'facts', 'metrics', 'actions'];
+  function apply(j) {
+    parts.forEach(function (name) {
+      var el = document.getElementById(name);
+      if (el && typeof j[name] === 'string' && el.innerHTML !== j[name]) el.innerHTML = j[name];
+    });
+    var pre = document.getElementById('log');
+    if (pre && typeof j.log === 'string' && pre.textContent !== j.log) {
+      var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.textContent = j.log;
+      if (atEnd || j.final) pre.scrollTop = pre.scrollHeight;
+    }
+    if (typeof j.title === 'string') document.title = j.title;
+    main.setAttribute('data-state', j.state);
+  }
   function tick() {
     fetch(src, {cache: 'no-store', credentials: 'same-origin'})
-      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })
-      .then(function (t) {
-        var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-        pre.textContent = t;
-        if (atEnd) pre.scrollTop = pre.scrollHeight;
-        setTimeout(tick, 5000);
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+      .then(function (j) {
+        apply(j);
+        if (j.final) { main.removeAttribute('data-live'); return; }
+        setTimeout(tick, 3000);
       })
-      .catch(function () { setTimeout(tick, 15000); });
+      .catch(function () { setTimeout(tick, 10000); });
   }
-  setTimeout(tick, 5000);
+  setTimeout(tick, 3000);
 })();
-</script>
 )";
 
 // "'sha256-BASE64'": a CSP source that allows the inline element whose text is `text`.
@@ -223,30 +288,62 @@ std::string_view ElementText(std::string_view element) {
 
 const std::string& PageContentSecurityPolicy() {
   static const std::string policy = "default-src 'none'; style-src " +
-                                    HashSource(ElementText(kStyle)) + "; script-src " +
-                                    HashSource(ElementText(kRefreshScript)) +
-                                    "; connect-src 'self'; img-src data:; base-uri 'none'; "
-                                    "form-action 'none'; frame-ancestors 'none'";
+                                    HashSource(ElementText(kStyle)) +
+                                    "; script-src 'self'; connect-src 'self'; img-src data:; "
+                                    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
   return policy;
 }
+
+std::string_view PageScript() { return kPageScript; }
 
 std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
                           std::string_view list_path, const Redactor& redactor,
                           std::string_view older_href) {
+  return RenderJobList(jobs, filter, list_path, redactor, older_href, JobListSession{});
+}
+
+std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
+                          std::string_view list_path, const Redactor& redactor,
+                          std::string_view older_href, const JobListSession& session) {
   std::string out;
   out.reserve(4096 + jobs.size() * 512);
   Head(out,
        filter ? "labelrun · " + std::string(JobStateName(*filter)) + " jobs" : "labelrun · jobs");
-  out += "<header><strong>labelrun</strong></header>\n<main>\n<h1>Jobs</h1>\n";
+  out += "<header><strong>labelrun</strong>";
+  SessionHeader(out, session.user, session.csrf, session.logout);
+  out += "</header>\n<main>\n<h1>Jobs</h1>\n";
   const std::string base = Attr(list_path);
-  out += "<nav>State: <a href=\"" + base + "\"" + (filter ? "" : " aria-current=\"page\"") +
+  const std::string repo_query =
+      session.repo.empty() ? "" : "repo=" + Attr(QueryEncode(session.repo));
+  auto filtered = [&](std::string_view state) {
+    std::string q = repo_query;
+    if (!state.empty()) q += std::string(q.empty() ? "" : "&amp;") + "state=" + std::string(state);
+    return base + (q.empty() ? "" : "?" + q);
+  };
+  out += "<nav>State: <a href=\"" + filtered("") + "\"" + (filter ? "" : " aria-current=\"page\"") +
          ">all</a>";
   for (JobState s : kStates) {
     const std::string name(JobStateName(s));
-    out += " <a href=\"" + base + "?state=" + name + "\"" +
-           (filter == s ? " aria-current=\"page\"" : "") + ">" + name + "</a>";
+    out += " <a href=\"" + filtered(name) + "\"" + (filter == s ? " aria-current=\"page\"" : "") +
+           ">" + name + "</a>";
   }
   out += "</nav>\n";
+  if (!session.user.empty()) {
+    out += "<form class=\"filter\" method=\"get\" action=\"" + base +
+           "\"><label>Repository <input name=\"repo\" placeholder=\"owner/name\" value=\"" +
+           Attr(session.repo) + "\"></label>";
+    if (filter) {
+      out += "<input type=\"hidden\" name=\"state\" value=\"" + std::string(JobStateName(*filter)) +
+             "\">";
+    }
+    out += "<button type=\"submit\">Filter</button>";
+    if (!session.repo.empty()) {
+      out += " <a href=\"" + base +
+             (filter ? "?state=" + std::string(JobStateName(*filter)) : std::string()) +
+             "\">all repositories</a>";
+    }
+    out += "</form>\n";
+  }
   out +=
       "<table>\n<thead><tr><th>Job</th><th>State</th><th>Repository</th><th>Issue</th>"
       "<th>Rule</th><th>Host</th><th>Created</th><th>Duration</th></tr></thead>\n<tbody>\n";
@@ -255,8 +352,14 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
     const JobView& job = entry.view;
     if (filter && job.state != *filter) continue;
     ++shown;
+    std::string repo = E(redactor, job.repo);
+    if (!session.user.empty()) {
+      std::string q = "repo=" + Attr(QueryEncode(job.repo));
+      if (filter) q += "&amp;state=" + std::string(JobStateName(*filter));
+      repo = "<a href=\"" + base + "?" + q + "\">" + repo + "</a>";
+    }
     out += "<tr><td><a href=\"" + Attr(entry.href) + "\"><code>" + E(redactor, job.id) +
-           "</code></a></td><td>" + StateBadge(job.state) + "</td><td>" + E(redactor, job.repo) +
+           "</code></a></td><td>" + StateBadge(job.state) + "</td><td>" + repo +
            "</td><td class=\"num\">" + (job.issue > 0 ? "#" + std::to_string(job.issue) : "") +
            "</td><td>" + CodeOrEmpty(redactor, job.rule) + "</td><td>" + E(redactor, job.host) +
            "</td><td>" + text::FormatUtc(job.created_unix_ms) + "</td><td>" + Duration(job) +
@@ -268,6 +371,26 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
     out += "<p><a rel=\"next\" href=\"" + Attr(older_href) + "\">Older jobs</a></p>\n";
   }
   out += "</main>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string RenderLoginPage(std::string_view error, std::string_view next) {
+  std::string out;
+  Head(out, "labelrun · sign in");
+  out += "<header><strong>labelrun</strong></header>\n<main>\n<h1>Sign in</h1>\n";
+  if (!error.empty()) {
+    out += "<p class=\"error-box\" id=\"login-error\">" + Attr(error) + "</p>\n";
+  }
+  out +=
+      "<form method=\"post\" action=\"/login\">\n"
+      "<label>Your name (shown on what you do, e.g. \"cancelled by you\") "
+      "<input name=\"user\" required maxlength=\"39\" pattern=\"[A-Za-z0-9._\\-]+\" "
+      "autocomplete=\"username\"></label>\n"
+      "<label>Dashboard token <input name=\"token\" type=\"password\" required "
+      "autocomplete=\"current-password\"></label>\n"
+      "<input type=\"hidden\" name=\"next\" value=\"" +
+      Attr(next) +
+      "\">\n<button type=\"submit\">Sign in</button>\n</form>\n</main>\n</body>\n</html>\n";
   return out;
 }
 
@@ -296,30 +419,33 @@ std::string RenderOutputsIndex(std::string_view job_id, const std::vector<Output
   return out;
 }
 
-std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
-                          const GpuStats& gpus, const JobPageLinks& links,
-                          const Redactor& redactor) {
-  std::string out;
-  out.reserve(32 * 1024);
-  const std::string id = E(redactor, job.id);
-  Head(out, "labelrun · job " + id + " · " + std::string(JobStateName(job.state)));
-  out += links.list.empty()
-             ? "<header><strong>labelrun</strong></header>\n<main>\n"
-             : "<header><a href=\"" + Attr(links.list) + "\">labelrun jobs</a></header>\n<main>\n";
-  out += "<h1>Job <code>" + id + "</code> " + StateBadge(job.state) + "</h1>\n";
-  out += "<p class=\"status\">" + StatusText(job, tail, redactor) + "</p>\n";
-  if (const std::vector<std::string> error = FailureLines(job, tail.error(), redactor);
-      !error.empty()) {
-    out += "<pre class=\"error\">";
-    for (const std::string& line : error) {
-      text::AppendHtmlEscaped(line, out);
-      out += '\n';
-    }
-    out += "</pre>\n";
+namespace {
+
+struct Parts {
+  std::string badge, status, error, facts, metrics, log, actions;
+};
+
+std::string ErrorHtml(const JobView& job, const LogTail& tail, const Redactor& redactor) {
+  const std::vector<std::string> error = FailureLines(job, tail.error(), redactor);
+  if (error.empty()) return "";
+  std::string out = "<pre class=\"error\">";
+  for (const std::string& line : error) {
+    text::AppendHtmlEscaped(line, out);
+    out += '\n';
   }
-  out += "<table class=\"facts\">\n<tbody>\n";
+  out += "</pre>\n<p><a href=\"#log\">The log, where it ends</a></p>\n";
+  return out;
+}
+
+std::string FactsHtml(const JobView& job, const JobPageLinks& links, const Redactor& redactor) {
+  std::string out;
   std::string where = E(redactor, job.repo);
   if (job.issue > 0) where += " #" + std::to_string(job.issue);
+  if (!links.github_url.empty() && job.issue > 0 && IsRepoName(job.repo)) {
+    where = "<a href=\"" +
+            Attr(links.github_url + "/" + job.repo + "/issues/" + std::to_string(job.issue)) +
+            "\">" + where + "</a>";
+  }
   FactRow(out, "Issue", where);
   FactRow(out, "Rule", CodeOrEmpty(redactor, job.rule));
   std::string image = CodeOrEmpty(redactor, job.image);
@@ -341,9 +467,96 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
   FactRow(out, "Created", text::FormatUtc(job.created_unix_ms));
   FactRow(out, "Started", job.started_unix_ms ? text::FormatUtc(*job.started_unix_ms) : "");
   FactRow(out, "Finished", job.finished_unix_ms ? text::FormatUtc(*job.finished_unix_ms) : "");
-  FactRow(out, "Duration", Duration(job));
+  std::string duration = Duration(job, links.now_unix_ms);
+  if (!duration.empty()) duration = "<span id=\"duration\">" + duration + "</span>";
+  FactRow(out, "Duration", duration);
   FactRow(out, "Exit code", job.exit_code ? std::to_string(*job.exit_code) : "");
-  out += "</tbody>\n</table>\n";
+  return out;
+}
+
+std::string ActionsHtml(const JobView& job, const JobPageLinks& links) {
+  if (links.user.empty()) return "";
+  auto form = [&](const std::string& target, std::string_view name, std::string_view id) {
+    return "<form class=\"action\" method=\"post\" action=\"" + Attr(target) + "\" id=\"" +
+           std::string(id) + "\"><input type=\"hidden\" name=\"csrf\" value=\"" + Attr(links.csrf) +
+           "\"><button type=\"submit\">" + std::string(name) + "</button></form>";
+  };
+  if (!IsFinal(job.state))
+    return links.cancel.empty() ? "" : form(links.cancel, "Cancel", "cancel");
+  return links.retry.empty() ? "" : form(links.retry, "Retry", "retry");
+}
+
+Parts RenderParts(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                  const GpuStats& gpus, const JobPageLinks& links, const Redactor& redactor) {
+  Parts p;
+  p.badge = StateBadge(job.state);
+  p.status = "<p class=\"status\">" + StatusText(job, tail, redactor) + "</p>";
+  p.error = ErrorHtml(job, tail, redactor);
+  p.facts = "<tbody>\n" + FactsHtml(job, links, redactor) + "</tbody>\n";
+  MetricsSection(p.metrics, job, metrics, redactor);
+  GpuSection(p.metrics, gpus, redactor);
+  p.log = text::CleanUtf8(redactor.Redact(tail.Text()), true);
+  p.actions = ActionsHtml(job, links);
+  return p;
+}
+
+// As text; the page escapes it.
+std::string PageTitle(const JobView& job, const Redactor& redactor) {
+  return "labelrun · job " + redactor.Redact(text::CleanUtf8(job.id)) + " · " +
+         std::string(JobStateName(job.state));
+}
+
+}  // namespace
+
+std::string RenderJobLiveJson(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                              const GpuStats& gpus, const JobPageLinks& links,
+                              const Redactor& redactor) {
+  const Parts p = RenderParts(job, metrics, tail, gpus, links, redactor);
+  JsonWriter w(4096 + p.log.size() + p.metrics.size());
+  w.BeginObject()
+      .Key("state")
+      .String(JobStateName(job.state))
+      .Key("final")
+      .Bool(IsFinal(job.state))
+      .Key("title")
+      .String(PageTitle(job, redactor))
+      .Key("badge")
+      .String(p.badge)
+      .Key("status")
+      .String(p.status)
+      .Key("error")
+      .String(p.error)
+      .Key("facts")
+      .String(p.facts)
+      .Key("metrics")
+      .String(p.metrics)
+      .Key("log")
+      .String(p.log)
+      .Key("actions")
+      .String(p.actions)
+      .EndObject();
+  return w.Take();
+}
+
+std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                          const GpuStats& gpus, const JobPageLinks& links,
+                          const Redactor& redactor) {
+  std::string out;
+  out.reserve(32 * 1024);
+  const Parts p = RenderParts(job, metrics, tail, gpus, links, redactor);
+  const std::string id = E(redactor, job.id);
+  Head(out, text::HtmlEscape(PageTitle(job, redactor)));
+  out += links.list.empty() ? "<header><strong>labelrun</strong>"
+                            : "<header><a href=\"" + Attr(links.list) + "\">labelrun jobs</a>";
+  SessionHeader(out, links.user, links.csrf, links.logout);
+  out += "</header>\n";
+  const bool live = !IsFinal(job.state) && !links.live.empty() && !links.script.empty();
+  out += live ? "<main data-live=\"" + Attr(links.live) + "\">\n" : "<main>\n";
+  out += "<h1>Job <code>" + id + "</code> <span id=\"badge\">" + p.badge + "</span></h1>\n";
+  out += "<div id=\"status\">" + p.status + "</div>\n";
+  out += "<div id=\"error\" class=\"error-top\">" + p.error + "</div>\n";
+  if (!links.user.empty()) out += "<div id=\"actions\">" + p.actions + "</div>\n";
+  out += "<table class=\"facts\" id=\"facts\">\n" + p.facts + "</table>\n";
   std::string link_line;
   auto link = [&](std::string_view name, const std::string& href) {
     if (href.empty()) return;
@@ -354,17 +567,20 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
   link("Chart (SVG)", links.loss_svg);
   link("Outputs", links.outputs);
   if (!link_line.empty()) out += "<p>" + link_line + "</p>\n";
-  MetricsSection(out, job, metrics, redactor);
-  GpuSection(out, gpus, redactor);
-  const bool live = !IsFinal(job.state) && !links.log_tail.empty();
+  out += "<div id=\"metrics\">\n" + p.metrics + "</div>\n";
+  // A failed job's log opens at its end, where the error is: a reversed flex column
+  // starts scrolled to the bottom, with no script.
+  const bool at_end = job.state == JobState::kFailed || job.state == JobState::kTimedOut;
   out += "<section>\n<h2>Log</h2>\n<pre id=\"log\"";
-  if (live) out += " data-src=\"" + Attr(links.log_tail) + "\"";
+  if (at_end) out += " class=\"at-end\"";
   // A newline right after <pre> is dropped by HTML parsers; this one keeps a first empty
   // log line.
   out += ">\n";
-  text::AppendHtmlEscaped(text::CleanUtf8(redactor.Redact(tail.Text()), true), out);
+  if (at_end) out += "<span>";
+  text::AppendHtmlEscaped(p.log, out);
+  if (at_end) out += "</span>";
   out += "</pre>\n</section>\n</main>\n";
-  if (live) out += kRefreshScript;
+  if (live) out += "<script src=\"" + Attr(links.script) + "\"></script>\n";
   out += "</body>\n</html>\n";
   return out;
 }

@@ -482,9 +482,30 @@ class ServerImpl final : public Server {
     Reply reply;
     reply.close = has_body;  // a body we will not read
     if (deps_.app && deps_.app->Handles(path)) {
-      AppRequest app_request{std::string(req.method_string()), std::string(path),
-                             std::string(target.substr(std::min(target.size(), path.size() + 1))),
-                             std::string(req[http::field::authorization])};
+      AppRequest app_request;
+      app_request.method = std::string(req.method_string());
+      app_request.path = std::string(path);
+      app_request.query = std::string(target.substr(std::min(target.size(), path.size() + 1)));
+      app_request.authorization = std::string(req[http::field::authorization]);
+      if (has_body) {
+        // A form (login, an action): small, with its length declared up front.
+        const auto length = parser.content_length();
+        if (!length || *length > kMaxAppBodyBytes) {
+          co_return Reply{Outcome::kTooLarge,
+                          "a form body is at most " + std::to_string(kMaxAppBodyBytes) +
+                              " bytes, with a Content-Length\n",
+                          "text/plain; charset=utf-8", true};
+        }
+        beast::get_lowest_layer(stream).expires_after(config_.read_timeout);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+        if (ec) co_return Reply{Outcome::kBadRequest, "", "text/plain; charset=utf-8", true, true};
+        app_request.body = req.body();
+        reply.close = false;
+      }
+      app_request.cookie = std::string(req[http::field::cookie]);
+      app_request.content_type = std::string(req[http::field::content_type]);
+      app_request.origin = std::string(req[http::field::origin]);
+      app_request.tls = !std::is_same_v<Stream, beast::tcp_stream>;
       AppReply app_reply =
           co_await AsyncApp(app_pool_, *deps_.app, std::move(app_request), asio::use_awaitable);
       reply.outcome = app_reply.outcome;

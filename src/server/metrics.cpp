@@ -38,6 +38,10 @@ std::string_view OutcomeName(Outcome outcome) {
       return "conflict";
     case Outcome::kStarted:
       return "started";
+    case Outcome::kForbidden:
+      return "forbidden";
+    case Outcome::kSeeOther:
+      return "see_other";
     case Outcome::kCount:
       break;
   }

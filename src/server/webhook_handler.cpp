@@ -116,6 +116,10 @@ unsigned StatusFor(Outcome outcome) {
       return 409;
     case Outcome::kStarted:
       return 202;
+    case Outcome::kForbidden:
+      return 403;
+    case Outcome::kSeeOther:
+      return 303;
     case Outcome::kCount:
       break;
   }

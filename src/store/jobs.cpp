@@ -250,6 +250,16 @@ Status JobStore::Update(const JobRecord& job, int64_t now_ms, std::string_view d
   return db_.Exec("COMMIT");
 }
 
+Status JobStore::AddEvent(const std::string& id, int64_t now_ms, JobState state,
+                          std::string_view detail) {
+  std::lock_guard lock(mu_);
+  Result<Statement> ev =
+      db_.Prepare("INSERT INTO job_events (job_id, at, state, detail) VALUES (?1, ?2, ?3, ?4)");
+  if (!ev) return ev.error();
+  ev->Bind(1, id).Bind(2, now_ms).Bind(3, JobStateName(state)).Bind(4, detail);
+  return ev->Run();
+}
+
 Status JobStore::SetCancelBy(const std::string& id, const std::string& by) {
   std::lock_guard lock(mu_);
   Result<Statement> st = db_.Prepare("UPDATE jobs SET cancel_by = ?2 WHERE id = ?1");

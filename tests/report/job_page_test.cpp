@@ -36,7 +36,7 @@ void ExpectWellFormed(const std::string& html) {
   EXPECT_NE(html.find("<link rel=\"icon\" href=\"data:,\">"), std::string::npos);
   // Nothing is loaded from elsewhere.
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
-  EXPECT_EQ(html.find("<script src"), std::string::npos);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);  // the page's script is a file
   EXPECT_EQ(html.find("<link rel=\"stylesheet\""), std::string::npos);
 }
 
@@ -51,13 +51,25 @@ TEST(JobPageTest, RunningJobRefreshesItsLog) {
   }
   tail.AddLine("<b>not bold</b> & token " + kToken);
   gpus.Add({"0", 91, 10ull << 30, 80ull << 30});
-  JobPageLinks links{"/jobs", "/jobs/j-7/log?exp=1&sig=a", "/jobs/j-7/log?exp=1&sig=a&tail=500",
-                     "/jobs/j-7/loss.svg?exp=1&sig=b", ""};
+  JobPageLinks links;
+  links.list = "/jobs";
+  links.log = "/jobs/j-7/log?exp=1&sig=a";
+  links.log_tail = "/jobs/j-7/log?exp=1&sig=a&tail=500";
+  links.loss_svg = "/jobs/j-7/loss.svg?exp=1&sig=b";
+  links.live = "/jobs/j-7/live.json?exp=1&sig=c";
+  links.script = "/assets/labelrun.js";
   const std::string html = RenderJobPage(Running(), metrics, tail, gpus, links, Redactor());
   ExpectWellFormed(html);
-  EXPECT_NE(html.find("<pre id=\"log\" data-src=\"/jobs/j-7/log?exp=1&amp;sig=a&amp;tail=500\">"),
+  EXPECT_NE(html.find("<main data-live=\"/jobs/j-7/live.json?exp=1&amp;sig=c\">"),
             std::string::npos);
-  EXPECT_NE(html.find("fetch(src"), std::string::npos);
+  EXPECT_NE(html.find("<script src=\"/assets/labelrun.js\"></script>"), std::string::npos);
+  EXPECT_NE(PageScript().find("fetch(src"), std::string_view::npos);
+  // The live JSON carries the same parts, redacted and escaped.
+  const std::string live = RenderJobLiveJson(Running(), metrics, tail, gpus, links, Redactor());
+  EXPECT_NE(live.find("\"state\":\"running\""), std::string::npos);
+  EXPECT_NE(live.find("\"final\":false"), std::string::npos);
+  EXPECT_NE(live.find("token ***"), std::string::npos);
+  EXPECT_EQ(live.find(kToken), std::string::npos);
   EXPECT_NE(html.find("&lt;b&gt;not bold&lt;/b&gt; &amp; token ***"), std::string::npos);
   EXPECT_EQ(html.find(kToken), std::string::npos);
   EXPECT_EQ(test::Count(html, "<svg "), 1u);
@@ -73,7 +85,13 @@ TEST(JobPageTest, FinishedJobHasNoScript) {
   v.state = JobState::kTimedOut;
   v.finished_unix_ms = *v.started_unix_ms + 7'200'000;
   v.reason = "stopped: ran past the rule's timeout of 2h";
-  JobPageLinks links{"/jobs", "/jobs/j-7/log", "/jobs/j-7/log?tail=1", "", "/out"};
+  JobPageLinks links;
+  links.list = "/jobs";
+  links.log = "/jobs/j-7/log";
+  links.log_tail = "/jobs/j-7/log?tail=1";
+  links.outputs = "/out";
+  links.live = "/jobs/j-7/live.json";
+  links.script = "/assets/labelrun.js";
   const std::string html = RenderJobPage(v, JobMetrics(), LogTail(), GpuStats(), links, Redactor());
   ExpectWellFormed(html);
   EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -89,7 +107,8 @@ TEST(JobPageTest, HostileFieldsAreEscaped) {
   v.id = "<img src=x onerror=alert(1)>";
   v.repo = "\"><script>alert(1)</script>";
   v.rule = "rule\xFF";
-  JobPageLinks links{"/jobs\"><x", "", "", "", ""};
+  JobPageLinks links;
+  links.list = "/jobs\"><x";
   const std::string html = RenderJobPage(v, JobMetrics(), LogTail(), GpuStats(), links, Redactor());
   ExpectWellFormed(html);
   EXPECT_EQ(html.find("<img"), std::string::npos);

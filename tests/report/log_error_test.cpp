@@ -218,8 +218,9 @@ TEST(FailureReportTest, TheJobPageShowsTheSameAtTheTopAndSaysEachThingOnce) {
   const Redactor r;
   const std::string page = Page(Failed(), TailOf(OomLog()), r);
   EXPECT_THAT(page, HasSubstr("<p class=\"status\">Failed: CUDA out of memory "
-                              "(torch.OutOfMemoryError) — exited with code 1.</p>\n"
-                              "<pre class=\"error\">  File &quot;/workspace/train.py&quot;, "
+                              "(torch.OutOfMemoryError) — exited with code 1.</p></div>\n"
+                              "<div id=\"error\" class=\"error-top\"><pre class=\"error\">"
+                              "  File &quot;/workspace/train.py&quot;, "
                               "line 52, in step\n"));
   EXPECT_LT(page.find("<pre class=\"error\">"), page.find("<pre id=\"log\""));
   // Without a traceback: the reason, said once.

@@ -528,7 +528,8 @@ TEST_F(ServerTest, EveryAnswerCarriesTheSecurityHeaders) {
 }
 
 // A running job's page, opened by a browser through a signed link: the page's own
-// style, chart and refresh script are all allowed by its policy.
+// style, chart and refresh script (a file of the same origin) are all allowed by its
+// policy.
 TEST_F(ServerTest, AJobPageRunsInABrowserUnderItsPolicy) {
   auto server = Start();
   const std::string id = "j00000000cc";
@@ -546,7 +547,8 @@ TEST_F(ServerTest, AJobPageRunsInABrowserUnderItsPolicy) {
                  &dom),
       0)
       << dom;
-  EXPECT_THAT(dom, HasSubstr("data-src=\"/jobs/" + id + "/log/tail?exp=4000000000&amp;sig="));
+  EXPECT_THAT(dom, HasSubstr("data-live=\"/jobs/" + id + "/live.json?exp=4000000000&amp;sig="));
+  EXPECT_THAT(dom, HasSubstr("<script src=\"/assets/labelrun.js\"></script>"));
   EXPECT_THAT(dom, HasSubstr("<circle"));
   EXPECT_THAT(dom, Not(HasSubstr("Refused to"))) << dom;  // a CSP violation
   EXPECT_THAT(dom, Not(HasSubstr("Content Security Policy"))) << dom;

@@ -72,6 +72,8 @@ TEST(StatusFor, EveryOutcomeHasACode) {
   EXPECT_EQ(StatusFor(Outcome::kTooLarge), 413u);
   EXPECT_EQ(StatusFor(Outcome::kUnsupportedMedia), 415u);
   EXPECT_EQ(StatusFor(Outcome::kHeaderTooLarge), 431u);
+  EXPECT_EQ(StatusFor(Outcome::kForbidden), 403u);
+  EXPECT_EQ(StatusFor(Outcome::kSeeOther), 303u);
   for (int o = 0; o < static_cast<int>(Outcome::kCount); ++o) {
     EXPECT_NE(StatusFor(static_cast<Outcome>(o)), 500u);
   }

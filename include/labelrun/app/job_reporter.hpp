@@ -33,6 +33,7 @@
 #include "labelrun/report/comment.hpp"
 #include "labelrun/report/gpu_stats.hpp"
 #include "labelrun/report/job_metrics.hpp"
+#include "labelrun/report/job_page.hpp"
 #include "labelrun/report/job_view.hpp"
 #include "labelrun/report/log_tail.hpp"
 #include "labelrun/report/redact.hpp"
@@ -61,13 +62,7 @@ std::vector<std::string> SecretsToRedact(std::vector<std::string> held,
                                          const rules::RuleSet* rules);
 
 // The links a job page carries (see report::JobPageLinks).
-struct PageLinks {
-  std::string list;
-  std::string log;
-  std::string log_tail;
-  std::string loss_svg;
-  std::string outputs;
-};
+using PageLinks = report::JobPageLinks;
 
 // A job as the reporter holds it, copied out for pages and the API.
 struct JobSnapshot {
@@ -122,6 +117,8 @@ class JobReporter final : public scheduler::JobObserver {
   // Everything a job page shows, rendered; nullopt when unknown. `links` are the
   // page's own links (see report::JobPageLinks).
   std::optional<std::string> RenderPage(const std::string& job_id, const PageLinks& links);
+  // The changing parts of the page, as report::RenderJobLiveJson gives them.
+  std::optional<std::string> RenderLive(const std::string& job_id, const PageLinks& links);
   std::optional<std::string> RenderSvg(const std::string& job_id);
   // The local-mode writes kept for an issue (refusals, job comments), newest last.
   std::vector<std::string> LocalWrites(const std::string& repository, int64_t issue);

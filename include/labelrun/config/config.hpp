@@ -124,7 +124,8 @@ struct ReportConfig {
 };
 
 struct DashboardConfig {
-  std::string token_file;  // bearer token for /jobs pages without a signed link
+  std::string token_file;  // bearer token for /jobs pages without a signed link, and sign-in
+  std::chrono::milliseconds session_ttl{12LL * 3600 * 1000};  // a sign-in lasts this long
 };
 
 // github.setup: labelrun serves /github/setup, which registers its GitHub App

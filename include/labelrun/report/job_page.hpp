@@ -35,6 +35,19 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
                           std::string_view list_path, const Redactor& redactor,
                           std::string_view older_href = {});
 
+// What the list of a signed-in user adds: the repository filter (kept by the
+// state links, and each repository in the table links to its own filter), and who
+// is signed in with a Log out button.
+struct JobListSession {
+  std::string repo;  // the repository filter in force; empty: all
+  std::string user;  // empty: not signed in (no logout form)
+  std::string csrf;
+  std::string logout;  // POST target
+};
+std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<JobState> filter,
+                          std::string_view list_path, const Redactor& redactor,
+                          std::string_view older_href, const JobListSession& session);
+
 // One collected output file with its (signed) link.
 struct OutputLink {
   std::string path;
@@ -55,8 +68,36 @@ struct JobPageLinks {
   std::string log_tail;  // text/plain tail the page fetches every 5 s while the job is not
                          // final; empty: no refresh
   std::string loss_svg;  // the chart alone
-  std::string outputs;
+  std::string outputs;   // empty: the job has no collected outputs, and no link shows
+  // Set on pages of a job that is not final: the JSON the page polls (see
+  // RenderJobLiveJson) through `script`, which replaces the badge, status, facts,
+  // metrics and log with what it returns, and stops once the job is final.
+  std::string live;
+  std::string script;  // the page's script (served as a file: the policy allows no inline one)
+  // GitHub's web address ("https://github.com"): the Issue row links
+  // <github_url>/<repo>/issues/<n> (GitHub forwards a pull request's number there
+  // to the pull request). Empty: not linked.
+  std::string github_url;
+  // A signed-in dashboard user: their name, the session's CSRF token, and where the
+  // action forms post. Empty `user`: no forms (a signed link is read-only).
+  std::string user;
+  std::string csrf;
+  std::string cancel;  // POST target of the Cancel button (shown while the job is open)
+  std::string retry;   // POST target of the Retry button (shown once it ended)
+  std::string logout;
+  int64_t now_unix_ms = 0;  // a running job's duration so far is counted to this
 };
+
+// The parts of a job page that change while it runs, as HTML (log: as text), in a
+// JSON object: {"state","final","title","badge","status","error","facts","metrics",
+// "log","actions"}. `links` gives the issue link and the clock (now_unix_ms).
+std::string RenderJobLiveJson(const JobView& job, const JobMetrics& metrics, const LogTail& tail,
+                              const GpuStats& gpus, const JobPageLinks& links,
+                              const Redactor& redactor);
+
+// GET /login: the dashboard's sign-in form (name and token), posting to /login
+// with `next` (a /jobs path) carried along; `error`, when not empty, is said above it.
+std::string RenderLoginPage(std::string_view error, std::string_view next);
 
 // GET /jobs/{id}: status line, facts table, each of the job's metrics (JobView::metrics) as
 // an inline SVG chart (RenderLossSvg), metrics summary (first, last, min and max, with
@@ -66,9 +107,13 @@ std::string RenderJobPage(const JobView& job, const JobMetrics& metrics, const L
                           const GpuStats& gpus, const JobPageLinks& links,
                           const Redactor& redactor);
 
-// The Content-Security-Policy of the pages above: their own inline <style> and
-// refresh <script> (by hash), fetches to the same origin, data: images (the
-// favicon), and nothing else; no framing, no <base>, no forms.
+// The Content-Security-Policy of the pages above: their own inline <style> (by
+// hash), scripts and fetches from the same origin, forms posting to the same
+// origin, data: images (the favicon), and nothing else; no framing, no <base>.
 const std::string& PageContentSecurityPolicy();
+
+// The pages' script (served at /assets/labelrun.js): polls a running job's
+// `live` JSON every 3 s and swaps the parts it names; stops when the job is final.
+std::string_view PageScript();
 
 }  // namespace labelrun::report

@@ -21,7 +21,16 @@ struct AppRequest {
   std::string path;    // without the query
   std::string query;   // after '?', undecoded
   std::string authorization;
+  std::string cookie;        // the Cookie header
+  std::string content_type;  // of `body`
+  std::string origin;        // the Origin header, when the browser sent one
+  std::string body;          // at most kMaxAppBodyBytes; larger bodies are refused with 413
+  bool tls = false;          // arrived over TLS (cookies are then marked Secure)
 };
+
+// The largest request body an app route is handed (login and action forms are
+// a few hundred bytes). The webhook's own limit is server.max_body_bytes.
+inline constexpr uint64_t kMaxAppBodyBytes = 16 * 1024;
 
 // Bytes of a file on disk, sent as a response body without being read into
 // memory (the server reads and sends a piece at a time).

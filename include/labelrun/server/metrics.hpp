@@ -33,6 +33,8 @@ enum class Outcome : uint8_t {
   kUnauthorized,      // 401: /api and /jobs without a valid token or signed link
   kConflict,          // 409: e.g. cancelling a job that already ended
   kStarted,           // 202: e.g. a cancellation asked for, the job stops in the background
+  kForbidden,         // 403: signed in, or a signed link, but not allowed this (CSRF, read-only)
+  kSeeOther,          // 303: after a form post (login, logout, an action), to a page (Location)
   kCount
 };
 

@@ -82,6 +82,9 @@ class JobStore {
   // cancel, which replayed after a crash would cancel jobs that later deliveries
   // started). No-op when the row is not pending.
   Status MarkDeliveryDone(const std::string& delivery, int64_t now_ms);
+  // Appends an event to a job's history without touching the job (who asked
+  // for what, e.g. "retried by alice as j0123456789"); `state` is the job's state now.
+  Status AddEvent(const std::string& id, int64_t now_ms, JobState state, std::string_view detail);
   // Records that cancellation was asked for (no state change yet).
   Status SetCancelBy(const std::string& id, const std::string& by);
 
