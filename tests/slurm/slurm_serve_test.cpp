@@ -176,6 +176,18 @@ class SlurmServeTest : public ::testing::Test {
     return std::string(out.substr(0, out.find('\n')));
   }
 
+  // slurmdbd records a job's end a moment after the job has left squeue.
+  std::string AccountedState(const std::string& id) {
+    std::string state;
+    WaitUntil(
+        [&] {
+          state = SlurmState(id);
+          return !state.empty() && state != "RUNNING" && state != "PENDING";
+        },
+        20s);
+    return state;
+  }
+
   TempDir dir_;
   std::filesystem::path repo_;
   std::unique_ptr<runtime::DockerRuntime> docker_;
@@ -197,7 +209,7 @@ TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
   EXPECT_THAT(comment, HasSubstr("finished"));
   EXPECT_THAT(comment, HasSubstr("gpus=none"));
   EXPECT_THAT(comment, HasSubstr("| `loss` | 0.8 | 0.3 |")) << comment;
-  EXPECT_EQ(SlurmState(id), "COMPLETED");
+  EXPECT_EQ(AccountedState(id), "COMPLETED");
   // The job's folder on shared storage goes once it is recorded.
   EXPECT_TRUE(
       WaitUntil([&] { return !std::filesystem::exists(dir_.path() / "shared" / id); }, 10s));
@@ -279,7 +291,7 @@ TEST_F(SlurmServeTest, AFailingJobReportsItsExitCode) {
   EXPECT_EQ(done["exit_code"], 3);
   EXPECT_EQ(done["reason"], "exited with code 3");
   EXPECT_THAT(WaitComment(server, done["id"], "**Failed**"), HasSubstr("boom"));
-  EXPECT_EQ(SlurmState(done["id"]), "FAILED");
+  EXPECT_EQ(AccountedState(done["id"]), "FAILED");
 }
 
 TEST_F(SlurmServeTest, SigkillMidJobThenRestartReportsItOnceFromAccounting) {
