@@ -12,7 +12,7 @@ struct ServeOptions {
   std::optional<std::filesystem::path> config_path;  // absent: embedded defaults (--dev)
   bool dev = false;
   std::string state_dir;  // overrides state_dir (default ./state in --dev mode) when set
-  std::string listen;  // HOST:PORT; overrides server.listen (of --config or --dev) when set
+  std::string listen;     // HOST:PORT; overrides server.listen (of --config or --dev) when set
 };
 
 int RunServe(const ServeOptions& options);
