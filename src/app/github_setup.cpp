@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "labelrun/app/jobs_api.hpp"
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/report/job_page.hpp"
 
@@ -129,7 +130,7 @@ std::string GithubSetupPages::Manifest() const {
         {"metadata", "read"}}},
       {"default_events", {"issues", "issue_comment", "pull_request", "check_run"}},
   };
-  return m.dump();
+  return JsonText(m);
 }
 
 AppReply GithubSetupPages::Handle(const server::AppRequest& request) {
@@ -183,9 +184,9 @@ AppReply GithubSetupPages::SetupPage() {
                   " with the permissions below, then sends you back here. labelrun then keeps the "
                   "App's id, private key and webhook secret in <code>" +
                   Html(credentials_dir().string()) + "</code>.</p><pre>" +
-                  Html(json::parse(Manifest()).dump(2)) + "</pre><form method=\"post\" action=\"" +
-                  Html(action) + "\"><input type=\"hidden\" name=\"manifest\" value=\"" +
-                  Html(Manifest()) +
+                  Html(JsonText(json::parse(Manifest()), 2)) +
+                  "</pre><form method=\"post\" action=\"" + Html(action) +
+                  "\"><input type=\"hidden\" name=\"manifest\" value=\"" + Html(Manifest()) +
                   "\"><button type=\"submit\">Create the GitHub App</button></form>",
               web);
 }
@@ -240,7 +241,7 @@ AppReply GithubSetupPages::AppCreated(const std::string& code, const std::string
   const auto text = [&app](const char* key) {
     if (!app.is_object() || !app.contains(key)) return std::string();
     const json& v = app[key];
-    return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : std::string();
+    return v.is_string() ? v.get<std::string>() : v.is_number() ? JsonText(v) : std::string();
   };
   const std::string id = text("id"), pem = text("pem"), secret = text("webhook_secret");
   if (id.empty() || pem.find("PRIVATE KEY-----") == std::string::npos || secret.empty()) {

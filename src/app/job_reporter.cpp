@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/report/charts.hpp"
 #include "labelrun/report/check_run.hpp"
 #include "labelrun/report/job_page.hpp"
@@ -483,7 +484,7 @@ std::string JobReporter::LatestMetricsJson(const std::string& job_id) {
   if (it == jobs_.end()) return "";
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, value] : it->second->metrics.LatestValues(redactor_)) out[name] = value;
-  return out.dump();
+  return JsonText(out);
 }
 
 std::optional<std::string> JobReporter::RenderPage(const std::string& job_id,

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 
 namespace labelrun::app {
@@ -18,7 +19,7 @@ using server::Outcome;
 AppReply JsonReply(Outcome outcome, const json& body) {
   AppReply reply;
   reply.outcome = outcome;
-  reply.body = body.dump() + "\n";
+  reply.body = JsonText(body) + "\n";
   return reply;
 }
 
@@ -128,7 +129,7 @@ std::string JobJson(const store::JobRecord& job, int queue_position,
       job.pull_request
           ? json{{"number", job.issue}, {"head_sha", job.commit}, {"from_fork", job.from_fork}}
           : json(nullptr);
-  return j.dump();
+  return JsonText(j);
 }
 
 JobsApi::JobsApi(std::string token, scheduler::Dispatcher& dispatcher, store::JobStore& store,

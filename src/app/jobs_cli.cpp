@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "labelrun/app/jobs_setup.hpp"
+#include "labelrun/core/json_text.hpp"
 
 namespace labelrun::app {
 namespace {
@@ -94,7 +95,7 @@ std::string Text(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return "-";
   if (j[key].is_string())
     return j[key].get<std::string>().empty() ? "-" : j[key].get<std::string>();
-  return j[key].dump();
+  return JsonText(j[key]);
 }
 
 }  // namespace

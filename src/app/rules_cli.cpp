@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 #include "labelrun/labels/lint.hpp"
 #include "labelrun/rules/explain.hpp"
@@ -36,7 +37,7 @@ Result<std::string> ReadFile(const std::string& path) {
 
 int Print(std::ostream& out, const rules::Decision& decision, bool json) {
   if (json) {
-    out << rules::DecisionToJson(decision).dump(2) << '\n';
+    out << JsonText(rules::DecisionToJson(decision), 2) << '\n';
   } else {
     out << rules::RenderExplainText(decision);
   }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/github/client.hpp"
 
 namespace labelrun::github {
@@ -32,7 +33,7 @@ std::string RepoPath(const Repo& repo) {
 }
 
 // Bodies may hold invalid UTF-8 (a log tail cut mid-character): replace, never throw.
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j) { return JsonText(j); }
 
 Error Malformed(std::string_view what) {
   return Error(ErrorCode::kUnavailable, "GitHub " + std::string(what) + ": malformed JSON answer");

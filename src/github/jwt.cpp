@@ -1,4 +1,5 @@
 #include "labelrun/github/jwt.hpp"
+#include "labelrun/core/json_text.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -144,7 +145,7 @@ Result<std::string> MakeAppJwt(const RsaPrivateKey& key, const JwtClaims& claims
     payload["iss"] = claims.iss;
   }
   std::string signing_input =
-      Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64UrlEncode(payload.dump());
+      Base64UrlEncode(R"({"alg":"RS256","typ":"JWT"})") + "." + Base64UrlEncode(JsonText(payload));
   Result<std::string> sig = key.SignSha256(signing_input);
   if (!sig) return sig.error();
   return signing_input + "." + Base64UrlEncode(*sig);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 
 namespace labelrun::github {
@@ -80,7 +81,7 @@ std::string RedactCheckRun(std::string_view body,
       output[key] = value;
     }
   }
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return JsonText(j);
 }
 
 }  // namespace
@@ -178,8 +179,7 @@ Result<int64_t> OutboxWorker::SendCheckRun(const store::OutboxWrite& w, const Re
   if (id) {
     json update = body;
     update.erase("head_sha");  // a check run stays on its commit
-    Status updated = client_.UpdateCheckRun(
-        w.installation_id, repo, *id, update.dump(-1, ' ', false, json::error_handler_t::replace));
+    Status updated = client_.UpdateCheckRun(w.installation_id, repo, *id, JsonText(update));
     answered = clock_.Now();
     if (updated) return *id;
     if (updated.error().code() != ErrorCode::kNotFound) return updated.error();

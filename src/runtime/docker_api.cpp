@@ -4,6 +4,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 #include "runtime/docker_http.hpp"
 
@@ -172,7 +173,7 @@ Result<std::string> CreateContainerBody(const ContainerSpec& spec, const DockerO
   if (!spec.cmd.empty()) body["Cmd"] = spec.cmd;
   if (!spec.working_dir.empty()) body["WorkingDir"] = spec.working_dir;
   if (!spec.user.empty()) body["User"] = spec.user;
-  return body.dump();
+  return JsonText(body);
 }
 
 std::string DockerErrorMessage(long status, std::string_view body) {
@@ -293,8 +294,7 @@ std::string ListQuery(const std::map<std::string, std::string>& labels) {
   json pairs = json::array();
   for (const auto& [k, v] : labels) pairs.push_back(k + "=" + v);
   json filters = {{"label", pairs}};
-  return query +
-         "&filters=" + UrlEncode(filters.dump(-1, ' ', false, json::error_handler_t::replace));
+  return query + "&filters=" + UrlEncode(JsonText(filters));
 }
 
 Result<std::string> ParseImageId(std::string_view body) {
@@ -358,7 +358,7 @@ Result<std::string> ExecCreateBody(const std::vector<std::string>& cmd) {
                {"AttachStderr", true},
                {"Tty", false},
                {"Cmd", cmd}};
-  return body.dump();
+  return JsonText(body);
 }
 
 Result<std::string> ParseExecId(std::string_view body) {

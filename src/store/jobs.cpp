@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/core/strings.hpp"
 
 namespace labelrun::store {
@@ -78,7 +79,7 @@ std::string SpecToJson(const rules::JobSpec& spec) {
       {"user", spec.user},
       {"network", spec.network},
   };
-  return j.dump();
+  return JsonText(j);
 }
 
 Result<rules::JobSpec> SpecFromJson(std::string_view text) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "labelrun/core/json_text.hpp"
+
 namespace labelrun {
 namespace {
 
@@ -31,6 +33,17 @@ TEST(JsonWriterEscape, EveryByteRoundTripsThroughAJsonParser) {
   w.BeginObject().Key("k\n").String(all).EndObject();
   nlohmann::json j = nlohmann::json::parse(w.str());
   EXPECT_EQ(j.at("k\n").get<std::string>(), all);
+}
+
+TEST(JsonText, BytesThatAreNotUtf8BecomeReplacementCharactersInsteadOfThrowing) {
+  // A rule name read from YAML, a metric or a log line can hold any bytes.
+  nlohmann::json j = {{"rule", std::string("train\xff\xfe-\xc3")}, {"ok", "ü"}};
+  EXPECT_THROW((void)j.dump(), nlohmann::json::type_error) << "what JsonText guards against";
+  const std::string text = JsonText(j);
+  EXPECT_EQ(nlohmann::json::parse(text).at("rule").get<std::string>(),
+            "train\xef\xbf\xbd\xef\xbf\xbd-\xef\xbf\xbd");
+  EXPECT_EQ(nlohmann::json::parse(text).at("ok").get<std::string>(), "ü");
+  EXPECT_EQ(JsonText({{"a", 1}}, 2), "{\n  \"a\": 1\n}");
 }
 
 }  // namespace

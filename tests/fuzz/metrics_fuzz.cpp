@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   job.rule = std::string(input.substr(size / 3, 40));
   job.host = std::string(kSecret);
   job.metrics = {size > 1 && data[1] % 2 ? "loss" : std::string(input.substr(0, 8))};
-  if (size > 2 && data[2] % 2) job.metrics.push_back(std::string(input.substr(8, 8)));
+  if (size > 8 && data[2] % 2) job.metrics.push_back(std::string(input.substr(8, 8)));
   job.started_unix_ms = 1'700'000'000'000;
   if (IsFinal(job.state)) job.finished_unix_ms = 1'700'000'360'000;
   // Links are labelrun's own and are not redacted (their signatures would be); odd bytes

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "labelrun/core/json_text.hpp"
 #include "labelrun/rules/decision.hpp"
 #include "labelrun/rules/explain.hpp"
 #include "labelrun/rules/loader.hpp"
@@ -57,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (d.reasons.empty()) std::abort();
       (void)rules::RenderExplainText(d);
       (void)rules::RenderExplainComment(d);
-      (void)rules::DecisionToJson(d).dump();
+      (void)JsonText(rules::DecisionToJson(d));
       event.kind = rules::EventKind::kUnlabeled;
       (void)rules::Evaluate(loaded.rule_set, event);
     }
