@@ -5,7 +5,15 @@
 // most any webhook server could answer on this machine; webhook_bench prints
 // it next to labelrun and @octokit/webhooks.
 //
-//   cc -O2 -o floor_server floor_server.c && ./floor_server PORT
+// With a second argument, FILE, it is the durable floor: each request's bytes
+// are written to FILE, and the 202s of everything read in one pass over the
+// ready connections go out only after one fdatasync of FILE that follows those
+// writes — a group commit with no threads, no parsing and no index. Whatever it
+// reaches is the most any server that stores each delivery durably before
+// answering could answer here with this disk. FILE is allocated up front and
+// written as a ring, so a sync flushes data, not the file's size or extents.
+//
+//   cc -O2 -o floor_server floor_server.c && ./floor_server PORT [FILE]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,16 +55,81 @@ static size_t complete_request(const struct conn* c) {
   return c->len >= head + body ? head + body : 0;
 }
 
+static void forget_owed(int fd);
+
 static void close_conn(int ep, struct conn* c) {
+  forget_owed(c->fd);
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   free(c);
 }
 
+// Durable mode: the connections owed a 202 once the pending writes are synced.
+// A connection owes at most one per pass in wrk's load (one request in flight),
+// but pipelined requests are counted too.
+enum { kStoreBytes = 256 << 20 };
+static int store_fd = -1;
+static off_t store_at;
+
+static void store(const char* data, size_t len) {
+  if (store_at + (off_t)len > kStoreBytes) store_at = 0;
+  if (pwrite(store_fd, data, len, store_at) != (ssize_t)len) {
+    perror("floor_server: pwrite");
+    exit(1);
+  }
+  store_at += (off_t)len;
+}
+static struct owed {
+  int fd;
+  unsigned count;
+} owed[4096];
+static size_t owed_len;
+
+static void answer(int fd) {
+  if (store_fd < 0) {
+    (void)!write(fd, kReply, sizeof kReply - 1);
+    return;
+  }
+  if (owed_len > 0 && owed[owed_len - 1].fd == fd) {
+    owed[owed_len - 1].count++;
+    return;
+  }
+  if (owed_len == sizeof owed / sizeof owed[0]) {  // full: commit what is owed first
+    fdatasync(store_fd);
+    for (size_t i = 0; i < owed_len; ++i)
+      for (unsigned k = 0; k < owed[i].count; ++k) (void)!write(owed[i].fd, kReply, sizeof kReply - 1);
+    owed_len = 0;
+  }
+  owed[owed_len++] = (struct owed){fd, 1};
+}
+
+static void forget_owed(int fd) {  // a closed connection gets no 202 (its fd may be reused)
+  for (size_t i = 0; i < owed_len; ++i)
+    if (owed[i].fd == fd) owed[i].fd = -1;
+}
+
+static void commit_owed(void) {
+  if (owed_len == 0) return;
+  if (fdatasync(store_fd) != 0) {
+    perror("floor_server: fdatasync");
+    exit(1);
+  }
+  for (size_t i = 0; i < owed_len; ++i)
+    for (unsigned k = 0; k < owed[i].count; ++k) (void)!write(owed[i].fd, kReply, sizeof kReply - 1);
+  owed_len = 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s PORT\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: %s PORT [FILE]\n", argv[0]);
     return 2;
+  }
+  if (argc == 3) {
+    store_fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (store_fd < 0 || posix_fallocate(store_fd, 0, kStoreBytes) != 0 || fsync(store_fd) != 0) {
+      perror("floor_server: cannot allocate the store file");
+      return 1;
+    }
   }
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
@@ -97,7 +170,8 @@ int main(int argc, char** argv) {
         c->len += (size_t)got;
         size_t used;
         while ((used = complete_request(c)) > 0) {
-          if (write(c->fd, kReply, sizeof kReply - 1) < 0) break;
+          if (store_fd >= 0) store(c->buf, used);
+          answer(c->fd);
           memmove(c->buf, c->buf + used, c->len - used);
           c->len -= used;
         }
@@ -108,5 +182,6 @@ int main(int argc, char** argv) {
         }
       }
     }
+    if (store_fd >= 0) commit_owed();
   }
 }

@@ -7,8 +7,11 @@
 # minimal Node server on @octokit/webhooks (createNodeMiddleware) handling the
 # same 11,842-byte payload, and prints the ratio. Then the same load against
 # the floor: tests/bench/floor_server.c, which only reads each request and
-# answers 202, so its rate is the most any server could answer here. The
-# server runs on core 0, wrk on core 1.
+# answers 202, so its rate is the most any server could answer here; and the
+# durable floor, the same server writing each request to a file and answering a
+# pass's requests after one fdatasync, the most any server that stores each
+# delivery before its 202 could answer on this disk. The server runs on core 0,
+# wrk on core 1.
 #
 # Environment:
 #   LABELRUN_BIN   labelrun binary (default build/release/labelrun; built with
@@ -326,6 +329,26 @@ if [[ "$SKIP_FLOOR" != 1 ]]; then
   kill -TERM "$fl_pid" 2>/dev/null || true
   wait "$fl_pid" 2>/dev/null || true
   pids=()
+
+  # The durable floor: the same server, but each request is written to a file
+  # on the state folder's disk and the 202s of one pass over the ready
+  # connections wait for one fdatasync — the most a server that stores every
+  # delivery before answering could do here, with no parsing, no checks, no index.
+  df_port="$(free_port)"
+  echo
+  echo "== durable floor: tests/bench/floor_server.c with a store file (write each request, fdatasync per pass, then 202)"
+  taskset -c "$SERVER_CPU" "$work/floor_server" "$df_port" "$work/durable-floor.bin" >"$work/durable-floor.log" 2>&1 &
+  df_pid=$!
+  pids+=("$df_pid")
+  wait_http "http://127.0.0.1:$df_port/" any "$df_pid" \
+    || die "durable floor server did not start: $(cat "$work/durable-floor.log")"
+  run_wrk durable-floor "http://127.0.0.1:$df_port/webhook" "$df_pid"
+  df_rps="$R_RPS" df_p50="$R_P50" df_p99="$R_P99" df_rss="$R_RSS" df_reqs="$R_REQS"
+  df_non2xx="$R_NON2XX" df_sockerr="$R_SOCKERR" df_core="$R_SRV_CORE" df_wrkcore="$R_WRK_CORE"
+  kill -TERM "$df_pid" 2>/dev/null || true
+  wait "$df_pid" 2>/dev/null || true
+  rm -f "$work/durable-floor.bin"
+  pids=()
 fi
 
 # --- summary ----------------------------------------------------------------
@@ -354,12 +377,17 @@ summary="$work/summary.txt"
   if [[ "$SKIP_FLOOR" != 1 ]]; then
     printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "floor (read, 202)" "$fl_rps" "$fl_p50" "$fl_p99" \
       "$fl_rss" "$fl_reqs" "$((fl_non2xx + fl_sockerr))" "${fl_core}%/${fl_wrkcore}%"
+    printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "durable floor" "$df_rps" "$df_p50" "$df_p99" \
+      "$df_rss" "$df_reqs" "$((df_non2xx + df_sockerr))" "${df_core}%/${df_wrkcore}%"
   fi
   echo "targets (labelrun, this run):"
   if [[ "$SKIP_FLOOR" != 1 ]]; then
     floor_ratio="$(ratio "$lr_rps" "$fl_rps")"
     echo "  labelrun/floor     ${floor_ratio}x  ($lr_rps / $fl_rps req/s; target >= ${TARGET_FLOOR_RATIO}x:" \
          "$(verdict "$floor_ratio" ">=" "$TARGET_FLOOR_RATIO"))"
+    echo "  durable floor/floor $(ratio "$df_rps" "$fl_rps")x  (what writing each request and an fdatasync per" \
+         "pass leave of the floor on this disk: the bound for any server that answers only after storing)"
+    echo "  labelrun/durable floor $(ratio "$lr_rps" "$df_rps")x  ($lr_rps / $df_rps req/s)"
   fi
   if [[ "$SKIP_OCTOKIT" != 1 ]]; then
     echo "  labelrun/octokit   ${ratio}x  ($lr_rps / $ok_rps req/s; target >= ${TARGET_RATIO}x:" \
