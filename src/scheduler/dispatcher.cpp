@@ -300,14 +300,26 @@ int Dispatcher::QueuePosition(const std::string& job_id) const {
 }
 
 void Dispatcher::NotifyQueuePositions() {
-  std::vector<std::string> queue;
+  // A job joining the back of the queue moves nobody, so a burst of submissions
+  // costs one look per job, not one per job already waiting.
+  std::vector<std::pair<std::string, int>> moved;
   {
     std::lock_guard lock(mu_);
-    queue = planner_.Queue();
+    const std::vector<std::string> queue = planner_.Queue();
+    std::unordered_map<std::string, int> now;
+    now.reserve(queue.size());
+    for (size_t i = 0; i < queue.size(); ++i) {
+      const int position = static_cast<int>(i + 1);
+      auto told = told_positions_.find(queue[i]);
+      if (told == told_positions_.end() || told->second != position)
+        moved.emplace_back(queue[i], position);
+      now.emplace(queue[i], position);
+    }
+    told_positions_.swap(now);
   }
-  for (size_t i = 0; i < queue.size(); ++i) {
-    Result<std::optional<store::JobRecord>> job = store_.Get(queue[i]);
-    if (job && *job) observer_.OnJobChanged(**job, static_cast<int>(i + 1));
+  for (const auto& [id, position] : moved) {
+    Result<std::optional<store::JobRecord>> job = store_.Get(id);
+    if (job && *job && (*job)->state == JobState::kQueued) observer_.OnJobChanged(**job, position);
   }
 }
 

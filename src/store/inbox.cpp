@@ -2,13 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <future>
 #include <map>
 #include <set>
@@ -29,38 +23,18 @@ Result<Database> OpenMigrated(const std::filesystem::path& path) {
 
 // ---- InboxWriter -------------------------------------------------------------
 
-InboxWriter::InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit,
-                         std::function<void()> before_sync, std::filesystem::path wal_path,
-                         int64_t last_seq)
-    : stats_(stats),
-      max_batch_(max_batch),
-      on_commit_(std::move(on_commit)),
-      before_sync_(std::move(before_sync)),
-      wal_path_(std::move(wal_path)),
-      next_seq_(last_seq + 1),
-      durable_seq_(last_seq) {}
+InboxWriter::InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit)
+    : stats_(stats), max_batch_(max_batch), on_commit_(std::move(on_commit)) {}
 
 Result<std::unique_ptr<InboxWriter>> InboxWriter::Start(const std::filesystem::path& db_path,
                                                         uint32_t max_batch, InboxStats& stats,
-                                                        std::function<void()> on_commit,
-                                                        std::function<void()> before_sync) {
+                                                        std::function<void()> on_commit) {
   Result<Database> db = OpenMigrated(db_path);
   if (!db) return db.error();
   for (std::string_view pragma : inbox_sql::kWriterPragmas) {
     if (Status s = db->Exec(pragma); !s) return s.error();
   }
-  // What is stored already is durable, or was lost with the machine that held it.
-  Result<Statement> last = db->Prepare("SELECT coalesce(max(seq), 0) FROM inbox");
-  if (!last) return last.error();
-  if (Result<bool> row = last->Step(); !row) return row.error();
-  const int64_t last_seq = last->ColumnInt(0);
-  last = Statement();
-  std::filesystem::path wal_path = db_path;
-  wal_path += "-wal";
-  std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit),
-                                                      std::move(before_sync), std::move(wal_path),
-                                                      last_seq));
-  writer->sync_thread_ = std::thread([w = writer.get()] { w->SyncLoop(); });
+  std::unique_ptr<InboxWriter> writer(new InboxWriter(stats, max_batch, std::move(on_commit)));
   writer->thread_ =
       std::thread([w = writer.get(), d = std::move(*db)]() mutable { w->Run(std::move(d)); });
   return writer;
@@ -111,16 +85,6 @@ void InboxWriter::Stop() {
     cv_.notify_one();
   }
   if (thread_.joinable()) thread_.join();
-  {
-    std::lock_guard lock(sync_mu_);
-    sync_stopping_ = true;
-    sync_cv_.notify_one();
-  }
-  if (sync_thread_.joinable()) sync_thread_.join();
-  if (wal_fd_ >= 0) {
-    ::close(wal_fd_);
-    wal_fd_ = -1;
-  }
 }
 
 void InboxWriter::Run(Database db) {
@@ -137,54 +101,54 @@ void InboxWriter::Run(Database db) {
     spdlog::critical("inbox: cannot prepare statements: {}", db.LastError());
     std::abort();  // the schema was just migrated; this is a bug, not an input
   }
-  Committed c;
+  std::vector<Pending> batch;
+  std::vector<ProbeCallback> probes;
+  std::vector<std::pair<std::vector<ProcessedMark>, ProbeCallback>> marks;
+  struct RowOutcome {
+    AppendOutcome outcome = AppendOutcome::kStored;
+    std::optional<Error> error;
+  };
+  std::vector<RowOutcome> outcomes;
   while (true) {
-    {
-      // At most one commit waits for the sync in progress: while it does, the
-      // next batch gathers, so a sync covers as many deliveries as arrived
-      // during the one before, as with a plain group commit.
-      std::unique_lock lock(sync_mu_);
-      taken_cv_.wait(lock, [&] { return committed_.empty(); });
-    }
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock,
                [&] { return stopping_ || !queue_.empty() || !probes_.empty() || !marks_.empty(); });
       if (queue_.empty() && probes_.empty() && marks_.empty()) return;  // stopping, all done
-      // Everything that queued while the last commit was being written goes
-      // into this one: the group commit.
+      // Everything that queued while the last commit was on its way to disk
+      // goes into this one: the group commit.
       size_t n = std::min<size_t>(queue_.size(), max_batch_);
       for (size_t i = 0; i < n; ++i) {
-        c.batch.push_back(std::move(queue_.front()));
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      c.probes.swap(probes_);
-      c.marks.swap(marks_);
+      probes.swap(probes_);
+      marks.swap(marks_);
     }
 
+    outcomes.clear();
+    Status mark_status;
     Status status = begin->Run();
     begin->Reset();
+    uint64_t stored = 0;
     if (status) {
-      for (Pending& p : c.batch) {
+      for (Pending& p : batch) {
         const InboxRecord& r = p.record;
-        // The seq is given out here, so a row's seq is never one the processor
-        // has already been told is durable.
-        c.last_seq = next_seq_++;
         insert->Bind(1, r.guid).Bind(2, r.event).Bind(3, r.action).Bind(4, r.repository);
         insert->Bind(5, r.installation_id).Bind(6, r.sender).Bind(7, r.received_at_ms);
-        insert->Bind(8, r.body_bytes).Bind(9, r.digest).Bind(11, c.last_seq);
+        insert->Bind(8, r.body_bytes).Bind(9, r.digest);
         if (r.body) insert->BindBlob(10, *r.body);
         Status s = insert->Run();
         insert->Reset();
         if (!s) {
-          c.outcomes.push_back({AppendOutcome::kStored, s.error()});
+          outcomes.push_back({AppendOutcome::kStored, s.error()});
           continue;
         }
         bool inserted = db.Changes() > 0;
-        c.stored += inserted ? 1 : 0;
-        c.outcomes.push_back({inserted ? AppendOutcome::kStored : AppendOutcome::kDuplicate, {}});
+        stored += inserted ? 1 : 0;
+        outcomes.push_back({inserted ? AppendOutcome::kStored : AppendOutcome::kDuplicate, {}});
       }
-      for (const auto& [list, cb] : c.marks) {
+      for (const auto& [list, cb] : marks) {
         for (const ProcessedMark& m : list) {
           Status u;
           if (m.state == ProcessedMark::State::kRetry) {
@@ -201,16 +165,14 @@ void InboxWriter::Run(Database db) {
             u = finish->Run();
             finish->Reset();
           }
-          if (!u) c.mark_status = u;
+          if (!u) mark_status = u;
         }
       }
-      if (status && !c.probes.empty()) {
+      if (status && !probes.empty()) {
         status = probe->Run();
         probe->Reset();
       }
       if (status) {
-        // Written to the log, not yet synced (synchronous=NORMAL on this
-        // connection): the sync thread makes it durable before anyone hears of it.
         status = commit->Run();
         commit->Reset();
       }
@@ -219,95 +181,32 @@ void InboxWriter::Run(Database db) {
         rollback->Reset();
       }
     }
-    c.status = std::move(status);
-    {
-      std::lock_guard lock(sync_mu_);
-      committed_.push_back(std::move(c));
-      sync_cv_.notify_one();
-    }
-    c = Committed();
-  }
-}
 
-Status InboxWriter::SyncWal() {
-  if (before_sync_) before_sync_();
-  // The log file is SQLite's; an fdatasync through a descriptor of our own
-  // flushes the same file. SQLite deletes and makes it anew only when the last
-  // connection closes (after checkpointing it into the database and syncing
-  // that), so a log found deleted has nothing of ours left to sync.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (wal_fd_ < 0) {
-      wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (wal_fd_ < 0) {
-        return Unexpected(ErrorCode::kUnavailable,
-                          "inbox: cannot open " + wal_path_.string() + ": " + std::strerror(errno));
-      }
+    if (status) {
+      stats_.commits.fetch_add(1, std::memory_order_relaxed);
+      stats_.committed_rows.fetch_add(stored, std::memory_order_relaxed);
+      stats_.pending.fetch_add(static_cast<int64_t>(stored), std::memory_order_relaxed);
+    } else {
+      stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("inbox: commit of {} deliveries failed: {}", batch.size(),
+                    status.error().message());
     }
-    struct stat st {};
-    if (::fstat(wal_fd_, &st) == 0 && st.st_nlink > 0) break;
-    ::close(wal_fd_);
-    wal_fd_ = -1;
-  }
-  if (wal_fd_ < 0 || ::fdatasync(wal_fd_) != 0) {
-    return Unexpected(ErrorCode::kUnavailable,
-                      "inbox: cannot sync " + wal_path_.string() + ": " + std::strerror(errno));
-  }
-  return {};
-}
-
-void InboxWriter::SyncLoop() {
-  std::vector<Committed> groups;
-  while (true) {
-    {
-      std::unique_lock lock(sync_mu_);
-      sync_cv_.wait(lock, [&] { return sync_stopping_ || !committed_.empty(); });
-      if (committed_.empty()) return;  // stopping, all answered
-      // One sync for every commit written since the last one began.
-      for (Committed& c : committed_) groups.push_back(std::move(c));
-      committed_.clear();
-      taken_cv_.notify_one();
-    }
-    const bool any_committed = std::any_of(groups.begin(), groups.end(),
-                                           [](const Committed& c) { return bool(c.status); });
-    const Status synced = any_committed ? SyncWal() : Status();
-    // Seqs only grow, so everything up to the highest synced one is durable (a
-    // failed commit's seqs hold no rows). Published before anyone is answered.
-    int64_t durable = 0;
-    for (Committed& c : groups) {
-      if (c.status && !synced) c.status = synced;
-      if (c.status) durable = std::max(durable, c.last_seq);
-    }
-    if (durable > durable_seq_.load(std::memory_order_relaxed)) {
-      durable_seq_.store(durable, std::memory_order_release);
-    }
-    uint64_t stored = 0;
-    for (Committed& c : groups) {
-      const Status& status = c.status;
-      if (status) {
-        stats_.commits.fetch_add(1, std::memory_order_relaxed);
-        stats_.committed_rows.fetch_add(c.stored, std::memory_order_relaxed);
-        stats_.pending.fetch_add(static_cast<int64_t>(c.stored), std::memory_order_relaxed);
-        stored += c.stored;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // A failed commit fails every delivery in it, even those whose insert ran.
+      if (!status) {
+        batch[i].done(status.error());
+      } else if (outcomes[i].error) {
+        batch[i].done(*outcomes[i].error);
       } else {
-        stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-        spdlog::error("inbox: commit of {} deliveries failed: {}", c.batch.size(),
-                      status.error().message());
+        batch[i].done(outcomes[i].outcome);
       }
-      for (size_t i = 0; i < c.batch.size(); ++i) {
-        // A failed commit fails every delivery in it, even those whose insert ran.
-        if (!status) {
-          c.batch[i].done(status.error());
-        } else if (c.outcomes[i].error) {
-          c.batch[i].done(*c.outcomes[i].error);
-        } else {
-          c.batch[i].done(c.outcomes[i].outcome);
-        }
-      }
-      for (ProbeCallback& cb : c.probes) cb(status);
-      for (auto& [list, cb] : c.marks) cb(status ? c.mark_status : status);
     }
-    if (stored > 0 && on_commit_) on_commit_();
-    groups.clear();
+    for (ProbeCallback& cb : probes) cb(status);
+    for (auto& [list, cb] : marks) cb(status ? mark_status : status);
+    if (status && stored > 0 && on_commit_) on_commit_();
+    batch.clear();
+    probes.clear();
+    marks.clear();
   }
 }
 
@@ -411,7 +310,7 @@ void InboxProcessor::Run(Database db) {
   };
   Result<Statement> select = db.Prepare(
       "SELECT seq, guid, event, action, repository, digest, received_at, attempts FROM inbox "
-      "WHERE state = 'pending' AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?1");
+      "WHERE state = 'pending' AND seq > ?2 ORDER BY seq LIMIT ?1");
   Result<Statement> prune =
       db.Prepare("DELETE FROM inbox WHERE state <> 'pending' AND received_at < ?1");
   if (!select || !prune) {
@@ -465,9 +364,7 @@ void InboxProcessor::Run(Database db) {
     bool more = true;
     while (more) {
       rows.clear();
-      // Only durable rows: a row committed but not yet synced could vanish with
-      // the machine, and its delivery would then come again and run twice.
-      select->Bind(1, kBatch).Bind(2, after).Bind(3, writer_.DurableSeq());
+      select->Bind(1, kBatch).Bind(2, after);
       while (true) {
         Result<bool> step = select->Step();
         if (!step) {

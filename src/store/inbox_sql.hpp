@@ -8,8 +8,8 @@
 namespace labelrun::store::inbox_sql {
 
 inline constexpr std::string_view kInsert =
-    "INSERT INTO inbox (seq, guid, event, action, repository, installation_id, sender, "
-    "received_at, body_bytes, digest, body) VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "INSERT INTO inbox (guid, event, action, repository, installation_id, sender, received_at, "
+    "body_bytes, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
     "ON CONFLICT (guid) DO NOTHING";
 inline constexpr std::string_view kFinish =
     "UPDATE inbox SET state = ?2, processed_at = ?3, attempts = attempts + 1, error = ?4 "
@@ -22,12 +22,6 @@ inline constexpr std::string_view kProbe =
 
 // Set on the commit thread's own connection, which writes only the inbox and
 // meta tables.
-// - synchronous=NORMAL: a commit writes the log without syncing it; the
-//   writer's sync thread fdatasyncs the log before any delivery in the commit
-//   is answered or processed, once for every commit made while the previous
-//   sync was on its way to disk. In WAL mode NORMAL still syncs the log before
-//   each checkpoint and the database after it, so a checkpoint never loses a
-//   synced commit.
 // - The commit thread checkpoints between its own commits (SQLite's automatic
 //   checkpoint), so each checkpoint completes and the WAL restarts instead of
 //   growing under sustained load. Small, frequent checkpoints keep each pause
@@ -38,8 +32,8 @@ inline constexpr std::string_view kProbe =
 //   than the row itself. This connection writes `state` only as the column's
 //   default ('pending') and the two literals of kFinish's caller ('done',
 //   'failed'), so the check cannot fail here; every other connection keeps it.
-inline constexpr std::array<std::string_view, 4> kWriterPragmas = {
-    "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=512",
-    "PRAGMA journal_size_limit=67108864", "PRAGMA ignore_check_constraints=ON"};
+inline constexpr std::array<std::string_view, 3> kWriterPragmas = {
+    "PRAGMA wal_autocheckpoint=512", "PRAGMA journal_size_limit=67108864",
+    "PRAGMA ignore_check_constraints=ON"};
 
 }  // namespace labelrun::store::inbox_sql

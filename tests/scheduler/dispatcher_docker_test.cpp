@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <fstream>
 #include <future>
@@ -81,6 +82,22 @@ class RecordingObserver : public JobObserver {
       if (c.id == id) most = std::max(most, c.position);
     }
     return most;
+  }
+
+  // The queue position the job was last told of (0: never queued).
+  int LastQueuePosition(const std::string& id) {
+    std::lock_guard lock(mu_);
+    int last = 0;
+    for (const auto& c : changes_) {
+      if (c.id == id && c.state == JobState::kQueued) last = c.position;
+    }
+    return last;
+  }
+  size_t QueuedChanges() {
+    std::lock_guard lock(mu_);
+    return static_cast<size_t>(std::count_if(changes_.begin(), changes_.end(), [](const Change& c) {
+      return c.state == JobState::kQueued;
+    }));
   }
 
   std::function<void(const JobRecord&)> on_change;  // called under the lock
@@ -578,6 +595,25 @@ TEST_F(DispatcherDockerTest, AThirdGpuJobWaitsForAFreeGpu) {
   EXPECT_EQ(dc.state, JobState::kSucceeded);
   // c started only after a or b ended.
   EXPECT_GE(*dc.started_ms, std::min(*da.finished_ms, *db.finished_ms));
+}
+
+TEST_F(DispatcherDockerTest, QueuedJobsAreToldOnlyWhenTheirPlaceChanges) {
+  StartDispatcher({"0"}, /*device_requests=*/false);
+  const std::string holder = Submit(Job("sleep 30", 1, "train", 1));
+  observer_.WaitFor(holder, [](const JobRecord& j) { return j.state == JobState::kRunning; });
+  // A burst: each job joins the back of the queue and moves nobody, so each is
+  // told once or twice, not once for every job already waiting.
+  constexpr int kQueued = 40;
+  std::vector<std::string> queued;
+  for (int i = 0; i < kQueued; ++i) queued.push_back(Submit(Job("true", 1, "train", 100 + i)));
+  for (int i = 0; i < kQueued; ++i) EXPECT_EQ(observer_.LastQueuePosition(queued[i]), i + 1);
+  const size_t after_burst = observer_.QueuedChanges();
+  EXPECT_LE(after_burst, 2u * (kQueued + 1)) << "every submission told every waiting job again";
+  // The first waiting job leaves: every other one moves up and is told so once.
+  ASSERT_TRUE(dispatcher_->Cancel(queued[0], "carol"));
+  for (int i = 1; i < kQueued; ++i) EXPECT_EQ(observer_.LastQueuePosition(queued[i]), i);
+  EXPECT_EQ(observer_.QueuedChanges(), after_burst + (kQueued - 1));
+  ASSERT_TRUE(dispatcher_->Cancel(holder, "carol"));
 }
 
 TEST_F(DispatcherDockerTest, AJobThatCanNeverFitFailsAtOnce) {

@@ -2,9 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include "labelrun/store/jobs.hpp"
@@ -458,93 +456,6 @@ TEST(InboxProcessor, TransientFailuresEndAtTheLastAttempt) {
   EXPECT_EQ(last, (std::vector<bool>{false, false, false, true}));
   EXPECT_EQ(CountRows(dir / "db", "attempts = 4 AND error LIKE '%GitHub is down%'"), 1);
   EXPECT_EQ(stats.process_failures.load(), 1u);
-}
-
-TEST(InboxWriter, NothingIsAnsweredOrProcessedBeforeItsLogIsSynced) {
-  TempDir dir;
-  InboxStats stats;
-  // The test holds the sync thread just before its fdatasync.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool hold = false;
-  int waiting = 0;
-  auto before_sync = [&] {
-    std::unique_lock lock(mu);
-    ++waiting;
-    cv.notify_all();
-    cv.wait(lock, [&] { return !hold; });
-    --waiting;
-  };
-  std::atomic<InboxProcessor*> wake{nullptr};
-  auto w = InboxWriter::Start(
-      dir / "db", 64, stats,
-      [&] {
-        if (auto* p = wake.load()) p->Notify();
-      },
-      before_sync);
-  ASSERT_TRUE(w);
-  Recorder rec;
-  auto p =
-      InboxProcessor::Start(dir / "db", {}, rec.Handler(), **w, stats, SystemClock::Instance());
-  ASSERT_TRUE(p);
-  wake = p->get();
-  ASSERT_TRUE(AppendSync(**w, Record("first")));
-  ASSERT_TRUE(WaitFor([&] { return rec.size() == 1; }));
-  // Its outcome too is synced and answered: the sync thread is idle.
-  ASSERT_TRUE(WaitFor([&] { return stats.processed.load() == 1; }));
-  const int64_t durable = (*w)->DurableSeq();
-
-  {
-    std::lock_guard lock(mu);
-    hold = true;
-  }
-  std::atomic<int> answered{0};
-  (*w)->Append(Record("a"), [&](Result<AppendOutcome> r) {
-    EXPECT_TRUE(r);
-    ++answered;
-  });
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return waiting == 1; }));
-  }
-  // While "a" waits for its sync, "b" is committed: the commit thread goes on.
-  (*w)->Append(Record("b"), [&](Result<AppendOutcome> r) {
-    EXPECT_TRUE(r);
-    ++answered;
-  });
-  ASSERT_TRUE(WaitFor([&] { return CountRows(dir / "db", "guid IN ('a', 'b')") == 2; }));
-  (*p)->Notify();  // the processor looks: both rows are there, neither is durable
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(answered.load(), 0) << "answered before the log was synced";
-  EXPECT_EQ(rec.size(), 1u) << "processed before the log was synced";
-  EXPECT_EQ((*w)->DurableSeq(), durable);
-
-  {
-    std::lock_guard lock(mu);
-    hold = false;
-    cv.notify_all();
-  }
-  ASSERT_TRUE(WaitFor([&] { return answered.load() == 2; }));
-  ASSERT_TRUE(WaitFor([&] { return rec.size() == 3; }));
-  EXPECT_EQ(rec.seen, (std::vector<std::string>{"first", "a", "b"}));
-  EXPECT_GT((*w)->DurableSeq(), durable);
-  (*p)->Stop();
-  wake = nullptr;
-}
-
-TEST(InboxWriter, SeqsGoOnFromTheStoredOnesAfterARestart) {
-  TempDir dir;
-  InboxStats stats;
-  {
-    auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(AppendSync(**w, Record("r" + std::to_string(i))));
-    EXPECT_EQ((*w)->DurableSeq(), 3);
-  }
-  auto w = InboxWriter::Start(dir / "db", 64, stats, nullptr);
-  EXPECT_EQ((*w)->DurableSeq(), 3) << "what an earlier run stored counts as durable";
-  ASSERT_TRUE(AppendSync(**w, Record("r3")));
-  EXPECT_EQ(CountRows(dir / "db", "seq = 4 AND guid = 'r3'"), 1);
-  EXPECT_EQ((*w)->DurableSeq(), 4);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "labelrun/core/clock.hpp"
@@ -186,6 +187,9 @@ class Dispatcher {
   std::map<std::string, std::shared_ptr<Active>> active_;  // placed jobs
   std::vector<std::thread> finished_threads_;              // joined by the loop
   std::map<std::string, std::vector<GpuSample>> gpu_readings_;
+  // The queue position each queued job was last told of, so that only jobs
+  // whose place changed are looked up and told again.
+  std::unordered_map<std::string, int> told_positions_;
   std::thread loop_;
 };
 

@@ -1,13 +1,9 @@
 #pragma once
-// The durable delivery inbox. InboxWriter owns the only writing connection and
-// two threads: the commit thread group-commits appends together with the
-// processor's outcomes, so the two never wait on each other's locks; the sync
-// thread makes those commits durable with one fdatasync of the write-ahead log
-// for every commit made while the previous sync was on its way to disk, and only
-// then answers them. The commit thread goes on with the next batch meanwhile, so
-// the CPU work of one batch overlaps the disk's latency of the one before.
-// InboxProcessor owns one thread that drains stored deliveries in order, and
-// only those already durable.
+// The durable delivery inbox. InboxWriter owns one thread and the only writing
+// connection: it group-commits appends (one fsync for every delivery that
+// arrived while the previous commit was on its way to disk) together with the
+// processor's outcomes, so the two never wait on each other's locks.
+// InboxProcessor owns one thread that drains stored deliveries in order.
 
 #include <atomic>
 #include <condition_variable>
@@ -66,76 +62,42 @@ class InboxWriter {
   using AppendCallback = std::function<void(Result<AppendOutcome>)>;
   using ProbeCallback = std::function<void(Status)>;
 
-  // Opens the database (migrating it) and starts the commit and sync threads.
-  // `on_commit` runs on the sync thread after each sync that made rows durable.
-  // `before_sync`, for tests, runs on the sync thread before each fdatasync.
+  // Opens the database (migrating it) and starts the commit thread.
+  // `on_commit` runs on that thread after each commit that stored rows.
   static Result<std::unique_ptr<InboxWriter>> Start(const std::filesystem::path& db_path,
                                                     uint32_t max_batch, InboxStats& stats,
-                                                    std::function<void()> on_commit,
-                                                    std::function<void()> before_sync = nullptr);
+                                                    std::function<void()> on_commit);
   ~InboxWriter();  // Stop()s
 
-  // Queues a record. `done` runs on the sync thread once the record is durable
+  // Queues a record. `done` runs on the commit thread once the record is durable
   // (kStored), already there (kDuplicate), or could not be written. Thread-safe.
   void Append(InboxRecord record, AppendCallback done);
-  // Checks the database takes writes; `done` runs on the sync thread.
+  // Checks the database takes writes; `done` runs on the commit thread.
   void Probe(ProbeCallback done);
-  // Records processing outcomes in the next commit; `done` runs on the sync
+  // Records processing outcomes in the next commit; `done` runs on the commit
   // thread once they are durable (or failed). Thread-safe.
   void Record(std::vector<ProcessedMark> marks, ProbeCallback done);
-  // Commits and syncs what is queued, then stops the threads. Later appends fail.
+  // Commits what is queued, then stops the thread. Later appends fail.
   void Stop();
-  // Every row with a seq up to this one is durable; rows above it may still be
-  // on their way to disk. Thread-safe.
-  int64_t DurableSeq() const { return durable_seq_.load(std::memory_order_acquire); }
 
  private:
   struct Pending {
     InboxRecord record;
     AppendCallback done;
   };
-  struct RowOutcome {
-    AppendOutcome outcome = AppendOutcome::kStored;
-    std::optional<Error> error;
-  };
-  // One commit on its way to disk, with everyone waiting for it.
-  struct Committed {
-    Status status;       // the commit's own outcome
-    Status mark_status;  // the first failed mark, if any
-    std::vector<Pending> batch;
-    std::vector<RowOutcome> outcomes;
-    std::vector<ProbeCallback> probes;
-    std::vector<std::pair<std::vector<ProcessedMark>, ProbeCallback>> marks;
-    uint64_t stored = 0;
-    int64_t last_seq = 0;  // the highest seq the commit gave out
-  };
-  InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit,
-              std::function<void()> before_sync, std::filesystem::path wal_path, int64_t last_seq);
+  InboxWriter(InboxStats& stats, uint32_t max_batch, std::function<void()> on_commit);
   void Run(Database db);
-  void SyncLoop();
-  Status SyncWal();
 
   InboxStats& stats_;
   const uint32_t max_batch_;
   std::function<void()> on_commit_;
-  std::function<void()> before_sync_;
-  const std::filesystem::path wal_path_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   std::vector<ProbeCallback> probes_;
   std::vector<std::pair<std::vector<ProcessedMark>, ProbeCallback>> marks_;
   bool stopping_ = false;
-  int64_t next_seq_;  // commit thread only: seqs are given out here, never reused
-  std::mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  std::condition_variable taken_cv_;  // the sync thread took what was committed
-  std::deque<Committed> committed_;
-  bool sync_stopping_ = false;
-  int wal_fd_ = -1;  // sync thread only
-  std::atomic<int64_t> durable_seq_;
   std::thread thread_;
-  std::thread sync_thread_;
 };
 
 // A stored delivery, as the processor hands it over.
