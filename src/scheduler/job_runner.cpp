@@ -524,6 +524,7 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
     } else {
       detail_text += "; outputs collected";
     }
+    if (copied && !copied->left_out.empty()) detail_text += " (" + copied->left_out + ")";
   }
   // Stored first (a crash now leaves a stray container that the next start
   // removes), then the container goes, then the job is reported as ended. The

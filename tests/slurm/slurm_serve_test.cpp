@@ -10,13 +10,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "labelrun/core/clock.hpp"
 #include "labelrun/runtime/slurm.hpp"
 #include "support/docker_env.hpp"
+#include "support/fake_github.hpp"
 #include "support/http_client.hpp"
+#include "support/issue_timeline.hpp"
 #include "support/labelrun_process.hpp"
 #include "support/process.hpp"
 #include "support/slurm_cluster.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_keys.hpp"
 
 namespace labelrun::testing {
 namespace {
@@ -26,6 +30,9 @@ using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 constexpr char kToken[] = "slurm-api-token-0123456789";
+constexpr char kDashToken[] = "slurm-dashboard-token-3f1c";
+constexpr char kAppId[] = "4343";
+constexpr int64_t kInstallation = 52;
 
 std::string Delivery(int issue, const std::string& action,
                      const std::vector<std::string>& labels = {"task:training"}) {
@@ -40,7 +47,8 @@ std::string Delivery(int issue, const std::string& action,
                     {"body", nullptr},
                     {"labels", issue_labels}}},
                   {"repository", {{"id", 1}, {"full_name", "acme/vision"}}},
-                  {"sender", {{"login", "alice"}, {"type", "User"}}}};
+                  {"sender", {{"login", "alice"}, {"type", "User"}}},
+                  {"installation", {{"id", kInstallation}}}};
   return payload.dump();
 }
 
@@ -60,6 +68,46 @@ class SlurmServeTest : public ::testing::Test {
            "for i in 1 2 3 4 5 6; do echo \"epoch $i loss=0.$((9 - i))\"; sleep 0.5; done\n"
            "echo finished\n";
     std::ofstream(dir_.path() / "api-token") << kToken << "\n";
+    std::ofstream(dir_.path() / "dashboard-token") << kDashToken << "\n";
+  }
+
+  // The loopback GitHub: an App whose installation covers acme/vision, where
+  // alice may write. Options then point labelrun at it.
+  void StartGithub() {
+    FakeGithub::Options options;
+    options.app_issuer = kAppId;
+    options.public_key_pem = AppTestKey().public_pem;
+    github_ = std::make_unique<FakeGithub>(options, SystemClock::Instance());
+    github_->SetPermission("acme/vision", "alice", "write");
+    dir_.Write("app.pem", AppTestKey().pkcs8_pem);
+    std::filesystem::permissions(dir_.path() / "app.pem", std::filesystem::perms::owner_read |
+                                                              std::filesystem::perms::owner_write);
+  }
+
+  // A fake nvidia-smi first on labelrun's PATH (which `srun --export=PATH`
+  // hands to the job step on the node): it answers the runtime's query with
+  // the GPUs Slurm gave the step, at the utilisation in gpu-util.
+  void FakeNvidiaSmi(int utilization) {
+    std::filesystem::create_directories(dir_.path() / "bin");
+    SetGpuUtilization(utilization);
+    const std::filesystem::path script = dir_.path() / "bin" / "nvidia-smi";
+    std::ofstream(script)
+        << "#!/bin/sh\n"
+           "[ \"$*\" = \"--query-gpu=index,utilization.gpu,memory.used,memory.total "
+           "--format=csv,noheader,nounits\" ] || { echo \"unexpected: $*\" >&2; exit 2; }\n"
+           "echo \"$*\" >> "
+        << (dir_.path() / "nvidia-smi.calls").string()
+        << "\n"
+           "for i in $(echo \"${SLURM_STEP_GPUS:-none}\" | tr , ' '); do\n"
+           "  echo \"$i, $(cat "
+        << (dir_.path() / "gpu-util").string()
+        << "), 2048, 81920\"\n"
+           "done\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    env_["PATH"] = (dir_.path() / "bin").string() + ":" + std::getenv("PATH");
+  }
+  void SetGpuUtilization(int utilization) {
+    std::ofstream(dir_.path() / "gpu-util") << utilization << "\n";
   }
 
   void TearDown() override {
@@ -103,7 +151,11 @@ class SlurmServeTest : public ::testing::Test {
         "api: {token_file: " +
         (dir_.path() / "api-token").string() +
         "}\n"
-        "scheduler: {stop_grace: 3s}\n"
+        "dashboard: {token_file: " +
+        (dir_.path() / "dashboard-token").string() +
+        "}\n"
+        "scheduler: {" +
+        scheduler_yaml_ + "}\n" + GithubYaml() +
         "hosts:\n"
         "  - name: cluster\n"
         "    kind: slurm\n"
@@ -120,7 +172,54 @@ class SlurmServeTest : public ::testing::Test {
         "\", run, --rm, --init, --name, \"labelrun-slurm-{name}\", --env-file, \"{env_file}\", "
         "-e, \"CUDA_VISIBLE_DEVICES={gpus}\", -v, \"{workdir}:/workspace\", -w, /workspace, "
         "\"{image}\", \"{command}\"]\n";
+    o.env = env_;
     return o;
+  }
+
+  // Comments link the job's pages on this public URL.
+  std::string GithubYaml() const {
+    std::string report = "report: {public_url: \"https://labelrun.example.com\"";
+    if (!github_) return report + "}\n";
+    return report + ", update_interval: 1s}\ngithub:\n  api_url: " + github_->url() +
+           "\n  app_id: \"" + kAppId +
+           "\"\n  private_key_file: " + (dir_.path() / "app.pem").string() + "\n";
+  }
+
+  // A page of the dashboard, signed in with its token.
+  HttpResponse Page(LabelrunProcess& server, const std::string& path) {
+    return HttpRequest("GET", server.Url(path),
+                       {std::string("Authorization: Bearer ") + kDashToken}, "");
+  }
+
+  // The job's events, "state: detail" each.
+  std::vector<std::string> Events(LabelrunProcess& server, const std::string& id) {
+    std::vector<std::string> out;
+    json shown = Api(server, "/api/jobs/" + id);
+    if (!shown.is_object()) return out;
+    for (const json& e : shown["events"]) {
+      out.push_back(e["state"].get<std::string>() + ": " + e["detail"].get<std::string>());
+    }
+    return out;
+  }
+
+  // The comments labelrun wrote on acme/vision `issue` of the loopback GitHub.
+  std::vector<FakeComment> GithubComments(int issue) const {
+    return github_->Comments("acme/vision", issue);
+  }
+
+  // The one comment of `issue` on the loopback GitHub once it shows `needle`.
+  std::string WaitGithubComment(int issue, const std::string& needle,
+                                std::chrono::seconds timeout = 60s) {
+    std::string body;
+    WaitUntil(
+        [&] {
+          auto comments = GithubComments(issue);
+          if (comments.empty()) return false;
+          body = comments.back().body;
+          return body.find(needle) != std::string::npos;
+        },
+        timeout);
+    return body;
   }
 
   json Api(LabelrunProcess& server, const std::string& path, long* status = nullptr) {
@@ -191,6 +290,9 @@ class SlurmServeTest : public ::testing::Test {
   TempDir dir_;
   std::filesystem::path repo_;
   std::unique_ptr<runtime::DockerRuntime> docker_;
+  std::string scheduler_yaml_ = "stop_grace: 3s";
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<FakeGithub> github_;
 };
 
 TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
@@ -349,6 +451,68 @@ TEST_F(SlurmServeTest, TwoOneGpuJobsGetDifferentGpusFromSlurm) {
               HasSubstr("gpus=" + a["gpus"][0].get<std::string>()));
   EXPECT_THAT(WaitComment(server, b["id"], "**Succeeded**"),
               HasSubstr("gpus=" + b["gpus"][0].get<std::string>()));
+}
+
+TEST_F(SlurmServeTest, AJobsOutputsReachItsPageAndItsSymlinksAreNotFollowed) {
+  // The job plants symlinks to a file of the machine and to labelrun's own API
+  // token, beside the files it means to hand back.
+  const std::string token_file = (dir_.path() / "api-token").string();
+  StartGithub();
+  LabelrunProcess server(
+      dir_, Options("mkdir -p outputs/plots && echo weights-1 > outputs/model.txt && "
+                    "echo curve > outputs/plots/loss.txt && ln -s /etc/shadow outputs/shadow && "
+                    "ln -s " +
+                        token_file + " outputs/token && ln -s " + dir_.path().string() +
+                        " outputs/up && echo written",
+                    ", outputs: /workspace/outputs"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-10", Delivery(10, "labeled")).status, 202);
+  json done = WaitForJob(server, 10, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["state"], "succeeded") << server.Log();
+  const std::string id = done["id"];
+  const std::vector<std::string> events = Events(server, id);
+  ASSERT_FALSE(events.empty());
+  EXPECT_THAT(events.back(), HasSubstr("outputs collected"));
+  EXPECT_THAT(events.back(), HasSubstr("left out 3 entries"));
+  EXPECT_THAT(events.back(), HasSubstr("'/workspace/outputs/token' (a symlink)"));
+
+  HttpResponse index = Page(server, "/jobs/" + id + "/outputs");
+  ASSERT_EQ(index.status, 200) << index.body;
+  EXPECT_THAT(index.body, HasSubstr("/jobs/" + id + "/outputs/model.txt"));
+  EXPECT_THAT(index.body, HasSubstr("/jobs/" + id + "/outputs/plots/loss.txt"));
+  EXPECT_THAT(index.body, ::testing::Not(HasSubstr("outputs/token")));
+  EXPECT_THAT(index.body, ::testing::Not(HasSubstr("outputs/shadow")));
+  HttpResponse model = Page(server, "/jobs/" + id + "/outputs/model.txt");
+  EXPECT_EQ(model.status, 200);
+  EXPECT_EQ(model.body, "weights-1\n");
+  EXPECT_EQ(Page(server, "/jobs/" + id + "/outputs/token").status, 404);
+  EXPECT_EQ(Page(server, "/jobs/" + id + "/outputs/up/api-token").status, 404);
+  // Nothing outside the job's folder was read into the archive.
+  std::ifstream in(dir_.path() / "state" / "jobs" / id / "outputs.tar", std::ios::binary);
+  const std::string tar{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_FALSE(tar.empty());
+  EXPECT_EQ(tar.find(kToken), std::string::npos);
+  EXPECT_EQ(tar.find("root:"), std::string::npos);
+  EXPECT_EQ(tar.find(token_file), std::string::npos);
+  EXPECT_NE(tar.find("weights-1"), std::string::npos);
+  // The comment on the issue links the outputs as a Docker job's does.
+  EXPECT_THAT(WaitGithubComment(10, "**Succeeded**"),
+              HasSubstr("https://labelrun.example.com/jobs/" + id + "/outputs?exp="));
+}
+
+TEST_F(SlurmServeTest, AnOutputsFolderThatIsASymlinkIsRefused) {
+  LabelrunProcess server(dir_, Options("ln -s " + dir_.path().string() + " outputs && echo linked",
+                                       ", outputs: /workspace/outputs"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-11", Delivery(11, "labeled")).status, 202);
+  json done = WaitForJob(server, 11, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["state"], "succeeded") << server.Log();
+  const std::string id = done["id"];
+  const std::vector<std::string> events = Events(server, id);
+  ASSERT_FALSE(events.empty());
+  EXPECT_THAT(events.back(), HasSubstr("no outputs collected: /workspace/outputs is a symlink"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "state" / "jobs" / id / "outputs.tar"));
+  EXPECT_EQ(Page(server, "/jobs/" + id + "/outputs").status, 404);
 }
 
 }  // namespace

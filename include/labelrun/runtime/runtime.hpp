@@ -85,6 +85,9 @@ struct ExitStatus {
 struct CopiedOut {
   uint64_t bytes = 0;      // the archive's size on disk
   std::string truncation;  // empty when all of it was kept; else what was left out, for people
+  // Entries not collected for what they are, not for the cap (a cluster job's
+  // symlinks, which are never followed), for people; empty when none.
+  std::string left_out;
 };
 
 struct ExecOutput {

@@ -176,6 +176,11 @@ Result<std::string> SlurmRuntime::Create(const ContainerSpec& spec) {
     env += kv + "\n";
   }
   if (Status st = WriteFile(dir / "env", env, 0600); !st) return st.error();
+  // Where the launcher mounts workspace/ in the container: outputs are found
+  // below it.
+  if (Status st = WriteFile(dir / "working_dir", spec.working_dir + "\n", 0644); !st) {
+    return st.error();
+  }
   Result<std::string> launch = RenderLauncher(settings_.launcher,
                                               {{"image", spec.image},
                                                {"workdir", (dir / "workspace").string()},
@@ -244,12 +249,6 @@ Status SlurmRuntime::CopyIn(const std::string& id, const std::string&, std::stri
     return Unexpected(ErrorCode::kInternal, "extracting the code: " + std::string(Trim(out->err)));
   }
   return Ok();
-}
-
-Result<CopiedOut> SlurmRuntime::CopyOut(const std::string&, const std::string&,
-                                        const std::filesystem::path&, uint64_t) {
-  return Unexpected(ErrorCode::kFailedPrecondition,
-                    "outputs are not collected from Slurm jobs; write them to shared storage");
 }
 
 Result<std::unique_ptr<PendingExit>> SlurmRuntime::WaitNextExit(const std::string& id) {
