@@ -515,5 +515,54 @@ TEST_F(SlurmServeTest, AnOutputsFolderThatIsASymlinkIsRefused) {
   EXPECT_EQ(Page(server, "/jobs/" + id + "/outputs").status, 404);
 }
 
+TEST_F(SlurmServeTest, AJobPendingAtARestartWaitsWithItsReasonThenRunsOnce) {
+  std::string out;
+  ASSERT_EQ(RunSlurm({"sbatch", "--parsable", "--gres=gpu:2", "--wrap=sleep 120",
+                      "--output=/dev/null", "--job-name=blocker"},
+                     &out),
+            0)
+      << out;
+  const std::string blocker(out.substr(0, out.find('\n')));
+  // Its timeout (8 s) is shorter than its wait: it counts from its start only.
+  LabelrunProcess server(dir_, Options("sh train.sh", ", gpus: 1, timeout: 8s"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-12", Delivery(12, "labeled")).status, 202);
+  json waiting = WaitForJob(server, 12, [](const json& j) {
+    return j["reason"].is_string() &&
+           j["reason"].get<std::string>().find("Resources") != std::string::npos;
+  });
+  const std::string id = waiting["id"];
+  server.process().Signal(SIGKILL);
+  ASSERT_EQ(server.process().Wait(5s), 128 + SIGKILL);
+  server.Restart();
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  // Found again still waiting: shown so, with Slurm's reason, past its timeout.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    json j = Api(server, "/api/jobs/" + id);
+    ASSERT_EQ(j["state"], "starting") << j.dump(2) << server.Log();
+    EXPECT_THAT(j["reason"].get<std::string>(),
+                HasSubstr("waiting in the cluster's queue (position 1): Resources"));
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_THAT(WaitComment(server, id, "waiting in the cluster's queue"),
+              HasSubstr("waiting in the cluster's queue (position 1): Resources"));
+  ASSERT_EQ(RunSlurm({"scancel", blocker}, &out), 0) << out;
+  json done = WaitForJob(server, 12, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["state"], "succeeded") << done.dump(2) << server.Log();
+  ASSERT_EQ(done["gpus"].size(), 1u) << done.dump();
+  EXPECT_THAT(WaitComment(server, id, "**Succeeded**"),
+              HasSubstr("gpus=" + done["gpus"][0].get<std::string>()));
+  const std::vector<std::string> events = Events(server, id);
+  int started = 0, finals = 0;
+  for (const std::string& e : events) {
+    started += e.rfind("running: started on cluster", 0) == 0;
+    finals += e.rfind("succeeded:", 0) == 0;
+    EXPECT_EQ(e.find("found after a labelrun restart"), std::string::npos) << e;
+  }
+  EXPECT_EQ(started, 1) << ::testing::PrintToString(events);
+  EXPECT_EQ(finals, 1) << ::testing::PrintToString(events);
+}
+
 }  // namespace
 }  // namespace labelrun::testing

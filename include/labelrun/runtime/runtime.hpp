@@ -67,6 +67,7 @@ struct ContainerState {
   int queue_position = 0;
   std::string node;
   std::vector<std::string> gpus;
+  int64_t started_unix = 0;  // when the cluster started it (Unix seconds); 0: not yet or unknown
 };
 
 // GET /containers/json?all=1, one entry.

@@ -65,7 +65,8 @@ struct SlurmJob {
   std::string partition;
   int64_t priority = 0;
   int64_t submit_time = 0;
-  int64_t exit_code = 0;  // the job's exit code; 128 + signal when a signal ended it
+  int64_t start_time = 0;  // Unix seconds it started; 0 while it is pending
+  int64_t exit_code = 0;   // the job's exit code; 128 + signal when a signal ended it
   int signal = 0;
   std::string node;
   std::vector<std::string> gpus;  // allocated GPU indices

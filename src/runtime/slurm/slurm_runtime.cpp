@@ -40,6 +40,7 @@ ContainerState StateOf(const std::string& id, const SlurmJob& job) {
   s.pending_reason = job.reason;
   s.node = job.node;
   s.gpus = job.gpus;
+  s.started_unix = job.start_time;
   s.exit_code = job.exit_code;
   s.oom_killed = job.state == "OUT_OF_MEMORY";
   // A failed job's exit code says it all; other endings need Slurm's word.
