@@ -564,5 +564,53 @@ TEST_F(SlurmServeTest, AJobPendingAtARestartWaitsWithItsReasonThenRunsOnce) {
   EXPECT_EQ(finals, 1) << ::testing::PrintToString(events);
 }
 
+TEST_F(SlurmServeTest, GpuReadingsFromTheJobsNodeReachTheComment) {
+  FakeNvidiaSmi(73);
+  scheduler_yaml_ = "stop_grace: 3s, gpu_sample_interval: 1s";
+  LabelrunProcess server(
+      dir_, Options("for i in 1 2 3 4 5 6 7 8; do echo step $i; sleep 1; done", ", gpus: 1"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-13", Delivery(13, "labeled")).status, 202);
+  json running = WaitForJob(server, 13, [](const json& j) { return j["state"] == "running"; });
+  const std::string id = running["id"];
+  json readings;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        readings = Api(server, "/api/jobs/" + id)["gpu_readings"];
+        return readings.is_array() && !readings.empty();
+      },
+      20s))
+      << server.Log();
+  ASSERT_EQ(readings.size(), 1u) << readings.dump();
+  EXPECT_EQ(readings[0]["gpu"], running["gpus"][0]) << readings.dump();
+  EXPECT_EQ(readings[0]["utilization_percent"], 73);
+  EXPECT_EQ(readings[0]["memory_total_mib"], 81920);
+  json done = WaitForJob(server, 13, [](const json& j) { return j["state"] == "succeeded"; });
+  ASSERT_EQ(done["state"], "succeeded") << server.Log();
+  const std::string comment = WaitComment(server, id, "**Succeeded**");
+  EXPECT_THAT(comment, HasSubstr("#### GPU utilisation"));
+  EXPECT_THAT(comment, HasSubstr("| 73% | 73% |")) << comment;
+}
+
+TEST_F(SlurmServeTest, AJobWhoseGpuStaysIdleIsStoppedWithScancel) {
+  FakeNvidiaSmi(0);
+  scheduler_yaml_ =
+      "stop_grace: 3s, gpu_sample_interval: 1s, idle_gpu: {below_percent: 5, for: 3s}";
+  LabelrunProcess server(dir_, Options("echo started; sleep 300", ", gpus: 1"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-14", Delivery(14, "labeled")).status, 202);
+  json done = WaitForJob(
+      server, 14, [](const json& j) { return j["state"] == "failed"; }, 60s);
+  ASSERT_EQ(done["state"], "failed") << server.Log();
+  EXPECT_EQ(done["reason"], "stopped: GPU idle below 5% for 3s");
+  const std::string id = done["id"];
+  EXPECT_THAT(WaitComment(server, id, "**Failed**"), HasSubstr("GPU idle below 5% for 3s"));
+  // Slurm's job ended on labelrun's scancel --signal=TERM, long before its sleep
+  // would have: the container's shell died of the signal (FAILED), or the KILL
+  // after the grace cancelled it.
+  const std::string state = AccountedState(id);
+  EXPECT_TRUE(state == "FAILED" || state == "CANCELLED") << state;
+}
+
 }  // namespace
 }  // namespace labelrun::testing

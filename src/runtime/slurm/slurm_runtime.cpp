@@ -458,7 +458,10 @@ Result<std::vector<ContainerSummary>> SlurmRuntime::List(
 Result<ExecOutput> SlurmRuntime::Exec(const std::string& id, const std::vector<std::string>& cmd) {
   Result<std::string> sid = SlurmId(id);
   if (!sid) return sid.error();
-  std::vector<std::string> argv = {"srun", "--jobid=" + *sid, "--overlap", "--ntasks=1"};
+  // --export=PATH as for sbatch: labelrun's environment (its secrets) stays
+  // here; the step finds its programs on labelrun's PATH.
+  std::vector<std::string> argv = {"srun",       "--jobid=" + *sid, "--overlap",
+                                   "--ntasks=1", "--export=PATH",   "--quiet"};
   if (!settings_.slurm_conf.empty()) {
     argv.insert(argv.begin(), {"env", "SLURM_CONF=" + settings_.slurm_conf});
   }
