@@ -296,6 +296,7 @@ class SlurmServeTest : public ::testing::Test {
 };
 
 TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
+  StartGithub();
   LabelrunProcess server(dir_, Options("sh train.sh"));
   ASSERT_TRUE(server.WaitReady()) << server.Log();
   ASSERT_EQ(server.Deliver("issues", "s-1", Delivery(1, "labeled")).status, 202);
@@ -304,7 +305,19 @@ TEST_F(SlurmServeTest, ACpuJobRunsAndItsLogAndMetricsReachTheComment) {
   EXPECT_EQ(done["exit_code"], 0);
   EXPECT_EQ(done["host"], "cluster");
   const std::string id = done["id"];
-  const std::string comment = WaitComment(server, id, "**Succeeded**");
+  // What the maintainer sees: one comment on the issue, edited through the job's
+  // states, with the status labels after each.
+  const std::string comment = WaitGithubComment(1, "**Succeeded**");
+  ASSERT_EQ(GithubComments(1).size(), 1u);
+  EXPECT_THAT(comment, HasSubstr("<!-- labelrun:job=" + id));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto labels = github_->IssueLabels("acme/vision", 1);
+        return std::count(labels.begin(), labels.end(), "status:done") == 1;
+      },
+      30s));
+  const auto writes = IssueWrites(github_->Requests(), "acme/vision", 1);
+  EXPECT_EQ(CheckJobTimeline(writes, "Succeeded"), "") << DescribeWrites(writes);
   EXPECT_THAT(comment, HasSubstr("**Succeeded**"));
   EXPECT_THAT(comment, ::testing::Not(HasSubstr("`labelrun-test/busybox:1` `")));
   EXPECT_THAT(comment, HasSubstr("epoch 6 loss=0.3"));
@@ -397,6 +410,7 @@ TEST_F(SlurmServeTest, AFailingJobReportsItsExitCode) {
 }
 
 TEST_F(SlurmServeTest, SigkillMidJobThenRestartReportsItOnceFromAccounting) {
+  StartGithub();
   LabelrunProcess server(dir_, Options("sh train.sh"));
   ASSERT_TRUE(server.WaitReady()) << server.Log();
   ASSERT_EQ(server.Deliver("issues", "s-6", Delivery(6, "labeled")).status, 202);
@@ -434,6 +448,25 @@ TEST_F(SlurmServeTest, SigkillMidJobThenRestartReportsItOnceFromAccounting) {
   int finals = 0;
   for (const json& e : shown["events"]) finals += e["state"] == "succeeded";
   EXPECT_EQ(finals, 1) << shown.dump(2);
+  // On GitHub: still the one comment, now showing the end with the whole log,
+  // which it shows once; the end's label is added once.
+  const std::string comment = WaitGithubComment(6, "**Succeeded**");
+  EXPECT_THAT(comment, HasSubstr("finished"));
+  EXPECT_THAT(comment, HasSubstr("| `loss` | 0.8 | 0.3 |"));
+  std::this_thread::sleep_for(3s);  // time enough for a second report to show
+  EXPECT_EQ(GithubComments(6).size(), 1u);
+  const auto writes = IssueWrites(github_->Requests(), "acme/vision", 6);
+  const std::vector<std::string> states = CommentStates(writes);
+  EXPECT_EQ(std::count(states.begin(), states.end(), "Succeeded"), 1) << DescribeWrites(writes);
+  int creates = 0, done_labels = 0;
+  for (const IssueWrite& w : writes) {
+    creates += w.kind == IssueWrite::Kind::kCommentCreate;
+    if (w.kind == IssueWrite::Kind::kAddLabels) {
+      done_labels += std::count(w.labels.begin(), w.labels.end(), "status:done");
+    }
+  }
+  EXPECT_EQ(creates, 1) << DescribeWrites(writes);
+  EXPECT_EQ(done_labels, 1) << DescribeWrites(writes);
 }
 
 TEST_F(SlurmServeTest, TwoOneGpuJobsGetDifferentGpusFromSlurm) {
