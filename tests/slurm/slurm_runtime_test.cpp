@@ -1,6 +1,7 @@
 // SlurmRuntime: what Slurm prints, read (tables), and the runtime against the
 // private test cluster: a job's output followed with redraws, resumed without a
-// repeat, its exit code from accounting, a pending job's reason and cancel.
+// repeat, its exit code from accounting, a pending job's reason and cancel, its
+// outputs under the cap with its symlinks left out.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,7 +1,10 @@
 // The real binary with a `kind: slurm` host on the private test cluster, the
 // local Docker daemon as the launcher: signed deliveries become Slurm jobs that
 // run busybox containers; pending reasons, cancel by unlabel, timeout, failure,
-// a SIGKILL of labelrun and two GPU jobs sharing a two-GPU node.
+// a SIGKILL of labelrun mid-run and while a job is pending, two GPU jobs sharing
+// a two-GPU node, outputs (and the symlinks a job plants among them), GPU
+// readings from a fake nvidia-smi on the node and the idle-GPU guard; comments
+// on the loopback GitHub where a test starts it, else the local comment.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>

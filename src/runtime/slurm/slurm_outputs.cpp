@@ -118,13 +118,14 @@ class OutputWalk {
     return Ok();
   }
 
-  // "left out 2 symlinks, not followed out of the job's folder: 'outputs/a', 'outputs/b'"
+  // "left out 2 entries (not plain files or folders; symlinks are not followed
+  // out of the job's folder): '/workspace/out/a' (a symlink), ..."
   std::string LeftOut() const {
     if (left_out_.empty()) return "";
     std::string out = "left out " + std::to_string(left_out_.size()) + " entr" +
                       (left_out_.size() == 1 ? "y" : "ies") +
-                      " that are not plain files or folders (symlinks are not followed out of "
-                      "the job's folder): ";
+                      " (not plain files or folders; symlinks are not followed out of the "
+                      "job's folder): ";
     for (size_t i = 0; i < left_out_.size() && i < kNamedLeftOut; ++i) {
       out += (i ? ", " : "") + left_out_[i];
     }
