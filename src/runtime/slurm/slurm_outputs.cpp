@@ -172,7 +172,8 @@ class OutputWalk {
 
   // The path as the job's container names it.
   std::string Shown(const std::string& path) const {
-    return shown_root_ + path.substr(path.find('/'));
+    const size_t slash = path.find('/');
+    return slash == std::string::npos ? shown_root_ : shown_root_ + path.substr(slash);
   }
 
   Error ReadError(const std::string& path, int err) const {
