@@ -532,9 +532,14 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
       } else {
         job.state = JobState::kFailed;
         job.reason = "exited with code " + std::to_string(exit_code.value_or(-1));
-        // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words.
+        // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words;
+        // alone when the job itself exited with 0 or not at all (Slurm gives 0:0).
         if (wait_error.empty()) wait_error = state->error;
-        if (!wait_error.empty()) job.reason += " (" + wait_error + ")";
+        if (!wait_error.empty() && exit_code.value_or(0) == 0) {
+          job.reason = wait_error;
+        } else if (!wait_error.empty()) {
+          job.reason += " (" + wait_error + ")";
+        }
         if (a.daemon_lost) job.reason += " when the Docker daemon on " + job.host + " went away";
       }
       break;

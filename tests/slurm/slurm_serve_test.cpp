@@ -115,6 +115,17 @@ class SlurmServeTest : public ::testing::Test {
 
   void TearDown() override {
     std::string out;
+    // A test that took the node down brings it back whatever happened.
+    if (node_down_) {
+      (void)RunSlurm({"scontrol", "update", "nodename=localhost", "state=resume"}, &out);
+      WaitUntil(
+          [&] {
+            RunSlurm({"sinfo", "-h", "-o", "%T"}, &out);
+            // "idle*": back, but not yet answering.
+            return out == "idle\n" || out == "mixed\n";
+          },
+          30s);
+    }
     // Nothing of this test stays in the cluster or on the daemon.
     if (!instance().empty()) {
       (void)RunSlurm({"scancel", "--partition=gpu"}, &out);
@@ -294,6 +305,7 @@ class SlurmServeTest : public ::testing::Test {
   std::filesystem::path repo_;
   std::unique_ptr<runtime::DockerRuntime> docker_;
   std::string scheduler_yaml_ = "stop_grace: 3s";
+  bool node_down_ = false;
   std::map<std::string, std::string> env_;
   std::unique_ptr<FakeGithub> github_;
 };
@@ -646,6 +658,32 @@ TEST_F(SlurmServeTest, AJobWhoseGpuStaysIdleIsStoppedWithScancel) {
   // after the grace cancelled it.
   const std::string state = AccountedState(id);
   EXPECT_TRUE(state == "FAILED" || state == "CANCELLED") << state;
+}
+
+TEST_F(SlurmServeTest, ANodeFailureEndsTheJobWithSlurmsWords) {
+  LabelrunProcess server(dir_, Options("echo started; sleep 300"));
+  ASSERT_TRUE(server.WaitReady()) << server.Log();
+  ASSERT_EQ(server.Deliver("issues", "s-15", Delivery(15, "labeled")).status, 202);
+  json running = WaitForJob(server, 15, [](const json& j) { return j["state"] == "running"; });
+  const std::string id = running["id"];
+  ASSERT_TRUE(
+      WaitUntil([&] { return Comment(server, id).find("started") != std::string::npos; }, 30s));
+  // The node goes down under the job: Slurm ends it as NODE_FAIL (submitted
+  // with --no-requeue, it is not run again behind labelrun's back).
+  std::string out;
+  node_down_ = true;
+  ASSERT_EQ(RunSlurm({"scontrol", "update", "nodename=localhost", "state=down",
+                      "reason=labelrun-node-fail-test"},
+                     &out),
+            0)
+      << out;
+  json done = WaitForJob(
+      server, 15, [](const json& j) { return j["state"] == "failed"; }, 60s);
+  ASSERT_EQ(done["state"], "failed") << server.Log();
+  EXPECT_EQ(done["reason"], "Slurm: NODE_FAIL (the node it ran on failed)");
+  EXPECT_THAT(WaitComment(server, id, "**Failed**"),
+              HasSubstr("Slurm: NODE\\_FAIL (the node it ran on failed)"));
+  EXPECT_EQ(AccountedState(id), "NODE_FAIL");
 }
 
 }  // namespace

@@ -211,7 +211,11 @@ Result<std::string> SlurmRuntime::Create(const ContainerSpec& spec) {
                                    "--output=" + (dir / "slurm.log").string(), "--open-mode=append",
                                    "--chdir=" + dir.string(),
                                    // labelrun's own environment (its secrets) stays here.
-                                   "--export=PATH", "--nodes=1", "--ntasks=1"};
+                                   "--export=PATH", "--nodes=1", "--ntasks=1",
+                                   // One run per labelrun job: a node failure ends it
+                                   // (NODE_FAIL), rather than Slurm running it again
+                                   // behind the comment; /labelrun retry runs it anew.
+                                   "--no-requeue"};
   if (!settings_.account.empty()) argv.push_back("--account=" + settings_.account);
   if (!settings_.qos.empty()) argv.push_back("--qos=" + settings_.qos);
   if (spec.gpu_count > 0) argv.push_back("--gres=gpu:" + std::to_string(spec.gpu_count));
