@@ -164,7 +164,7 @@ Result<CopiedOut> DockerRuntime::CopyOut(const std::string& id, const std::strin
     if (close_failed) return Unexpected(ErrorCode::kInternal, "cannot write " + tar_file.string());
     return reply.error();
   }
-  return CopiedOut{sink.written(), sink.truncation()};
+  return CopiedOut{sink.written(), sink.truncation(), {}};
 }
 
 Status DockerRuntime::Start(const std::string& id) {

@@ -56,12 +56,14 @@ Status CappedTarSink::Finish() {
   if (!reader) return reader.error();
   // The whole entries: each one's data must lie within what was taken.
   uint64_t cut = 0, kept = 0;
+  uint64_t next_header = 0;  // where the entry after the last whole one starts
   bool whole = true;
   Entry e;
   std::string first_left_out;
   while (true) {
     Result<bool> more = (*reader)->Next(&e);
-    cut = (*reader)->header_offset();
+    // A header cut short by the cap is no entry: it has no offset of its own.
+    cut = more ? (*reader)->header_offset() : next_header;
     if (!more) {
       whole = false;
       break;
@@ -72,6 +74,7 @@ Status CappedTarSink::Finish() {
       first_left_out = "'" + e.path + "' (" + FormatBytes(e.size) + ")";
       break;
     }
+    next_header = (*reader)->position();
     ++kept;
   }
   reader->reset();

@@ -218,6 +218,15 @@ la_ssize_t Append(archive*, void* client, const void* buf, size_t n) {
   return static_cast<la_ssize_t>(n);
 }
 
+la_ssize_t Forward(archive* a, void* client, const void* buf, size_t n) {
+  auto& sink = *static_cast<std::function<bool(std::string_view)>*>(client);
+  if (!sink(std::string_view(static_cast<const char*>(buf), n))) {
+    archive_set_error(a, EPIPE, "the archive's reader took no more");
+    return -1;
+  }
+  return static_cast<la_ssize_t>(n);
+}
+
 unsigned FileType(Type type) {
   switch (type) {
     case Type::kDirectory:
@@ -248,6 +257,16 @@ Writer::Writer(uint64_t max_bytes) : a_(archive_write_new()), max_bytes_(max_byt
       archive_write_set_bytes_in_last_block(a_, 1) != ARCHIVE_OK ||
       archive_write_open2(a_, &out_, nullptr, Append, nullptr, nullptr) != ARCHIVE_OK) {
     opened_ = Error(ErrorCode::kInternal, "libarchive: cannot start a gzip tar: " + Message(a_));
+  }
+}
+
+Writer::Writer(std::function<bool(std::string_view)> sink)
+    : a_(archive_write_new()), max_bytes_(UINT64_MAX), sink_(std::move(sink)) {
+  if (archive_write_set_format_pax_restricted(a_) != ARCHIVE_OK ||
+      archive_write_add_filter_none(a_) != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(a_, 1) != ARCHIVE_OK ||
+      archive_write_open2(a_, &sink_, nullptr, Forward, nullptr, nullptr) != ARCHIVE_OK) {
+    opened_ = Error(ErrorCode::kInternal, "libarchive: cannot start a tar: " + Message(a_));
   }
 }
 

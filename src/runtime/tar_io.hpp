@@ -1,12 +1,13 @@
 #pragma once
 // Tar entries through libarchive, private to runtime/: reading gzip or plain tar
-// from memory or a file, and writing a gzip tar into memory. libarchive knows
-// the formats (ustar, pax, GNU long names, base-256 sizes, checksums); what an
-// entry may be (paths, links, sizes) is checked by the callers (archive.cpp,
-// tar_cap.cpp).
+// from memory or a file, writing a gzip tar into memory or a plain tar to a
+// sink. libarchive knows the formats (ustar, pax, GNU long names, base-256
+// sizes, checksums); what an entry may be (paths, links, sizes) is checked by
+// the callers (archive.cpp, tar_cap.cpp, slurm_outputs.cpp).
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -100,6 +101,10 @@ class Reader {
 class Writer {
  public:
   explicit Writer(uint64_t max_bytes);
+  // A plain tar (no gzip) handed to `sink` in blocks as it is made, nothing
+  // kept in memory; Finish then returns "". When `sink` returns false, the
+  // write in progress and every one after fail (kInternal).
+  explicit Writer(std::function<bool(std::string_view)> sink);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -118,6 +123,7 @@ class Writer {
   archive* a_;
   uint64_t max_bytes_;
   std::string out_;
+  std::function<bool(std::string_view)> sink_;
   Status opened_ = Ok();
   uint64_t expected_ = 0;
   uint64_t written_ = 0;

@@ -22,6 +22,8 @@ struct Dispatcher::Active {
   std::vector<std::string> gpus;  // as placed
   std::shared_ptr<runtime::Runtime> runtime;
   bool attach = false;  // recovery: the container exists; follow it
+  // recovery: a cluster still queues it; wait for it to start before following
+  bool attach_pending = false;
 
   std::atomic<bool> stop_following{false};  // labelrun is shutting down
   std::atomic<bool> stop_requested{false};  // cancel, timeout or idle GPU

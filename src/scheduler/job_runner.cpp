@@ -110,6 +110,8 @@ void Dispatcher::RunJob(std::shared_ptr<Active> a) {
       job.host = a->host;
       job.gpus = a->gpus;
       launched = Launch(*a, job);
+    } else if (a->attach_pending) {
+      launched = ResumeInClusterQueue(*a, job);
     }
     if (launched) {
       Follow(*a, job);
@@ -233,8 +235,9 @@ bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
     return abandon(DescribeStartFailure(started.error().message()));
   }
   std::string node;
+  int64_t started_ms = 0;
   if (host != nullptr && host->slots.cluster) {
-    if (!WaitInClusterQueue(a, job, node)) {
+    if (!WaitInClusterQueue(a, job, node, started_ms)) {
       if (Status removed = rt.Remove(*id); !removed) {
         spdlog::warn("job {}: removing its job folder failed: {}", job.id,
                      removed.error().message());
@@ -244,28 +247,53 @@ bool Dispatcher::Launch(Active& a, store::JobRecord& job) {
     }
     if (a.stop_following) return true;
   }
+  MarkRunning(a, job, node, started_ms);
+  return true;
+}
+
+bool Dispatcher::ResumeInClusterQueue(Active& a, store::JobRecord& job) {
+  std::string node;
+  int64_t started_ms = 0;
+  if (!WaitInClusterQueue(a, job, node, started_ms)) {
+    if (Status removed = a.runtime->Remove(job.container_id); !removed) {
+      spdlog::warn("job {}: removing its job folder failed: {}", job.id, removed.error().message());
+    }
+    Persist(job, job.reason);
+    return false;
+  }
+  if (a.stop_following) return true;
+  MarkRunning(a, job, node, started_ms);
+  return true;
+}
+
+void Dispatcher::MarkRunning(Active& a, store::JobRecord& job, const std::string& node,
+                             int64_t started_ms) {
+  const int64_t now = clock_.NowUnixMillis();
+  // The cluster's own start may lie a poll or a labelrun restart back, never ahead.
+  if (started_ms <= 0 || started_ms > now) started_ms = now;
   job.state = JobState::kRunning;
-  job.started_ms = clock_.NowUnixMillis();
+  job.started_ms = started_ms;
   job.reason.clear();
   Persist(job, "started on " + job.host + RunsOn(node, job.gpus));
-  spdlog::info("job {} running on {} (container {})", job.id, job.host, id->substr(0, 12));
+  spdlog::info("job {} running on {} (container {})", job.id, job.host,
+               job.container_id.substr(0, 12));
   bool stop_now = false;
   {
     std::lock_guard lock(a.mu);
     a.running = true;
-    a.deadline = clock_.Steady() + job.spec.timeout;
+    a.deadline = clock_.Steady() + job.spec.timeout - milliseconds(now - started_ms);
     stop_now = a.cause != EndCause::kNone;
   }
   if (stop_now) {
-    Result<bool> stopped =
-        rt.Stop(*id, std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace));
+    Result<bool> stopped = a.runtime->Stop(
+        job.container_id, std::chrono::duration_cast<std::chrono::seconds>(options_.stop_grace));
     std::lock_guard lock(a.mu);
     if (stopped) a.stop_found_running = *stopped;
   }
-  return true;
 }
 
-bool Dispatcher::WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node) {
+bool Dispatcher::WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node,
+                                    int64_t& started_ms) {
   runtime::Runtime& rt = *a.runtime;
   std::string shown;
   while (!a.stop_following) {
@@ -290,6 +318,7 @@ bool Dispatcher::WaitInClusterQueue(Active& a, store::JobRecord& job, std::strin
     if (state && !state->pending) {
       node = state->node;
       if (!state->gpus.empty()) job.gpus = state->gpus;
+      started_ms = state->started_unix * 1000;
       return true;
     }
     if (state) {
@@ -503,9 +532,14 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
       } else {
         job.state = JobState::kFailed;
         job.reason = "exited with code " + std::to_string(exit_code.value_or(-1));
-        // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words.
+        // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words;
+        // alone when the job itself exited with 0 or not at all (Slurm gives 0:0).
         if (wait_error.empty()) wait_error = state->error;
-        if (!wait_error.empty()) job.reason += " (" + wait_error + ")";
+        if (!wait_error.empty() && exit_code.value_or(0) == 0) {
+          job.reason = wait_error;
+        } else if (!wait_error.empty()) {
+          job.reason += " (" + wait_error + ")";
+        }
         if (a.daemon_lost) job.reason += " when the Docker daemon on " + job.host + " went away";
       }
       break;
@@ -524,6 +558,7 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
     } else {
       detail_text += "; outputs collected";
     }
+    if (copied && !copied->left_out.empty()) detail_text += " (" + copied->left_out + ")";
   }
   // Stored first (a crash now leaves a stray container that the next start
   // removes), then the container goes, then the job is reported as ended. The
@@ -603,8 +638,37 @@ Status Dispatcher::Recover() {
     active->runtime = host->runtime;
     active->attach = true;
     active->container_id = job.container_id = found->second.second.id;
+    // A cluster says whether the job still waits in its queue, and when it
+    // started: the timeout counts from then, not from this restart.
+    std::optional<runtime::ContainerState> cluster_state;
+    if (host->slots.cluster) {
+      if (Result<runtime::ContainerState> s = host->runtime->Inspect(job.container_id)) {
+        cluster_state = std::move(*s);
+      }
+    }
+    if (cluster_state && cluster_state->pending) {
+      active->attach_pending = true;
+      if (job.state != JobState::kStarting) {
+        job.state = JobState::kStarting;
+        job.started_ms.reset();
+        Persist(job, "waiting in the cluster's queue (found after a labelrun restart)");
+      } else {
+        observer_.OnJobChanged(job, 0);
+      }
+      std::lock_guard lock(mu_);
+      planner_.Restore(DemandOf(job), {job.id, host->slots.name, job.gpus});
+      active_[job.id] = active;
+      active->worker = std::thread([this, active] { RunJob(active); });
+      ++attached;
+      continue;
+    }
     active->running = true;
-    const int64_t started = job.started_ms.value_or(clock_.NowUnixMillis());
+    int64_t started = job.started_ms.value_or(clock_.NowUnixMillis());
+    if (cluster_state && cluster_state->started_unix > 0) {
+      started = std::min(cluster_state->started_unix * 1000, clock_.NowUnixMillis());
+      job.started_ms = started;
+      if (!cluster_state->gpus.empty()) job.gpus = cluster_state->gpus;
+    }
     const auto remaining =
         milliseconds(started + job.spec.timeout.count() - clock_.NowUnixMillis());
     active->deadline = clock_.Steady() + std::max(remaining, milliseconds(0));

@@ -1,12 +1,14 @@
 // SlurmRuntime: what Slurm prints, read (tables), and the runtime against the
 // private test cluster: a job's output followed with redraws, resumed without a
-// repeat, its exit code from accounting, a pending job's reason and cancel.
+// repeat, its exit code from accounting, a pending job's reason and cancel, its
+// outputs under the cap with its symlinks left out.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <thread>
 
+#include "labelrun/runtime/archive.hpp"
 #include "labelrun/runtime/slurm.hpp"
 #include "support/process.hpp"
 #include "support/slurm_cluster.hpp"
@@ -231,6 +233,55 @@ TEST_F(SlurmRuntimeTest, APendingJobSaysWhyAndStopsWithoutRunning) {
   EXPECT_THAT(ended.error, ::testing::HasSubstr("CANCELLED"));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "shared" / *id / "slurm.log"));
   (void)RunSlurm({"scancel", blocker}, &out);
+  ASSERT_TRUE(rt_->Remove(*id));
+}
+
+TEST_F(SlurmRuntimeTest, OutputsAreCollectedUnderTheCapAndSymlinksAreNotFollowed) {
+  // The launcher runs the command in the job folder; its working_dir is workspace/.
+  ContainerSpec spec = Spec("jout1",
+                            "cd workspace && mkdir -p out/sub && head -c 3000 /dev/zero > out/a && "
+                            "head -c 3000 /dev/zero > out/sub/b && ln -s /etc/passwd out/c && "
+                            "ln -s / out/root");
+  spec.working_dir = "/work";
+  auto id = rt_->Create(spec);
+  ASSERT_TRUE(id) << id.error().message();
+  ASSERT_TRUE(rt_->Start(*id));
+  ContainerState ended = WaitEnded(*id);
+  ASSERT_EQ(ended.status, "completed") << ended.error;
+  const std::filesystem::path tar = dir_.path() / "out.tar";
+  auto all = rt_->CopyOut(*id, "/work/out", tar, 1 << 20);
+  ASSERT_TRUE(all) << all.error().message();
+  EXPECT_EQ(all->truncation, "");
+  EXPECT_THAT(all->left_out, ::testing::HasSubstr("left out 2 entries"));
+  EXPECT_THAT(all->left_out, ::testing::HasSubstr("'/work/out/c' (a symlink)"));
+  EXPECT_THAT(all->left_out, ::testing::HasSubstr("'/work/out/root' (a symlink)"));
+  auto files = runtime::ListOutputsInFile(tar);
+  ASSERT_TRUE(files) << files.error().message();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].path, "a");
+  EXPECT_EQ((*files)[0].size, 3000u);
+  EXPECT_EQ((*files)[1].path, "sub/b");
+  // The same cap as Docker's outputs: the entry past it and all after it go.
+  // Here the cap falls inside the header of out/sub/b.
+  auto capped = rt_->CopyOut(*id, "/work/out", tar, 6000);
+  ASSERT_TRUE(capped) << capped.error().message();
+  EXPECT_EQ(capped->truncation,
+            "outputs over job.outputs_max_bytes (5.9 KiB): the entries from byte 4608 and "
+            "everything after it left out; 3 entries (4.5 KiB) kept");
+  EXPECT_EQ(capped->bytes, 4608u + 1024u);
+  files = runtime::ListOutputsInFile(tar);
+  ASSERT_TRUE(files) << files.error().message();
+  ASSERT_EQ(files->size(), 1u);
+  // Only the working_dir lies on shared storage; a symlinked folder is refused.
+  auto outside = rt_->CopyOut(*id, "/etc", tar, 1 << 20);
+  ASSERT_FALSE(outside);
+  EXPECT_EQ(outside.error().code(), ErrorCode::kFailedPrecondition);
+  auto linked = rt_->CopyOut(*id, "/work/out/root", tar, 1 << 20);
+  ASSERT_FALSE(linked);
+  EXPECT_THAT(linked.error().message(), ::testing::HasSubstr("/work/out/root is a symlink"));
+  auto missing = rt_->CopyOut(*id, "/work/nope", tar, 1 << 20);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
   ASSERT_TRUE(rt_->Remove(*id));
 }
 

@@ -67,6 +67,7 @@ struct ContainerState {
   int queue_position = 0;
   std::string node;
   std::vector<std::string> gpus;
+  int64_t started_unix = 0;  // when the cluster started it (Unix seconds); 0: not yet or unknown
 };
 
 // GET /containers/json?all=1, one entry.
@@ -85,6 +86,9 @@ struct ExitStatus {
 struct CopiedOut {
   uint64_t bytes = 0;      // the archive's size on disk
   std::string truncation;  // empty when all of it was kept; else what was left out, for people
+  // Entries not collected for what they are, not for the cap (a cluster job's
+  // symlinks, which are never followed), for people; empty when none.
+  std::string left_out;
 };
 
 struct ExecOutput {

@@ -65,7 +65,8 @@ struct SlurmJob {
   std::string partition;
   int64_t priority = 0;
   int64_t submit_time = 0;
-  int64_t exit_code = 0;  // the job's exit code; 128 + signal when a signal ended it
+  int64_t start_time = 0;  // Unix seconds it started; 0 while it is pending
+  int64_t exit_code = 0;   // the job's exit code; 128 + signal when a signal ended it
   int signal = 0;
   std::string node;
   std::vector<std::string> gpus;  // allocated GPU indices
@@ -117,7 +118,15 @@ class SlurmRuntime final : public Runtime {
   // Extracts the code into the job folder's workspace/ (`dir` is where the
   // launcher mounts it).
   Status CopyIn(const std::string& id, const std::string& dir, std::string_view tar_gz) override;
-  // Outputs are not collected from Slurm jobs: kFailedPrecondition.
+  // Archives the folder `path` of the container, which must lie under the
+  // job's working_dir (where the launcher mounts workspace/), from the job
+  // folder, as Docker's archive of the container's folder is made: a plain tar
+  // whose entries lie in the folder's own name, cut at `max_bytes` in the same
+  // way. The job's code controls that folder: each step down is opened without
+  // following symlinks, so that nothing outside workspace/ is read; symlinks
+  // are left out (named in left_out), as are sockets, fifos and devices.
+  // kNotFound when the folder does not exist; kFailedPrecondition when `path`
+  // is outside the working_dir or it, or a folder above it, is a symlink.
   Result<CopiedOut> CopyOut(const std::string& id, const std::string& path,
                             const std::filesystem::path& tar_file, uint64_t max_bytes) override;
   // Polls the job's state until Slurm reports it ended.

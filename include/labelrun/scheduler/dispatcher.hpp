@@ -157,8 +157,15 @@ class Dispatcher {
   bool Launch(Active& a, store::JobRecord& job);
   // A cluster host (Slurm) queues the submitted job itself: shows its place and
   // the cluster's reason while it waits, and the node and GPUs once it runs
-  // (`node`, job.gpus). False when it ended on the way (job says how).
-  bool WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node);
+  // (`node`, job.gpus, and `started_ms`: when the cluster started it, 0 when it
+  // does not say). False when it ended on the way (job says how).
+  bool WaitInClusterQueue(Active& a, store::JobRecord& job, std::string& node, int64_t& started_ms);
+  // The job's container runs from `started_ms` on (0: now): stored as running,
+  // its timeout counted from then; a stop asked for meanwhile is sent.
+  void MarkRunning(Active& a, store::JobRecord& job, const std::string& node, int64_t started_ms);
+  // Recovery found the job still in the cluster's queue: waits there as
+  // Launch does, then runs it. False when it ended on the way.
+  bool ResumeInClusterQueue(Active& a, store::JobRecord& job);
   void Follow(Active& a, store::JobRecord& job);
   void Finish(Active& a, store::JobRecord& job);
   void SampleGpus(Active& a, const store::JobRecord& job);

@@ -79,6 +79,8 @@ Result<std::vector<SlurmJob>> ParseSqueueJson(std::string_view text) {
     job.partition = JsonText(j, "partition");
     job.priority = JsonInt(j, "priority");
     job.submit_time = JsonInt(j, "submit_time");
+    // A pending job's start_time is Slurm's estimate, not a start.
+    if (job.state != "PENDING") job.start_time = JsonInt(j, "start_time");
     job.node = JsonText(j, "nodes");
     // squeue gives the raw wait status of an ended job.
     const int64_t status = JsonInt(j, "exit_code");

@@ -40,6 +40,7 @@ ContainerState StateOf(const std::string& id, const SlurmJob& job) {
   s.pending_reason = job.reason;
   s.node = job.node;
   s.gpus = job.gpus;
+  s.started_unix = job.start_time;
   s.exit_code = job.exit_code;
   s.oom_killed = job.state == "OUT_OF_MEMORY";
   // A failed job's exit code says it all; other endings need Slurm's word.
@@ -176,6 +177,11 @@ Result<std::string> SlurmRuntime::Create(const ContainerSpec& spec) {
     env += kv + "\n";
   }
   if (Status st = WriteFile(dir / "env", env, 0600); !st) return st.error();
+  // Where the launcher mounts workspace/ in the container: outputs are found
+  // below it.
+  if (Status st = WriteFile(dir / "working_dir", spec.working_dir + "\n", 0644); !st) {
+    return st.error();
+  }
   Result<std::string> launch = RenderLauncher(settings_.launcher,
                                               {{"image", spec.image},
                                                {"workdir", (dir / "workspace").string()},
@@ -205,7 +211,11 @@ Result<std::string> SlurmRuntime::Create(const ContainerSpec& spec) {
                                    "--output=" + (dir / "slurm.log").string(), "--open-mode=append",
                                    "--chdir=" + dir.string(),
                                    // labelrun's own environment (its secrets) stays here.
-                                   "--export=PATH", "--nodes=1", "--ntasks=1"};
+                                   "--export=PATH", "--nodes=1", "--ntasks=1",
+                                   // One run per labelrun job: a node failure ends it
+                                   // (NODE_FAIL), rather than Slurm running it again
+                                   // behind the comment; /labelrun retry runs it anew.
+                                   "--no-requeue"};
   if (!settings_.account.empty()) argv.push_back("--account=" + settings_.account);
   if (!settings_.qos.empty()) argv.push_back("--qos=" + settings_.qos);
   if (spec.gpu_count > 0) argv.push_back("--gres=gpu:" + std::to_string(spec.gpu_count));
@@ -244,12 +254,6 @@ Status SlurmRuntime::CopyIn(const std::string& id, const std::string&, std::stri
     return Unexpected(ErrorCode::kInternal, "extracting the code: " + std::string(Trim(out->err)));
   }
   return Ok();
-}
-
-Result<CopiedOut> SlurmRuntime::CopyOut(const std::string&, const std::string&,
-                                        const std::filesystem::path&, uint64_t) {
-  return Unexpected(ErrorCode::kFailedPrecondition,
-                    "outputs are not collected from Slurm jobs; write them to shared storage");
 }
 
 Result<std::unique_ptr<PendingExit>> SlurmRuntime::WaitNextExit(const std::string& id) {
@@ -458,7 +462,10 @@ Result<std::vector<ContainerSummary>> SlurmRuntime::List(
 Result<ExecOutput> SlurmRuntime::Exec(const std::string& id, const std::vector<std::string>& cmd) {
   Result<std::string> sid = SlurmId(id);
   if (!sid) return sid.error();
-  std::vector<std::string> argv = {"srun", "--jobid=" + *sid, "--overlap", "--ntasks=1"};
+  // --export=PATH as for sbatch: labelrun's environment (its secrets) stays
+  // here; the step finds its programs on labelrun's PATH.
+  std::vector<std::string> argv = {"srun",       "--jobid=" + *sid, "--overlap",
+                                   "--ntasks=1", "--export=PATH",   "--quiet"};
   if (!settings_.slurm_conf.empty()) {
     argv.insert(argv.begin(), {"env", "SLURM_CONF=" + settings_.slurm_conf});
   }
