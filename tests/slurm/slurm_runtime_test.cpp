@@ -237,11 +237,15 @@ TEST_F(SlurmRuntimeTest, APendingJobSaysWhyAndStopsWithoutRunning) {
 }
 
 TEST_F(SlurmRuntimeTest, OutputsAreCollectedUnderTheCapAndSymlinksAreNotFollowed) {
+  // A file of labelrun's on the same disk as the job's folder.
+  const std::filesystem::path key = dir_.path() / "app-key.pem";
+  std::ofstream(key) << "-----BEGIN PRIVATE KEY-----\nsecret\n";
   // The launcher runs the command in the job folder; its working_dir is workspace/.
   ContainerSpec spec = Spec("jout1",
                             "cd workspace && mkdir -p out/sub && head -c 3000 /dev/zero > out/a && "
                             "head -c 3000 /dev/zero > out/sub/b && ln -s /etc/passwd out/c && "
-                            "ln -s / out/root");
+                            "ln -s / out/root && ln " +
+                                key.string() + " out/key");
   spec.working_dir = "/work";
   auto id = rt_->Create(spec);
   ASSERT_TRUE(id) << id.error().message();
@@ -252,7 +256,8 @@ TEST_F(SlurmRuntimeTest, OutputsAreCollectedUnderTheCapAndSymlinksAreNotFollowed
   auto all = rt_->CopyOut(*id, "/work/out", tar, 1 << 20);
   ASSERT_TRUE(all) << all.error().message();
   EXPECT_EQ(all->truncation, "");
-  EXPECT_THAT(all->left_out, ::testing::HasSubstr("left out 2 entries"));
+  EXPECT_THAT(all->left_out, ::testing::HasSubstr("left out 3 entries"));
+  EXPECT_THAT(all->left_out, ::testing::HasSubstr("'/work/out/key' (a hard link)"));
   EXPECT_THAT(all->left_out, ::testing::HasSubstr("'/work/out/c' (a symlink)"));
   EXPECT_THAT(all->left_out, ::testing::HasSubstr("'/work/out/root' (a symlink)"));
   auto files = runtime::ListOutputsInFile(tar);

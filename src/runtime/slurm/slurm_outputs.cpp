@@ -6,7 +6,8 @@
 // /etc/shadow, to labelrun's own state) or swapped a folder for one after the
 // check. Every step down is therefore opened relative to the one above with
 // O_NOFOLLOW (openat), files are checked on the descriptor that is read, and
-// a symlink is never followed: it is left out and named.
+// a symlink is never followed and a file with more than one name (a hard link
+// to a file outside) is never read: each is left out and named.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -118,14 +119,14 @@ class OutputWalk {
     return Ok();
   }
 
-  // "left out 2 entries (not plain files or folders; symlinks are not followed
-  // out of the job's folder): '/workspace/out/a' (a symlink), ..."
+  // "left out 2 entries (not plain files or folders, or hard links; nothing is
+  // followed out of the job's folder): '/workspace/out/a' (a symlink), ..."
   std::string LeftOut() const {
     if (left_out_.empty()) return "";
     std::string out = "left out " + std::to_string(left_out_.size()) + " entr" +
                       (left_out_.size() == 1 ? "y" : "ies") +
-                      " (not plain files or folders; symlinks are not followed out of the "
-                      "job's folder): ";
+                      " (not plain files or folders, or hard links; nothing is followed out "
+                      "of the job's folder): ";
     for (size_t i = 0; i < left_out_.size() && i < kNamedLeftOut; ++i) {
       out += (i ? ", " : "") + left_out_[i];
     }
@@ -143,6 +144,12 @@ class OutputWalk {
     if (fd.get() < 0 || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       if (fd.get() < 0 && errno != ELOOP && errno != ENXIO) return ReadError(e.path, errno);
       LeaveOut(e.path, "changed while it was read");
+      return Ok();
+    }
+    // A second name for a file elsewhere on the same disk: the job may have
+    // linked labelrun's own key or state into its outputs, so none is read.
+    if (st.st_nlink > 1) {
+      LeaveOut(e.path, "a hard link");
       return Ok();
     }
     e.type = tar::Type::kFile;
