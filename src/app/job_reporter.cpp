@@ -292,13 +292,17 @@ void JobReporter::SetStatusLabel(Report& r) {
   r.label = wanted;
 }
 
-void JobReporter::Publish(Report& r) {
+std::string JobReporter::Render(Report& r) {
   report::Links links;
   links.job_page = Link("/jobs/" + r.view.id);
   links.log = Link("/jobs/" + r.view.id + "/log");
   if (IsFinal(r.view.state)) links.outputs = Link("/jobs/" + r.view.id + "/outputs");
   r.backlog.Drain(r.tail);
-  std::string body = report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
+  return report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
+}
+
+void JobReporter::Publish(Report& r) {
+  std::string body = Render(r);
   r.dirty = false;
   r.sent_at = clock_.Steady();
   if (body == r.body) return;
@@ -470,12 +474,7 @@ std::string JobReporter::CommentMarkdown(const std::string& job_id) {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return "";
-  Report& r = *it->second;
-  report::Links links;
-  links.job_page = Link("/jobs/" + r.view.id);
-  links.log = Link("/jobs/" + r.view.id + "/log");
-  r.backlog.Drain(r.tail);
-  return report::RenderComment(r.view, r.metrics, r.tail, r.gpus, links, redactor_);
+  return Render(*it->second);
 }
 
 std::string JobReporter::LatestMetricsJson(const std::string& job_id) {

@@ -164,6 +164,10 @@ TEST_F(ReportTest, OneCommentFollowsTheJobAndTheStatusLabelsMove) {
                                 {std::string("Authorization: Bearer ") + kToken}, "");
   EXPECT_EQ(md.status, 200);
   EXPECT_THAT(md.body, HasSubstr("Succeeded"));
+  // With the same links as the comment on GitHub, Outputs included.
+  EXPECT_THAT(body, HasSubstr("[Outputs](<https://labelrun.example.com/jobs/" + id + "/outputs?"));
+  EXPECT_THAT(md.body,
+              HasSubstr("[Outputs](<https://labelrun.example.com/jobs/" + id + "/outputs?"));
 }
 
 TEST_F(ReportTest, LocalModeKeepsTheCommentAndShowsItOnThePages) {

@@ -140,6 +140,9 @@ class JobReporter final : public scheduler::JobObserver {
   void Replay(Report& r);                       // REQUIRES: mu_ held
   // One line as the log file stores it, to the metrics and the tail. REQUIRES: mu_ held
   void AddLogLine(Report& r, std::string_view stored);
+  // The comment as it stands, with its signed links: what GitHub gets and what
+  // the local API serves. REQUIRES: mu_ held
+  std::string Render(Report& r);
   // Renders and, when it changed, hands the comment to the outbox (or keeps it).
   void Publish(Report& r);  // REQUIRES: mu_ held
   // A pull request job's check run, when its body changed. REQUIRES: mu_ held
