@@ -533,10 +533,12 @@ void Dispatcher::Finish(Active& a, store::JobRecord& job) {
         job.state = JobState::kFailed;
         job.reason = "exited with code " + std::to_string(exit_code.value_or(-1));
         // A cluster's own ending (Slurm's TIMEOUT, NODE_FAIL, ...) in its words;
-        // alone when the job itself exited with 0 or not at all (Slurm gives 0:0).
+        // alone, with no exit code shown, when the job itself exited with 0 or
+        // not at all (Slurm's accounting gives 0:0).
         if (wait_error.empty()) wait_error = state->error;
         if (!wait_error.empty() && exit_code.value_or(0) == 0) {
           job.reason = wait_error;
+          job.exit_code.reset();
         } else if (!wait_error.empty()) {
           job.reason += " (" + wait_error + ")";
         }

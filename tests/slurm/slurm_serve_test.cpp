@@ -681,8 +681,12 @@ TEST_F(SlurmServeTest, ANodeFailureEndsTheJobWithSlurmsWords) {
       server, 15, [](const json& j) { return j["state"] == "failed"; }, 60s);
   ASSERT_EQ(done["state"], "failed") << server.Log();
   EXPECT_EQ(done["reason"], "Slurm: NODE_FAIL (the node it ran on failed)");
-  EXPECT_THAT(WaitComment(server, id, "**Failed**"),
-              HasSubstr("Slurm: NODE\\_FAIL (the node it ran on failed)"));
+  const std::string comment = WaitComment(server, id, "**Failed**");
+  EXPECT_THAT(comment, HasSubstr("Slurm: NODE\\_FAIL (the node it ran on failed)"));
+  // Accounting's 0:0 is no exit code of the job's own: none is shown.
+  EXPECT_THAT(comment, ::testing::Not(HasSubstr("| Exit code | 0 |")));
+  EXPECT_THAT(comment, HasSubstr("| Exit code | \u2014 |"));
+  EXPECT_TRUE(done["exit_code"].is_null()) << done.dump();
   EXPECT_EQ(AccountedState(id), "NODE_FAIL");
 }
 
