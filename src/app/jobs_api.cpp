@@ -67,25 +67,10 @@ int64_t ParseCursor(std::string_view text) {
 
 std::string NextPageLink(std::string_view path, std::string_view repo, std::string_view state,
                          int64_t limit, int64_t last_seq) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  auto encode = [](std::string_view v) {
-    std::string out;
-    for (char c : v) {
-      const auto u = static_cast<unsigned char>(c);
-      if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out += c;
-      } else {
-        out += '%';
-        out += kHex[u >> 4];
-        out += kHex[u & 15];
-      }
-    }
-    return out;
-  };
   std::string link(path);
   link += "?limit=" + std::to_string(limit);
-  if (!repo.empty()) link += "&repo=" + encode(repo);
-  if (!state.empty()) link += "&state=" + encode(state);
+  if (!repo.empty()) link += "&repo=" + UrlEncode(repo);
+  if (!state.empty()) link += "&state=" + UrlEncode(state);
   link += "&before=" + std::to_string(last_seq);
   return link;
 }

@@ -73,6 +73,22 @@ bool HexDecode(std::string_view hex, std::string& out) {
   return true;
 }
 
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> FormValue(std::string_view form, std::string_view name) {
   for (std::string_view pair : Split(form, '&')) {
     size_t eq = pair.find('=');

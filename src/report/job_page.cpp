@@ -9,6 +9,7 @@
 
 #include "failure.hpp"
 #include "labelrun/core/json_writer.hpp"
+#include "labelrun/core/strings.hpp"
 #include "labelrun/core/units.hpp"
 #include "labelrun/report/charts.hpp"
 #include "markdown.hpp"
@@ -97,23 +98,6 @@ bool IsRepoName(std::string_view repo) {
     }
   }
   return repo.find('/', slash + 1) == std::string_view::npos && repo.find("..") == repo.npos;
-}
-
-// A query value, percent-encoded (everything but unreserved characters).
-std::string QueryEncode(std::string_view v) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
 }
 
 // "signed in as <user> [Log out]" in a page's header; nothing without a user.
@@ -314,7 +298,7 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
   out += "</header>\n<main>\n<h1>Jobs</h1>\n";
   const std::string base = Attr(list_path);
   const std::string repo_query =
-      session.repo.empty() ? "" : "repo=" + Attr(QueryEncode(session.repo));
+      session.repo.empty() ? "" : "repo=" + Attr(UrlEncode(session.repo));
   auto filtered = [&](std::string_view state) {
     std::string q = repo_query;
     if (!state.empty()) q += std::string(q.empty() ? "" : "&amp;") + "state=" + std::string(state);
@@ -354,7 +338,7 @@ std::string RenderJobList(const std::vector<JobListEntry>& jobs, std::optional<J
     ++shown;
     std::string repo = E(redactor, job.repo);
     if (!session.user.empty()) {
-      std::string q = "repo=" + Attr(QueryEncode(job.repo));
+      std::string q = "repo=" + Attr(UrlEncode(job.repo));
       if (filter) q += "&amp;state=" + std::string(JobStateName(*filter));
       repo = "<a href=\"" + base + "?" + q + "\">" + repo + "</a>";
     }

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "labelrun/core/result.hpp"
+#include "labelrun/core/strings.hpp"
 #include "labelrun/runtime/docker.hpp"
 
 namespace labelrun::runtime {
@@ -98,8 +99,5 @@ class DockerHttp {
   std::string base_url_;     // "http://docker" (unix) or "https://host:port"
   std::string socket_path_;  // unix only
 };
-
-// Percent-encodes everything but unreserved characters (RFC 3986).
-std::string UrlEncode(std::string_view s);
 
 }  // namespace labelrun::runtime

@@ -605,6 +605,15 @@ Status Dispatcher::Recover() {
   }
   std::set<std::string> kept;
   int requeued = 0, attached = 0, lost = 0;
+  // A found job's place on its host, and its worker, which follows it from here.
+  auto attach = [&](const store::JobRecord& job, const Host& host,
+                    const std::shared_ptr<Active>& active) {
+    std::lock_guard lock(mu_);
+    planner_.Restore(DemandOf(job), {job.id, host.slots.name, job.gpus});
+    active_[job.id] = active;
+    active->worker = std::thread([this, active] { RunJob(active); });
+    ++attached;
+  };
   for (store::JobRecord& job : *open) {
     auto found = containers.find(job.id);
     if (job.state == JobState::kQueued) {
@@ -657,11 +666,7 @@ Status Dispatcher::Recover() {
       } else {
         observer_.OnJobChanged(job, 0);
       }
-      std::lock_guard lock(mu_);
-      planner_.Restore(DemandOf(job), {job.id, host->slots.name, job.gpus});
-      active_[job.id] = active;
-      active->worker = std::thread([this, active] { RunJob(active); });
-      ++attached;
+      attach(job, *host, active);
       continue;
     }
     active->running = true;
@@ -683,11 +688,7 @@ Status Dispatcher::Recover() {
       // The reporting side learns of it before its first log line.
       observer_.OnJobChanged(job, 0);
     }
-    std::lock_guard lock(mu_);
-    planner_.Restore(DemandOf(job), {job.id, host->slots.name, job.gpus});
-    active_[job.id] = active;
-    active->worker = std::thread([this, active] { RunJob(active); });
-    ++attached;
+    attach(job, *host, active);
   }
   int removed = 0;
   for (auto& [host, c] : all) {

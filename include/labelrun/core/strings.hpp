@@ -19,6 +19,10 @@ std::string HexEncode(std::string_view bytes);
 // Decodes hex (either case) into out; false on odd length or a non-hex digit.
 bool HexDecode(std::string_view hex, std::string& out);
 
+// Percent-encodes everything but unreserved characters (RFC 3986): a query
+// value or a path segment.
+std::string UrlEncode(std::string_view s);
+
 // application/x-www-form-urlencoded: the decoded value of `name`, or nullopt if
 // absent or badly escaped.
 std::optional<std::string> FormValue(std::string_view form, std::string_view name);
