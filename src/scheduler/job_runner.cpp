@@ -421,13 +421,26 @@ void Dispatcher::Follow(Active& a, store::JobRecord& job) {
   const auto give_up_after = options_.daemon_grace;
   auto daemon_lost_at = std::optional<std::chrono::steady_clock::time_point>();
   while (!a.stop_following) {
+    writer.Resume();
     Status followed = rt.Logs(job.container_id, writer.position().SinceUnix(), /*follow=*/true,
                               on_line, &a.stop_following);
     writer.Flush();
     if (a.stop_following) break;
     // The stream ended: the container stopped, or the daemon went away.
     Result<runtime::ContainerState> state = rt.Inspect(job.container_id);
-    if (state && !state->running) break;
+    if (state && !state->running) {
+      // Docker may end a follow at the container's exit before it has sent the
+      // last lines its log holds (under load, those of one stream behind the
+      // other's): read what the log holds since the last second once more.
+      writer.Resume();
+      const int64_t before = writer.appended();
+      (void)rt.Logs(job.container_id, writer.position().SinceUnix(), /*follow=*/false, on_line,
+                    &a.stop_following);
+      writer.Flush();
+      if (const int64_t late = writer.appended() - before; late > 0)
+        spdlog::info("job {}: {} log lines came after the follow ended", job.id, late);
+      break;
+    }
     if (state && state->running && followed) continue;  // a stream cut short: resume it
     if (!state && state.error().code() == ErrorCode::kNotFound) break;
     if (!daemon_lost_at) {

@@ -12,6 +12,12 @@
 #include "labelrun/core/strings.hpp"
 
 namespace labelrun::scheduler {
+namespace {
+
+// "2026-11-26T10:00:01" of "2026-11-26T10:00:01.500000000Z".
+std::string_view WholeSecond(std::string_view timestamp) { return timestamp.substr(0, 19); }
+
+}  // namespace
 
 int64_t LogPosition::SinceUnix() const {
   std::tm tm{};
@@ -53,21 +59,22 @@ Result<LogPosition> ReadLogPosition(const std::filesystem::path& path) {
       continue;
     }
     // The newest stamp, which need not be the last line's (see LogWriter::Append),
-    // and how many lines carry it.
+    // and how many lines share its second.
     LogPosition pos;
     std::string_view newest;
     for (size_t i = first_whole; i < lines.size(); ++i) {
       const std::string_view ts = lines[i].substr(0, lines[i].find(' '));
-      if (ts > newest) {
-        newest = ts;
-        pos.lines_at_timestamp = 1;
-      } else if (ts == newest) {
-        ++pos.lines_at_timestamp;
-      }
+      if (ts > newest) newest = ts;
+    }
+    for (size_t i = first_whole; i < lines.size(); ++i) {
+      if (WholeSecond(lines[i]) == WholeSecond(newest)) ++pos.lines_in_second;
     }
     pos.timestamp = std::string(newest);
-    const std::string_view first = lines[first_whole].substr(0, lines[first_whole].find(' '));
-    if (first != newest || from == 0 || window >= (uint64_t{64} << 20)) return pos;
+    // Grown until the window starts before the newest second.
+    const std::string_view first = lines[first_whole];
+    if (WholeSecond(first) < WholeSecond(newest) || from == 0 || window >= (uint64_t{64} << 20)) {
+      return pos;
+    }
   }
 }
 
@@ -87,35 +94,38 @@ Status LogWriter::Open(const std::filesystem::path& path, LogPosition position) 
   // instead of one per 4 KiB.
   std::setvbuf(file_, nullptr, _IOFBF, 64 << 10);
   position_ = std::move(position);
-  to_skip_ = position_.lines_at_timestamp;
-  resuming_ = !position_.timestamp.empty();
   return Ok();
 }
 
+void LogWriter::Resume() {
+  resume_second_ = std::string(WholeSecond(position_.timestamp));
+  to_skip_ = position_.lines_in_second;
+}
+
 bool LogWriter::Append(const runtime::LogLine& line) {
-  // Only a resumed stream repeats lines: those before the file's end. Past them,
-  // every line is new, also one stamped a little earlier than the line before it
-  // (stdout and stderr are stamped by separate copiers in the daemon).
-  if (resuming_) {
-    if (line.timestamp < position_.timestamp) return false;
-    if (line.timestamp == position_.timestamp && to_skip_ > 0) {
+  const std::string_view second = WholeSecond(line.timestamp);
+  if (!resume_second_.empty()) {
+    // The stream repeats what the file has since resume_second_, in the file's
+    // order; an earlier second can only be a repeat too.
+    if (second < resume_second_) return false;
+    if (to_skip_ > 0) {
       --to_skip_;
       return false;
     }
-    resuming_ = false;
+    resume_second_.clear();
   }
-  // The position is the newest stamp written and how many lines carry it.
-  if (line.timestamp == position_.timestamp) {
-    ++position_.lines_at_timestamp;
-  } else if (line.timestamp > position_.timestamp) {
+  // The position is the newest stamp written and how many lines share its second.
+  if (line.timestamp > position_.timestamp) {
+    if (second != WholeSecond(position_.timestamp)) position_.lines_in_second = 0;
     position_.timestamp.assign(line.timestamp);
-    position_.lines_at_timestamp = 1;
   }
+  if (second == WholeSecond(position_.timestamp)) ++position_.lines_in_second;
   std::fwrite(line.timestamp.data(), 1, line.timestamp.size(), file_);
   std::fputs(line.stream == runtime::LogStream::kStderr ? " e " : " o ", file_);
   std::fwrite(line.text.data(), 1, line.text.size(), file_);
   if (line.redraw) std::fputc('\r', file_);
   std::fputc('\n', file_);
+  ++appended_;
   if (++unflushed_ >= 256) Flush();
   return true;
 }

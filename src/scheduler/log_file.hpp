@@ -15,11 +15,13 @@
 
 namespace labelrun::scheduler {
 
-// Where the file ends: the newest timestamp in it and how many lines carry it
-// (one Docker message may hold several '\r' redraws).
+// Where the file ends: the newest timestamp in it, and how many lines are
+// stamped in the same whole second. A stream asked for lines since that second
+// (Docker's `since` has whole seconds) starts with exactly those lines again, in
+// the order they were stored, before any new one.
 struct LogPosition {
   std::string timestamp;  // empty: the file is empty
-  int64_t lines_at_timestamp = 0;
+  int64_t lines_in_second = 0;
   int64_t SinceUnix() const;  // whole seconds of `timestamp`; 0 when empty
 };
 
@@ -35,19 +37,26 @@ class LogWriter {
   LogWriter& operator=(const LogWriter&) = delete;
 
   Status Open(const std::filesystem::path& path, LogPosition position);
-  // False when the line is already in the file (a resumed stream repeats the
-  // lines of the second the file ended in, up to its position); true when it was
-  // appended. Past the position every line is appended, in the order it came.
+  // Before each stream of the container's log since position().SinceUnix(): its
+  // first lines are those already in the file (earlier seconds, then the
+  // position's lines_in_second), and Append skips them.
+  void Resume();
+  // False when the line is already in the file (a repeat at the start of a
+  // resumed stream); true when it was appended. Past the repeats every line is
+  // appended, in the order it came, also one stamped a little earlier than the
+  // line before it (stdout and stderr are stamped by separate copiers).
   bool Append(const runtime::LogLine& line);
   void Flush();
   const LogPosition& position() const { return position_; }
+  int64_t appended() const { return appended_; }  // lines appended since Open
 
  private:
   std::FILE* file_ = nullptr;
   LogPosition position_;
-  int64_t to_skip_ = 0;    // lines at position_.timestamp still to skip after a resume
-  bool resuming_ = false;  // opened at a position: lines up to it are repeats
+  std::string resume_second_;  // while resuming: the second the stream starts at
+  int64_t to_skip_ = 0;        // its lines still to skip as repeats
   int64_t unflushed_ = 0;
+  int64_t appended_ = 0;
 };
 
 // The text of a stored log line ("<ts> <o|e> <text>"), or the line itself when

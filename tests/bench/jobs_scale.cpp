@@ -81,9 +81,13 @@ int64_t PeakRssKiB(pid_t pid) {
 }
 
 std::string Yaml(const testing::TempDir& dir, const std::string& github_url, int lines) {
-  const std::string script = "i=0; while [ $i -lt " + std::to_string(lines) +
-                             " ]; do echo step=$i loss=0.$((1000 - i % 1000)); sleep 0.01; "
-                             "i=$((i+1)); done";
+  // Waits 10 ms with the shell's own `read -t` on a FIFO that never gets data, so
+  // a line costs the job no fork: 50 jobs forking `sleep` 100 times a second
+  // would fill this machine's cores with the jobs' own work, not labelrun's.
+  const std::string script =
+      "mkfifo /tmp/tick; exec 3<>/tmp/tick; i=0; while [ $i -lt " + std::to_string(lines) +
+      " ]; do echo step=$i loss=0.$((1000 - i % 1000)); read -t 0.01 -u 3 _; "
+      "i=$((i+1)); done";
   std::filesystem::create_directories(dir.path() / "repo");
   dir.Write("api-token", std::string(kApiToken) + "\n");
   dir.Write("dashboard-token", std::string(kDashToken) + "\n");

@@ -38,11 +38,13 @@ TEST(LogFileTest, ResumingSkipsExactlyTheLinesAlreadyWritten) {
   auto pos = ReadLogPosition(path);
   ASSERT_TRUE(pos);
   EXPECT_EQ(pos->timestamp, kT2);
-  EXPECT_EQ(pos->lines_at_timestamp, 2);
+  EXPECT_EQ(pos->lines_in_second, 2);
   EXPECT_EQ(pos->SinceUnix(), 1795687201);
-  // Docker replays from the whole second: the lines of kT1 and kT2 come again.
+  // Docker replays from the whole second: the lines of kT2's second come again
+  // (and a source that starts earlier may send kT1 too).
   LogWriter w;
   ASSERT_TRUE(w.Open(path, *pos));
+  w.Resume();
   EXPECT_FALSE(w.Append(Line(kT1, "epoch 1")));
   EXPECT_FALSE(w.Append(Line(kT2, "50%")));
   EXPECT_FALSE(w.Append(Line(kT2, "100%")));
@@ -70,7 +72,7 @@ TEST(LogFileTest, ALineStampedBeforeThePreviousOneIsKept) {
     EXPECT_TRUE(w.Append(Line(kT2, "warning", runtime::LogStream::kStderr)));
     EXPECT_TRUE(w.Append(Line(kT3, "step 3")));
     EXPECT_EQ(w.position().timestamp, kT3);
-    EXPECT_EQ(w.position().lines_at_timestamp, 2);
+    EXPECT_EQ(w.position().lines_in_second, 3);
   }
   EXPECT_EQ(Read(path), std::string(kT1) + " o epoch 1\n" + std::string(kT3) + " o step 2\n" +
                             std::string(kT2) + " e warning\n" + std::string(kT3) + " o step 3\n");
@@ -78,9 +80,10 @@ TEST(LogFileTest, ALineStampedBeforeThePreviousOneIsKept) {
   auto pos = ReadLogPosition(path);
   ASSERT_TRUE(pos);
   EXPECT_EQ(pos->timestamp, kT3);
-  EXPECT_EQ(pos->lines_at_timestamp, 2);
+  EXPECT_EQ(pos->lines_in_second, 3);
   LogWriter w;
   ASSERT_TRUE(w.Open(path, *pos));
+  w.Resume();
   EXPECT_FALSE(w.Append(Line(kT1, "epoch 1")));
   EXPECT_FALSE(w.Append(Line(kT3, "step 2")));
   EXPECT_FALSE(w.Append(Line(kT2, "warning", runtime::LogStream::kStderr)));
@@ -99,7 +102,7 @@ TEST(LogFileTest, APartialLastLineIsCutBeforeResuming) {
   auto pos = ReadLogPosition(path);
   ASSERT_TRUE(pos);
   EXPECT_EQ(pos->timestamp, kT1);
-  EXPECT_EQ(pos->lines_at_timestamp, 1);
+  EXPECT_EQ(pos->lines_in_second, 1);
   EXPECT_EQ(Read(path), std::string(kT1) + " o done\n");
 }
 
@@ -127,7 +130,75 @@ TEST(LogFileTest, LongFilesAreReadFromTheEndOnly) {
   auto pos = ReadLogPosition(path);
   ASSERT_TRUE(pos);
   EXPECT_EQ(pos->timestamp, "2026-11-26T10:33:19.000000000Z");
-  EXPECT_EQ(pos->lines_at_timestamp, 1);
+  EXPECT_EQ(pos->lines_in_second, 1);
+}
+
+// A fast job prints thousands of lines in its last second: the window grows
+// until it holds them all, so that a resumed stream skips each repeat.
+TEST(LogFileTest, TheNewestSecondIsCountedWholeInALongFile) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "log";
+  const std::string filler(200, 'x');
+  {
+    LogWriter w;
+    ASSERT_TRUE(w.Open(path, {}));
+    ASSERT_TRUE(w.Append(Line("2026-11-26T10:00:00.900000000Z", "before")));
+    for (int i = 0; i < 5000; ++i) {  // about 1.2 MB in one second
+      char ts[40];
+      std::snprintf(ts, sizeof ts, "2026-11-26T10:00:01.%09dZ", i * 1000);
+      ASSERT_TRUE(w.Append(Line(ts, filler)));
+    }
+    EXPECT_EQ(w.position().lines_in_second, 5000);
+  }
+  auto pos = ReadLogPosition(path);
+  ASSERT_TRUE(pos);
+  EXPECT_EQ(pos->lines_in_second, 5000);
+}
+
+// A follow that ended early (Docker may close it at the container's exit before
+// its last lines went out) is read once more since the last second: the lines
+// already stored come first, in the stored order, and only the rest is added.
+// Stamps of stdout and stderr may cross a second boundary out of order.
+TEST(LogFileTest, AReadAfterAShortFollowAddsOnlyTheMissingLines) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "log";
+  constexpr std::string_view kA = "2026-11-26T10:00:05.990000000Z";
+  constexpr std::string_view kB = "2026-11-26T10:00:06.001000000Z";
+  constexpr std::string_view kC = "2026-11-26T10:00:05.995000000Z";  // stdout, behind kB
+  constexpr std::string_view kD = "2026-11-26T10:00:06.002000000Z";
+  constexpr std::string_view kE = "2026-11-26T10:00:06.003000000Z";
+  LogWriter w;
+  ASSERT_TRUE(w.Open(path, {}));
+  w.Resume();
+  // The follow sends these, then ends.
+  EXPECT_TRUE(w.Append(Line(kA, "step 1")));
+  EXPECT_TRUE(w.Append(Line(kB, "done", runtime::LogStream::kStderr)));
+  EXPECT_TRUE(w.Append(Line(kC, "step 2")));
+  EXPECT_TRUE(w.Append(Line(kD, "step 3")));
+  EXPECT_EQ(w.position().timestamp, kD);
+  EXPECT_EQ(w.position().lines_in_second, 2);  // kB and kD; kC is in second 05
+  EXPECT_EQ(w.position().SinceUnix(), 1795687206);
+  // The read since second 06 sends the log's lines of that second, in order.
+  w.Resume();
+  EXPECT_FALSE(w.Append(Line(kB, "done", runtime::LogStream::kStderr)));
+  EXPECT_FALSE(w.Append(Line(kD, "step 3")));
+  EXPECT_TRUE(w.Append(Line(kD, "step 3 again, the same stamp")));
+  EXPECT_TRUE(w.Append(Line(kE, "step 4")));
+  // Resumed once more with nothing new: nothing is added.
+  w.Resume();
+  EXPECT_FALSE(w.Append(Line(kB, "done", runtime::LogStream::kStderr)));
+  EXPECT_FALSE(w.Append(Line(kD, "step 3")));
+  EXPECT_FALSE(w.Append(Line(kD, "step 3 again, the same stamp")));
+  EXPECT_FALSE(w.Append(Line(kE, "step 4")));
+  w.Flush();
+  EXPECT_EQ(Read(path), std::string(kA) + " o step 1\n" + std::string(kB) + " e done\n" +
+                            std::string(kC) + " o step 2\n" + std::string(kD) + " o step 3\n" +
+                            std::string(kD) + " o step 3 again, the same stamp\n" +
+                            std::string(kE) + " o step 4\n");
+  auto pos = ReadLogPosition(path);
+  ASSERT_TRUE(pos);
+  EXPECT_EQ(pos->timestamp, kE);
+  EXPECT_EQ(pos->lines_in_second, 4);
 }
 
 TEST(LogFileTest, LineTextDropsThePrefix) {
