@@ -98,12 +98,34 @@ FakeGithub::FakeGithub(Options options, const Clock& clock)
   socklen_t len = sizeof addr;
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
+  for (int i = 1; i < options_.connection_threads; ++i) {
+    workers_.emplace_back([this] {
+      for (;;) {
+        int fd;
+        {
+          std::unique_lock lock(accepted_mu_);
+          accepted_cv_.wait(lock, [this] { return stop_ || !accepted_.empty(); });
+          if (accepted_.empty()) return;  // stopping
+          fd = accepted_.front();
+          accepted_.pop_front();
+        }
+        HandleConnection(fd);
+        close(fd);
+      }
+    });
+  }
   thread_ = std::thread([this] { Serve(); });
 }
 
 FakeGithub::~FakeGithub() {
-  stop_ = true;
+  {
+    std::lock_guard lock(accepted_mu_);
+    stop_ = true;
+  }
+  accepted_cv_.notify_all();
   thread_.join();
+  for (std::thread& t : workers_) t.join();
+  for (int fd : accepted_) close(fd);
   close(listen_fd_);
 }
 
@@ -115,6 +137,14 @@ void FakeGithub::Serve() {
     if (poll(&p, 1, 20) <= 0) continue;
     int fd = accept(listen_fd_, nullptr, nullptr);
     if (fd < 0) continue;
+    if (!workers_.empty()) {
+      {
+        std::lock_guard lock(accepted_mu_);
+        accepted_.push_back(fd);
+      }
+      accepted_cv_.notify_one();
+      continue;
+    }
     HandleConnection(fd);
     close(fd);
   }
@@ -168,6 +198,7 @@ void FakeGithub::HandleConnection(int fd) {
     }
   }
 
+  std::unique_lock route_lock(route_mu_);
   const int64_t received_ms = clock_.NowUnixMillis();
   Response res = Route(req);
   {
@@ -178,6 +209,7 @@ void FakeGithub::HandleConnection(int fd) {
                                     req.header("x-github-api-version"), res.hang ? 0 : res.status,
                                     req.body, received_ms});
   }
+  route_lock.unlock();
   if (res.drop) return;
   if (res.hang) {
     // Hold the connection until the client gives up and closes it.

@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -115,6 +116,9 @@ class FakeGithub {
     std::string static_token;         // also accepted as a credential (token mode)
     int max_page_size = 100;          // per_page is capped here; lower it to test paging
     std::string app_private_key_pem;  // the pem a manifest conversion hands out
+    // Connections served at once, as GitHub serves a client's requests in
+    // parallel. 1: one after another (the order tests read is the order sent).
+    int connection_threads = 1;
   };
 
   // REQUIRES: clock outlives the server.
@@ -216,6 +220,12 @@ class FakeGithub {
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  // With connection_threads > 1: accepted connections waiting for a worker.
+  std::mutex accepted_mu_;
+  std::condition_variable accepted_cv_;
+  std::deque<int> accepted_;
+  std::vector<std::thread> workers_;
+  std::mutex route_mu_;  // one request is routed at a time
 
   mutable std::mutex mu_;
   std::deque<std::pair<FakeFault, int64_t>> faults_;
