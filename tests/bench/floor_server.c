@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct conn {
 };
 
 static const char kReply[] = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+
+// MSG_NOSIGNAL: a peer gone meanwhile is no SIGPIPE.
+static void reply(int fd) { (void)!send(fd, kReply, sizeof kReply - 1, MSG_NOSIGNAL); }
 
 // Bytes of the first complete request in c->buf, or 0 when it is not all here.
 static size_t complete_request(const struct conn* c) {
@@ -56,11 +60,13 @@ static size_t complete_request(const struct conn* c) {
 }
 
 static void forget_owed(int fd);
+static void commit_owed(void);
+static int overlap;
 
 static void close_conn(int ep, struct conn* c) {
   forget_owed(c->fd);
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-  close(c->fd);
+  if (!overlap) close(c->fd);  // see above
   free(c);
 }
 
@@ -87,19 +93,14 @@ static size_t owed_len;
 
 static void answer(int fd) {
   if (store_fd < 0) {
-    (void)!write(fd, kReply, sizeof kReply - 1);
+    reply(fd);
     return;
   }
   if (owed_len > 0 && owed[owed_len - 1].fd == fd) {
     owed[owed_len - 1].count++;
     return;
   }
-  if (owed_len == sizeof owed / sizeof owed[0]) {  // full: commit what is owed first
-    fdatasync(store_fd);
-    for (size_t i = 0; i < owed_len; ++i)
-      for (unsigned k = 0; k < owed[i].count; ++k) (void)!write(owed[i].fd, kReply, sizeof kReply - 1);
-    owed_len = 0;
-  }
+  if (owed_len == sizeof owed / sizeof owed[0]) commit_owed();  // full: commit what is owed first
   owed[owed_len++] = (struct owed){fd, 1};
 }
 
@@ -108,26 +109,72 @@ static void forget_owed(int fd) {  // a closed connection gets no 202 (its fd ma
     if (owed[i].fd == fd) owed[i].fd = -1;
 }
 
-static void commit_owed(void) {
-  if (owed_len == 0) return;
+static void sync_and_answer(const struct owed* list, size_t len) {
   if (fdatasync(store_fd) != 0) {
     perror("floor_server: fdatasync");
     exit(1);
   }
-  for (size_t i = 0; i < owed_len; ++i)
-    for (unsigned k = 0; k < owed[i].count; ++k) (void)!write(owed[i].fd, kReply, sizeof kReply - 1);
+  for (size_t i = 0; i < len; ++i)
+    for (unsigned k = 0; k < list[i].count; ++k) reply(list[i].fd);
+}
+
+// Overlap mode: what the reading thread has written and not yet handed over,
+// taken by the syncing thread whenever it is free.
+static pthread_mutex_t handed_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t handed_cv = PTHREAD_COND_INITIALIZER;
+static struct owed handed[sizeof owed / sizeof owed[0]];
+static size_t handed_len;
+
+static void* syncer(void* arg) {
+  (void)arg;
+  static struct owed mine[sizeof owed / sizeof owed[0]];
+  for (;;) {
+    pthread_mutex_lock(&handed_mu);
+    while (handed_len == 0) pthread_cond_wait(&handed_cv, &handed_mu);
+    size_t len = handed_len;
+    memcpy(mine, handed, len * sizeof mine[0]);
+    handed_len = 0;
+    pthread_cond_signal(&handed_cv);
+    pthread_mutex_unlock(&handed_mu);
+    sync_and_answer(mine, len);  // covers every pwrite made before the hand-over
+  }
+  return NULL;
+}
+
+static void commit_owed(void) {
+  if (owed_len == 0) return;
+  if (!overlap) {
+    sync_and_answer(owed, owed_len);
+    owed_len = 0;
+    return;
+  }
+  pthread_mutex_lock(&handed_mu);
+  while (handed_len + owed_len > sizeof handed / sizeof handed[0])
+    pthread_cond_wait(&handed_cv, &handed_mu);
+  memcpy(handed + handed_len, owed, owed_len * sizeof owed[0]);
+  handed_len += owed_len;
+  pthread_cond_signal(&handed_cv);
+  pthread_mutex_unlock(&handed_mu);
   owed_len = 0;
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: %s PORT [FILE]\n", argv[0]);
+  if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "overlap") != 0)) {
+    fprintf(stderr, "usage: %s PORT [FILE [overlap]]\n", argv[0]);
     return 2;
   }
-  if (argc == 3) {
+  if (argc >= 3) {
     store_fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (store_fd < 0 || posix_fallocate(store_fd, 0, kStoreBytes) != 0 || fsync(store_fd) != 0) {
       perror("floor_server: cannot allocate the store file");
+      return 1;
+    }
+  }
+  if (argc == 4) {
+    overlap = 1;
+    pthread_t t;
+    if (pthread_create(&t, NULL, syncer, NULL) != 0) {
+      perror("floor_server: pthread_create");
       return 1;
     }
   }

@@ -10,8 +10,9 @@
 # answers 202, so its rate is the most any server could answer here; and the
 # durable floor, the same server writing each request to a file and answering a
 # pass's requests after one fdatasync, the most any server that stores each
-# delivery before its 202 could answer on this disk. The server runs on core 0,
-# wrk on core 1.
+# delivery before its 202 could answer on this disk; and the overlapped durable
+# floor, which reads the next requests while a second thread syncs the last
+# ones. The server runs on core 0, wrk on core 1.
 #
 # Environment:
 #   LABELRUN_BIN   labelrun binary (default build/release/labelrun; built with
@@ -314,7 +315,7 @@ fi
 # --- the floor: read the request, answer 202, nothing else -------------------
 
 if [[ "$SKIP_FLOOR" != 1 ]]; then
-  cc -O2 -o "$work/floor_server" "$here/floor_server.c" || die "cannot build floor_server.c"
+  cc -O2 -pthread -o "$work/floor_server" "$here/floor_server.c" || die "cannot build floor_server.c"
   fl_port="$(free_port)"
   echo
   echo "== floor: tests/bench/floor_server.c (reads each request, answers 202; no checks, no storage)"
@@ -349,6 +350,24 @@ if [[ "$SKIP_FLOOR" != 1 ]]; then
   wait "$df_pid" 2>/dev/null || true
   rm -f "$work/durable-floor.bin"
   pids=()
+
+  # The overlapped durable floor: the same, with each fdatasync (and the 202s it
+  # covers) on a second thread while the first reads and writes the next requests.
+  do_port="$(free_port)"
+  echo
+  echo "== overlapped durable floor: tests/bench/floor_server.c FILE overlap (fdatasync on a second thread while reading on)"
+  taskset -c "$SERVER_CPU" "$work/floor_server" "$do_port" "$work/durable-floor.bin" overlap >"$work/overlap-floor.log" 2>&1 &
+  do_pid=$!
+  pids+=("$do_pid")
+  wait_http "http://127.0.0.1:$do_port/" any "$do_pid" \
+    || die "overlapped durable floor server did not start: $(cat "$work/overlap-floor.log")"
+  run_wrk overlap-floor "http://127.0.0.1:$do_port/webhook" "$do_pid"
+  do_rps="$R_RPS" do_p50="$R_P50" do_p99="$R_P99" do_rss="$R_RSS" do_reqs="$R_REQS"
+  do_non2xx="$R_NON2XX" do_sockerr="$R_SOCKERR" do_core="$R_SRV_CORE" do_wrkcore="$R_WRK_CORE"
+  kill -TERM "$do_pid" 2>/dev/null || true
+  wait "$do_pid" 2>/dev/null || true
+  rm -f "$work/durable-floor.bin"
+  pids=()
 fi
 
 # --- summary ----------------------------------------------------------------
@@ -379,6 +398,8 @@ summary="$work/summary.txt"
       "$fl_rss" "$fl_reqs" "$((fl_non2xx + fl_sockerr))" "${fl_core}%/${fl_wrkcore}%"
     printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "durable floor" "$df_rps" "$df_p50" "$df_p99" \
       "$df_rss" "$df_reqs" "$((df_non2xx + df_sockerr))" "${df_core}%/${df_wrkcore}%"
+    printf '%-20s %9s %8s %8s %12s %9s %7s %14s\n' "  overlapped" "$do_rps" "$do_p50" "$do_p99" \
+      "$do_rss" "$do_reqs" "$((do_non2xx + do_sockerr))" "${do_core}%/${do_wrkcore}%"
   fi
   echo "targets (labelrun, this run):"
   if [[ "$SKIP_FLOOR" != 1 ]]; then
@@ -387,7 +408,9 @@ summary="$work/summary.txt"
          "$(verdict "$floor_ratio" ">=" "$TARGET_FLOOR_RATIO"))"
     echo "  durable floor/floor $(ratio "$df_rps" "$fl_rps")x  (what writing each request and an fdatasync per" \
          "pass leave of the floor on this disk: the bound for any server that answers only after storing)"
-    echo "  labelrun/durable floor $(ratio "$lr_rps" "$df_rps")x  ($lr_rps / $df_rps req/s)"
+    echo "  overlapped durable floor/floor $(ratio "$do_rps" "$fl_rps")x, p99 ${do_p99} ms  (the same with each" \
+         "fdatasync overlapped with reading the next requests)"
+    echo "  labelrun/durable floor $(ratio "$lr_rps" "$df_rps")x, labelrun/overlapped $(ratio "$lr_rps" "$do_rps")x"
   fi
   if [[ "$SKIP_OCTOKIT" != 1 ]]; then
     echo "  labelrun/octokit   ${ratio}x  ($lr_rps / $ok_rps req/s; target >= ${TARGET_RATIO}x:" \
