@@ -314,60 +314,46 @@ fi
 
 # --- the floor: read the request, answer 202, nothing else -------------------
 
+# run_floor NAME TITLE [FILE [overlap]]: floor_server.c under the same load;
+# sets the R_* variables of run_wrk.
+run_floor() {
+  local name="$1" title="$2" port pid
+  shift 2
+  port="$(free_port)"
+  echo
+  echo "== $title"
+  taskset -c "$SERVER_CPU" "$work/floor_server" "$port" "$@" >"$work/$name.log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  wait_http "http://127.0.0.1:$port/" any "$pid" || die "$name server did not start: $(cat "$work/$name.log")"
+  run_wrk "$name" "http://127.0.0.1:$port/webhook" "$pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$work/durable-floor.bin"
+  pids=()
+}
+
 if [[ "$SKIP_FLOOR" != 1 ]]; then
   cc -O2 -pthread -o "$work/floor_server" "$here/floor_server.c" || die "cannot build floor_server.c"
-  fl_port="$(free_port)"
-  echo
-  echo "== floor: tests/bench/floor_server.c (reads each request, answers 202; no checks, no storage)"
-  taskset -c "$SERVER_CPU" "$work/floor_server" "$fl_port" >"$work/floor.log" 2>&1 &
-  fl_pid=$!
-  pids+=("$fl_pid")
-  wait_http "http://127.0.0.1:$fl_port/" any "$fl_pid" \
-    || die "floor server did not start: $(cat "$work/floor.log")"
-  run_wrk floor "http://127.0.0.1:$fl_port/webhook" "$fl_pid"
+  run_floor floor "floor: tests/bench/floor_server.c (reads each request, answers 202; no checks, no storage)"
   fl_rps="$R_RPS" fl_p50="$R_P50" fl_p99="$R_P99" fl_rss="$R_RSS" fl_reqs="$R_REQS"
   fl_non2xx="$R_NON2XX" fl_sockerr="$R_SOCKERR" fl_core="$R_SRV_CORE" fl_wrkcore="$R_WRK_CORE"
-  kill -TERM "$fl_pid" 2>/dev/null || true
-  wait "$fl_pid" 2>/dev/null || true
-  pids=()
 
   # The durable floor: the same server, but each request is written to a file
   # on the state folder's disk and the 202s of one pass over the ready
   # connections wait for one fdatasync — the most a server that stores every
   # delivery before answering could do here, with no parsing, no checks, no index.
-  df_port="$(free_port)"
-  echo
-  echo "== durable floor: tests/bench/floor_server.c with a store file (write each request, fdatasync per pass, then 202)"
-  taskset -c "$SERVER_CPU" "$work/floor_server" "$df_port" "$work/durable-floor.bin" >"$work/durable-floor.log" 2>&1 &
-  df_pid=$!
-  pids+=("$df_pid")
-  wait_http "http://127.0.0.1:$df_port/" any "$df_pid" \
-    || die "durable floor server did not start: $(cat "$work/durable-floor.log")"
-  run_wrk durable-floor "http://127.0.0.1:$df_port/webhook" "$df_pid"
+  run_floor durable-floor "durable floor: tests/bench/floor_server.c with a store file (write each request, fdatasync per pass, then 202)" \
+    "$work/durable-floor.bin"
   df_rps="$R_RPS" df_p50="$R_P50" df_p99="$R_P99" df_rss="$R_RSS" df_reqs="$R_REQS"
   df_non2xx="$R_NON2XX" df_sockerr="$R_SOCKERR" df_core="$R_SRV_CORE" df_wrkcore="$R_WRK_CORE"
-  kill -TERM "$df_pid" 2>/dev/null || true
-  wait "$df_pid" 2>/dev/null || true
-  rm -f "$work/durable-floor.bin"
-  pids=()
 
   # The overlapped durable floor: the same, with each fdatasync (and the 202s it
   # covers) on a second thread while the first reads and writes the next requests.
-  do_port="$(free_port)"
-  echo
-  echo "== overlapped durable floor: tests/bench/floor_server.c FILE overlap (fdatasync on a second thread while reading on)"
-  taskset -c "$SERVER_CPU" "$work/floor_server" "$do_port" "$work/durable-floor.bin" overlap >"$work/overlap-floor.log" 2>&1 &
-  do_pid=$!
-  pids+=("$do_pid")
-  wait_http "http://127.0.0.1:$do_port/" any "$do_pid" \
-    || die "overlapped durable floor server did not start: $(cat "$work/overlap-floor.log")"
-  run_wrk overlap-floor "http://127.0.0.1:$do_port/webhook" "$do_pid"
+  run_floor overlap-floor "overlapped durable floor: tests/bench/floor_server.c FILE overlap (fdatasync on a second thread while reading on)" \
+    "$work/durable-floor.bin" overlap
   do_rps="$R_RPS" do_p50="$R_P50" do_p99="$R_P99" do_rss="$R_RSS" do_reqs="$R_REQS"
   do_non2xx="$R_NON2XX" do_sockerr="$R_SOCKERR" do_core="$R_SRV_CORE" do_wrkcore="$R_WRK_CORE"
-  kill -TERM "$do_pid" 2>/dev/null || true
-  wait "$do_pid" 2>/dev/null || true
-  rm -f "$work/durable-floor.bin"
-  pids=()
 fi
 
 # --- summary ----------------------------------------------------------------
