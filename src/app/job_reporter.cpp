@@ -189,6 +189,10 @@ void JobReporter::AddLogLine(Report& r, std::string_view stored) {
 }
 
 int64_t JobReporter::Send(const store::OutboxWrite& write, Report* r) {
+  if (outbox_ && batch_) {
+    batch_->push_back(write);
+    return kBatchedRow;
+  }
   if (outbox_) {
     Result<int64_t> queued = outbox_->Enqueue(write);
     if (!queued) {
@@ -352,6 +356,7 @@ void JobReporter::PublishCheckRun(Report& r) {
 }
 
 void JobReporter::OnJobChanged(const store::JobRecord& job, int queue_position) {
+  std::lock_guard send_lock(send_mu_);
   std::lock_guard lock(mu_);
   Report& r = Ensure(job);
   const bool state_changed = r.view.state != job.state || r.body.empty();
@@ -396,8 +401,13 @@ void JobReporter::OnLogLine(const std::string& job_id, runtime::LogStream, std::
   std::lock_guard lock(mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
-  AddLogLine(*it->second, text);
-  it->second->dirty = true;
+  Report& r = *it->second;
+  AddLogLine(r, text);
+  if (!r.dirty && !IsFinal(r.view.state) &&
+      clock_.Steady() - r.sent_at >= options_.update_interval) {
+    cv_.notify_one();  // due already: the pass need not wait for its next poll
+  }
+  r.dirty = true;
 }
 
 void JobReporter::OnGpuSamples(const std::string& job_id,
@@ -419,13 +429,58 @@ void JobReporter::OnGpuSamples(const std::string& job_id,
 void JobReporter::Loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(250));
+    cv_.wait_for(lock, UntilNextPass());
+    if (stopping_) break;
+    lock.unlock();
+    PublishDue();
+    lock.lock();
+  }
+}
+
+std::chrono::milliseconds JobReporter::UntilNextPass() {
+  // Polled at least this often: a job that is not dirty yet may become due
+  // without a wake-up (a GPU sample), and a test clock moves without one.
+  std::chrono::milliseconds wait(250);
+  const auto now = clock_.Steady();
+  for (const auto& [id, r] : jobs_) {
+    if (!r->dirty || IsFinal(r->view.state)) continue;
+    const auto due = r->sent_at + options_.update_interval;
+    wait = std::min(wait, std::max(std::chrono::milliseconds(0),
+                                   std::chrono::ceil<std::chrono::milliseconds>(due - now)));
+  }
+  return wait;
+}
+
+void JobReporter::PublishDue() {
+  std::lock_guard send_lock(send_mu_);
+  std::vector<store::OutboxWrite> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch_ = &batch;
     const auto now = clock_.Steady();
     for (auto& [id, r] : jobs_) {
       if (r->dirty && !IsFinal(r->view.state) && now - r->sent_at >= options_.update_interval) {
         Publish(*r);
       }
     }
+    batch_ = nullptr;
+  }
+  if (batch.empty()) return;
+  // The pass's edits in one commit, made outside mu_: log lines and pages do not
+  // wait on the disk, and a pass of many edits waits for one flush, not one each.
+  // send_mu_ keeps any other write from being queued before them.
+  Result<std::vector<int64_t>> rows = outbox_->EnqueueAll(batch);
+  if (!rows) {
+    spdlog::error("cannot queue {} GitHub write(s): {}", batch.size(), rows.error().message());
+  }
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].kind != store::WriteKind::kComment) continue;
+    auto it = jobs_.find(batch[i].job_key);
+    if (it == jobs_.end()) continue;
+    const int64_t row = rows ? (*rows)[i] : 0;
+    if (it->second->last_row == kBatchedRow) it->second->last_row = row;
+    if (it->second->milestone_row == kBatchedRow) it->second->milestone_row = row;
   }
 }
 

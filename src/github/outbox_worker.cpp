@@ -92,23 +92,32 @@ OutboxWorker::OutboxWorker(store::OutboxStore& store, Client& client, const Cloc
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
-Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
-  Result<int64_t> id = [&] {
-    if (write.kind == store::WriteKind::kCheckRun) {
-      store::OutboxWrite redacted = write;
-      redacted.payload = RedactCheckRun(write.payload, options_.redact_comment);
-      return store_.Enqueue(redacted, clock_.NowUnixMillis());
-    }
-    if (write.kind != store::WriteKind::kComment || !options_.redact_comment) {
-      return store_.Enqueue(write, clock_.NowUnixMillis());
-    }
-    store::OutboxWrite redacted = write;
+store::OutboxWrite OutboxWorker::Redacted(const store::OutboxWrite& write) const {
+  store::OutboxWrite redacted = write;
+  if (write.kind == store::WriteKind::kCheckRun) {
+    redacted.payload = RedactCheckRun(write.payload, options_.redact_comment);
+  } else if (write.kind == store::WriteKind::kComment && options_.redact_comment) {
     redacted.payload = options_.redact_comment(write.payload);
-    return store_.Enqueue(redacted, clock_.NowUnixMillis());
-  }();
+  }
+  return redacted;
+}
+
+Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
+  Result<int64_t> id = store_.Enqueue(Redacted(write), clock_.NowUnixMillis());
   if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
   if (id) Wake();
   return id;
+}
+
+Result<std::vector<int64_t>> OutboxWorker::EnqueueAll(
+    const std::vector<store::OutboxWrite>& writes) {
+  std::vector<store::OutboxWrite> redacted;
+  redacted.reserve(writes.size());
+  for (const store::OutboxWrite& w : writes) redacted.push_back(Redacted(w));
+  Result<std::vector<int64_t>> ids = store_.EnqueueAll(redacted, clock_.NowUnixMillis());
+  if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
+  if (ids) Wake();
+  return ids;
 }
 
 Result<bool> OutboxWorker::Cancel(int64_t id) {

@@ -56,6 +56,31 @@ Result<std::unique_ptr<OutboxStore>> OutboxStore::Open(const std::filesystem::pa
 
 Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
   std::lock_guard lock(mu_);
+  return EnqueueLocked(w, now_ms);
+}
+
+Result<std::vector<int64_t>> OutboxStore::EnqueueAll(const std::vector<OutboxWrite>& writes,
+                                                     int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s.error();
+  std::vector<int64_t> ids;
+  ids.reserve(writes.size());
+  for (const OutboxWrite& w : writes) {
+    Result<int64_t> id = EnqueueLocked(w, now_ms);
+    if (!id) {
+      (void)db_.Exec("ROLLBACK");
+      return id.error();
+    }
+    ids.push_back(*id);
+  }
+  if (Status s = db_.Exec("COMMIT"); !s) {
+    (void)db_.Exec("ROLLBACK");
+    return s.error();
+  }
+  return ids;
+}
+
+Result<int64_t> OutboxStore::EnqueueLocked(const OutboxWrite& w, int64_t now_ms) {
   if (IsEdited(w.kind) && w.coalesce) {
     // Only the job's newest open edit may take the new body: an older pending one
     // shows a state of its own, and one being sent is on its way already.

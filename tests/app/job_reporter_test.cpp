@@ -8,11 +8,13 @@
 
 #include <algorithm>
 #include <regex>
+#include <thread>
 
 #include "github/github_env.hpp"
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/rules/rule_set.hpp"
 #include "labelrun/store/outbox.hpp"
+#include "labelrun/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
 namespace labelrun::app {
@@ -238,6 +240,64 @@ TEST_F(JobReporterTimelineTest, QueueMovesMergeButNeverTakeThePlaceOfAState) {
   EXPECT_EQ(What(seen),
             (std::vector<std::string>{"POST comment Queued", "PATCH comment Running",
                                       "PATCH comment Succeeded", "POST labels status:done"}))
+      << Describe(seen);
+}
+
+// A pass queues its progress edits in one commit made outside the reporter's
+// lock. While that commit waits on a busy database, log lines and pages do not
+// wait with it, and a state change that comes meanwhile is queued after the
+// pass's edit: the edit that shows the new state stays a write of its own.
+TEST_F(JobReporterTimelineTest, APassWaitingOnTheDatabaseHoldsUpNeitherLogLinesNorTheNextState) {
+  ReporterOptions options;
+  options.jobs_dir = dir_ / "jobs";
+  options.update_interval = std::chrono::seconds(1);
+  reporter_ = std::make_unique<JobReporter>(options, worker_.get(), env_.clock);
+  reporter_->ObserveIssueLabels(kRepo, kIssue, {"task:training"});
+  Report(JobState::kRunning, 0);
+  reporter_->Start();
+
+  auto blocker = store::Database::Open(dir_ / "labelrun.db");
+  ASSERT_TRUE(blocker) << blocker.error().message();
+  ASSERT_TRUE(blocker->Exec("BEGIN IMMEDIATE"));  // the database is busy from here
+  env_.clock.Advance(milliseconds(1500));
+  reporter_->OnLogLine("j1", runtime::LogStream::kStdout, "first-line epoch 1 loss=0.5");
+  std::this_thread::sleep_for(milliseconds(500));  // the pass renders, then waits to commit
+
+  const auto before = std::chrono::steady_clock::now();
+  reporter_->OnLogLine("j1", runtime::LogStream::kStdout, "second-line epoch 2 loss=0.4");
+  const std::string markdown = reporter_->CommentMarkdown("j1");
+  const auto waited = std::chrono::steady_clock::now() - before;
+  EXPECT_LT(waited, milliseconds(1000));
+  EXPECT_NE(markdown.find("second-line"), std::string::npos) << markdown;
+
+  job_.state = JobState::kSucceeded;
+  job_.finished_ms = env_.clock.NowUnixMillis();
+  job_.exit_code = 0;
+  std::thread finish([&] { reporter_->OnJobChanged(job_, 0); });
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(blocker->Exec("ROLLBACK"));  // well within the 5 s busy timeout
+  finish.join();
+  reporter_->Stop();
+
+  Result<std::vector<store::OutboxWrite>> rows = store_->All();
+  ASSERT_TRUE(rows) << rows.error().message();
+  std::vector<std::string> comments;
+  for (const store::OutboxWrite& w : *rows) {
+    if (w.kind == store::WriteKind::kComment) comments.push_back(w.payload);
+  }
+  ASSERT_EQ(comments.size(), 2u);
+  // The pass rendered before the second line came, so it was waiting on the
+  // database while that line was taken.
+  EXPECT_NE(comments[0].find("**Running"), std::string::npos) << comments[0];
+  EXPECT_NE(comments[0].find("first-line"), std::string::npos) << comments[0];
+  EXPECT_EQ(comments[0].find("second-line"), std::string::npos) << comments[0];
+  EXPECT_NE(comments[1].find("**Succeeded"), std::string::npos) << comments[1];
+  EXPECT_NE(comments[1].find("second-line"), std::string::npos) << comments[1];
+
+  RunUntil(20'000);
+  const std::vector<Seen> seen = Writes();
+  EXPECT_EQ(What(seen), (std::vector<std::string>{"POST comment Running", "PATCH comment Succeeded",
+                                                  "POST labels status:done"}))
       << Describe(seen);
 }
 

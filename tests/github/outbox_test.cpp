@@ -10,6 +10,7 @@
 #include "github/github_env.hpp"
 #include "labelrun/github/outbox_worker.hpp"
 #include "labelrun/store/outbox.hpp"
+#include "labelrun/store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 
 namespace labelrun::github {
@@ -153,6 +154,40 @@ TEST(GithubOutboxStore, AnEditThatMustStandAloneNeverCoalesces) {
   ASSERT_TRUE(store->Claim(r)->has_value());
   int64_t after = *store->Enqueue(Comment("42", "running 30%"), 7);
   EXPECT_GT(after, r);
+}
+
+// A batch is Enqueue of each write in order, in one commit: edits inside it
+// coalesce as they would one by one, and a failed batch leaves nothing behind.
+TEST(GithubOutboxStore, EnqueueAllIsEnqueueOfEachInOneCommit) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  int64_t pending = *store->Enqueue(Comment("42", "running"), 1);
+  OutboxWrite final_edit = Comment("43", "succeeded");
+  final_edit.coalesce = false;
+  Result<std::vector<int64_t>> ids =
+      store->EnqueueAll({Comment("42", "running 10%"), Comment("43", "running"), final_edit,
+                         Labels(WriteKind::kAddLabels, "status:done")},
+                        2);
+  ASSERT_TRUE(ids) << ids.error().message();
+  ASSERT_EQ(ids->size(), 4u);
+  EXPECT_EQ((*ids)[0], pending);    // merged into the pending edit, as Enqueue does
+  EXPECT_GT((*ids)[2], (*ids)[1]);  // a state of its own stays a row of its own
+  EXPECT_GT((*ids)[3], (*ids)[2]);
+  const std::vector<OutboxWrite> rows = *store->All();
+  std::vector<std::string> bodies;
+  for (const OutboxWrite& w : rows) bodies.push_back(w.payload);
+  EXPECT_EQ(bodies,
+            (std::vector<std::string>{"running 10%", "running", "succeeded", "status:done"}));
+
+  // A batch the database refuses (another connection holds the write lock past
+  // the busy timeout) is an error, and none of its writes is kept.
+  auto blocker = store::Database::Open(dir / "labelrun.db");
+  ASSERT_TRUE(blocker) << blocker.error().message();
+  ASSERT_TRUE(blocker->Exec("BEGIN IMMEDIATE"));
+  EXPECT_FALSE(store->EnqueueAll({Comment("44", "queued")}, 3));
+  ASSERT_TRUE(blocker->Exec("ROLLBACK"));
+  EXPECT_EQ(store->All()->size(), 4u);
+  EXPECT_TRUE(store->EnqueueAll({}, 4));
 }
 
 TEST(GithubOutboxStore, CancelDropsOnlyWritesNotYetSent) {
@@ -364,6 +399,30 @@ TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
   ASSERT_EQ(comments.size(), 1u);
   EXPECT_EQ(comments[0].body, "<!-- labelrun:job=explain -->\nHF_TOKEN=*** in the rule");
   EXPECT_EQ(env.fake.IssueLabels("acme/vision", 1), std::vector<std::string>{"hunter2-secret"});
+}
+
+TEST(GithubOutbox, ABatchPassesTheRedactorAsEachWriteWould) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxOptions options;
+  options.redact_comment = [](std::string_view body) {
+    std::string out(body);
+    for (size_t at; (at = out.find("hunter2-secret")) != std::string::npos;) {
+      out.replace(at, 14, "***");
+    }
+    return out;
+  };
+  OutboxWorker worker(*store, env.client, env.clock, stats, options);
+  ASSERT_TRUE(
+      worker.EnqueueAll({Comment("j1", "log: hunter2-secret"), Comment("j2", "fine", /*issue=*/2),
+                         Labels(WriteKind::kAddLabels, "hunter2-secret")}));
+  const std::vector<OutboxWrite> rows = *store->All();
+  std::vector<std::string> bodies;
+  for (const OutboxWrite& w : rows) bodies.push_back(w.payload);
+  EXPECT_EQ(bodies, (std::vector<std::string>{"log: ***", "fine", "hunter2-secret"}));
+  EXPECT_EQ(stats.depth.load(), 3);
 }
 
 OutboxWrite CheckRun(const std::string& job, const std::string& status,

@@ -151,9 +151,16 @@ class JobReporter final : public scheduler::JobObserver {
   // The status labels that may be on the issue. REQUIRES: mu_ held.
   std::set<std::string>& KnownStatusLabels(const std::string& repository, int64_t issue,
                                            bool unknown_means_all);
-  // The outbox id of the write; 0 in local mode or when it could not be queued.
-  int64_t Send(const store::OutboxWrite& write, Report* r);  // REQUIRES: mu_ held
+  // The outbox id of the write; 0 in local mode or when it could not be queued;
+  // kBatchedRow while a pass collects its writes in batch_. REQUIRES: mu_ held
+  int64_t Send(const store::OutboxWrite& write, Report* r);
+  static constexpr int64_t kBatchedRow = -1;
   void Loop();
+  // How long the pass may sleep: until the next dirty job is due, at most 250 ms.
+  std::chrono::milliseconds UntilNextPass();  // REQUIRES: mu_ held
+  // Publishes every job due for a progress edit, queuing their writes in one
+  // commit. Takes send_mu_, then mu_ (not across the commit).
+  void PublishDue();
   void Evict();  // REQUIRES: mu_ held
 
   ReporterOptions options_;
@@ -161,8 +168,12 @@ class JobReporter final : public scheduler::JobObserver {
   const Clock& clock_;
   report::Redactor redactor_;
 
+  // Held by whoever queues writes to the outbox, before mu_: writes reach the
+  // outbox in the order they were decided, even while a pass commits outside mu_.
+  std::mutex send_mu_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::vector<store::OutboxWrite>* batch_ = nullptr;  // a pass's writes, while it collects
   bool stopping_ = false;
   std::map<std::string, std::unique_ptr<Report>> jobs_;
   std::deque<std::string> finished_order_;

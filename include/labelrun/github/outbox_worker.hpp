@@ -72,6 +72,9 @@ class OutboxWorker {
   // options.redact_comment) and wakes the worker. The one way writes enter the outbox.
   // Thread-safe; never waits on the network.
   Result<int64_t> Enqueue(const store::OutboxWrite& write);
+  // Enqueue of each write, in order, in one commit (all or none): their ids in the
+  // same order. Thread-safe; never waits on the network.
+  Result<std::vector<int64_t>> EnqueueAll(const std::vector<store::OutboxWrite>& writes);
   // Drops a write not yet tried (see OutboxStore::Cancel): true when it will
   // never reach GitHub. Thread-safe; never waits on the network.
   Result<bool> Cancel(int64_t id);
@@ -127,6 +130,9 @@ class OutboxWorker {
   // Creates the job's check run once, then updates it; returns its id.
   Result<int64_t> SendCheckRun(const store::OutboxWrite& write, const Repo& repo,
                                std::chrono::system_clock::time_point& answered);
+  // The write as it is stored: options.redact_comment applied to a comment body,
+  // and to a check run's output (cut to GitHub's limits).
+  store::OutboxWrite Redacted(const store::OutboxWrite& write) const;
   void Schedule();
   void SenderLoop();
   void UpdateDepth();

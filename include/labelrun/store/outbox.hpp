@@ -76,6 +76,9 @@ class OutboxStore {
   // edit's body in place (only the newest body is sent) and returns the pending
   // row's id. Older pending edits of the job are never touched.
   Result<int64_t> Enqueue(const OutboxWrite& write, int64_t now_ms);
+  // Enqueue of each write, in order, in one commit (all or none): their ids in
+  // the same order. One disk flush for a batch of edits decided together.
+  Result<std::vector<int64_t>> EnqueueAll(const std::vector<OutboxWrite>& writes, int64_t now_ms);
   // Drops a write never tried, so that it is never sent. False once tried (an
   // attempt may have reached GitHub), being sent, sent, failed, or unknown.
   Result<bool> Cancel(int64_t id);
@@ -124,6 +127,7 @@ class OutboxStore {
  private:
   explicit OutboxStore(Database db) : db_(std::move(db)) {}
   Result<std::vector<OutboxWrite>> Query(std::string_view sql, int64_t bind = 0);
+  Result<int64_t> EnqueueLocked(const OutboxWrite& write, int64_t now_ms);  // REQUIRES: mu_ held
 
   std::mutex mu_;  // the connection; held across commits
   Database db_;
