@@ -466,10 +466,13 @@ void JobReporter::PublishDue() {
     batch_ = nullptr;
   }
   if (batch.empty()) return;
-  // The pass's edits in one commit, made outside mu_: log lines and pages do not
-  // wait on the disk, and a pass of many edits waits for one flush, not one each.
-  // send_mu_ keeps any other write from being queued before them.
-  Result<std::vector<int64_t>> rows = outbox_->EnqueueAll(batch);
+  // The pass's edits in one commit, made outside mu_ so that log lines and pages
+  // do not wait on the database. They show the state the job's last flushed write
+  // showed, and each carries the whole report, so the next flushed commit carries
+  // them to disk (see OutboxStore::EnqueueAll). send_mu_ keeps any other write from
+  // being queued before them.
+  Result<std::vector<int64_t>> rows =
+      outbox_->EnqueueAll(batch, store::OutboxStore::Flush::kWithNext);
   if (!rows) {
     spdlog::error("cannot queue {} GitHub write(s): {}", batch.size(), rows.error().message());
   }

@@ -109,12 +109,12 @@ Result<int64_t> OutboxWorker::Enqueue(const store::OutboxWrite& write) {
   return id;
 }
 
-Result<std::vector<int64_t>> OutboxWorker::EnqueueAll(
-    const std::vector<store::OutboxWrite>& writes) {
+Result<std::vector<int64_t>> OutboxWorker::EnqueueAll(const std::vector<store::OutboxWrite>& writes,
+                                                      store::OutboxStore::Flush flush) {
   std::vector<store::OutboxWrite> redacted;
   redacted.reserve(writes.size());
   for (const store::OutboxWrite& w : writes) redacted.push_back(Redacted(w));
-  Result<std::vector<int64_t>> ids = store_.EnqueueAll(redacted, clock_.NowUnixMillis());
+  Result<std::vector<int64_t>> ids = store_.EnqueueAll(redacted, clock_.NowUnixMillis(), flush);
   if (Result<int64_t> depth = store_.Depth()) stats_.depth.store(*depth);
   if (ids) Wake();
   return ids;
@@ -229,9 +229,9 @@ Result<int64_t> OutboxWorker::Send(const store::OutboxWrite& w,
   return Unexpected(ErrorCode::kInternal, "unknown outbox write kind");
 }
 
-Result<OutboxWorker::Plan> OutboxWorker::PlanLocked(system_clock::time_point now,
+Result<OutboxWorker::Plan> OutboxWorker::PlanLocked(Result<std::vector<store::OutboxWrite>> heads,
+                                                    system_clock::time_point now,
                                                     milliseconds ahead) {
-  Result<std::vector<store::OutboxWrite>> heads = store_.Heads();
   if (!heads) return heads.error();
   Plan plan;
   for (store::OutboxWrite& h : *heads) {
@@ -323,8 +323,9 @@ Result<OutboxWorker::Step> OutboxWorker::RunOnce() {
   Step step;
   store::OutboxWrite head;
   {
+    Result<std::vector<store::OutboxWrite>> heads = store_.Heads();
     std::lock_guard lock(mu_);
-    Result<Plan> plan = PlanLocked(clock_.Now());
+    Result<Plan> plan = PlanLocked(std::move(heads), clock_.Now());
     if (!plan) return plan.error();
     if (plan->due.empty()) {
       step.next_due = plan->next;
@@ -351,7 +352,13 @@ void OutboxWorker::Schedule() {
   std::unique_lock lock(mu_);
   while (!stop_) {
     milliseconds wait = std::chrono::seconds(5);  // a database error: try again later
-    Result<Plan> plan = PlanLocked(clock_.Now(), ahead);
+    // The heads are read without mu_: a commit under way on the outbox must not
+    // hold up the senders' waits and answers, which take mu_.
+    lock.unlock();
+    Result<std::vector<store::OutboxWrite>> heads = store_.Heads();
+    lock.lock();
+    if (stop_) break;
+    Result<Plan> plan = PlanLocked(std::move(heads), clock_.Now(), ahead);
     if (plan) {
       bool handed = false;
       for (Due& d : plan->due) {
@@ -387,7 +394,6 @@ void OutboxWorker::SenderLoop() {
     lock.unlock();
     Result<bool> attempted = Process(head, due);
     if (!attempted) spdlog::error("outbox: {}", attempted.error().ToString());
-    UpdateDepth();
     lock.lock();
     in_flight_.erase(head.installation_id);
     if (!attempted) {
@@ -396,6 +402,9 @@ void OutboxWorker::SenderLoop() {
     }
     woken_ = true;
     cv_.notify_all();
+    lock.unlock();
+    UpdateDepth();
+    lock.lock();
   }
 }
 

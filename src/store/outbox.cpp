@@ -1,5 +1,7 @@
 #include "labelrun/store/outbox.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace labelrun::store {
 namespace {
 
@@ -23,6 +25,28 @@ Status RunOne(Database& db, std::string_view sql, auto&&... binds) {
   (st->Bind(index++, binds), ...);
   return st->Run();
 }
+
+// While it lives, commits on `db` are not flushed to disk by themselves (WAL with
+// synchronous=NORMAL): the next flushed commit on the database carries them, and a
+// power loss before it loses them, in order, never one without those before.
+class UnflushedCommits {
+ public:
+  explicit UnflushedCommits(Database& db) : db_(db) {
+    if (Status s = db_.Exec("PRAGMA synchronous=NORMAL"); !s) {
+      spdlog::warn("outbox: commits stay flushed: {}", s.error().message());
+    }
+  }
+  ~UnflushedCommits() {
+    if (Status s = db_.Exec("PRAGMA synchronous=FULL"); !s) {
+      spdlog::error("outbox: cannot restore flushed commits: {}", s.error().message());
+    }
+  }
+  UnflushedCommits(const UnflushedCommits&) = delete;
+  UnflushedCommits& operator=(const UnflushedCommits&) = delete;
+
+ private:
+  Database& db_;
+};
 
 }  // namespace
 
@@ -60,8 +84,10 @@ Result<int64_t> OutboxStore::Enqueue(const OutboxWrite& w, int64_t now_ms) {
 }
 
 Result<std::vector<int64_t>> OutboxStore::EnqueueAll(const std::vector<OutboxWrite>& writes,
-                                                     int64_t now_ms) {
+                                                     int64_t now_ms, Flush flush) {
   std::lock_guard lock(mu_);
+  std::optional<UnflushedCommits> unflushed;
+  if (flush == Flush::kWithNext) unflushed.emplace(db_);
   if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s.error();
   std::vector<int64_t> ids;
   ids.reserve(writes.size());
@@ -177,14 +203,9 @@ Result<std::optional<OutboxWrite>> OutboxStore::Claim(int64_t id) {
 
 Result<bool> OutboxStore::Reserve(int64_t id) {
   std::lock_guard lock(mu_);
-  Status s = RunOne(db_,
-                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
-                    "WHERE id = ?1 AND state = 'pending'",
+  auto rows = Query(std::string("SELECT ") + std::string(kColumns) +
+                        " FROM outbox WHERE id = ?1 AND state = 'pending'",
                     id);
-  if (!s) return s.error();
-  if (db_.Changes() == 0) return false;
-  auto rows =
-      Query(std::string("SELECT ") + std::string(kColumns) + " FROM outbox WHERE id = ?1", id);
   if (!rows) return rows.error();
   if (rows->empty()) return false;
   OutboxWrite w = std::move(rows->front());
@@ -201,6 +222,17 @@ Result<bool> OutboxStore::Reserve(int64_t id) {
     w.comment_known = true;
     w.report_comment_id = *row ? st->ColumnInt(0) : 0;
   }
+  // An edit of a comment (check run) GitHub already has may reach it twice, so its
+  // attempt need not be on disk before it is sent; a create's must be (see Open).
+  std::optional<UnflushedCommits> unflushed;
+  if (IsEdited(w.kind) && w.report_comment_id != 0) unflushed.emplace(db_);
+  Status s = RunOne(db_,
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ?1 AND state = 'pending'",
+                    id);
+  if (!s) return s.error();
+  if (db_.Changes() == 0) return false;
+  ++w.attempts;
   std::lock_guard reserved_lock(reserved_mu_);
   reserved_[id] = std::move(w);
   return true;
@@ -227,12 +259,14 @@ Status OutboxStore::Release(int64_t id) {
 
 Status OutboxStore::MarkDone(int64_t id, int64_t now_ms) {
   std::lock_guard lock(mu_);
+  UnflushedCommits unflushed(db_);
   return RunOne(db_, "UPDATE outbox SET state = 'done', sent_at = ?2, error = NULL WHERE id = ?1",
                 id, now_ms);
 }
 
 Status OutboxStore::MarkCommentDone(int64_t id, int64_t now_ms, int64_t comment_id) {
   std::lock_guard lock(mu_);
+  UnflushedCommits unflushed(db_);
   if (Status s = db_.Exec("BEGIN IMMEDIATE"); !s) return s;
   Status s = RunOne(db_,
                     "INSERT INTO outbox_comments (repository, issue, job_key, comment_id) "

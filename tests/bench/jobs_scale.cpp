@@ -4,7 +4,8 @@
 //   jobs  1, 10, 50 running at once (busybox, a metrics line every 10 ms each):
 //         labelrun's CPU per log line and peak RSS, lines lost from the stored
 //         logs, and the longest wait between two edits of a running job's comment
-//         at the loopback GitHub against report.update_interval;
+//         at the loopback GitHub against report.update_interval, with GitHub's
+//         pacing of the label writes between two edits accounted separately;
 //   10,000 finished jobs in the store: start-up (recovery) time, and the answer
 //         time of /api/jobs and /jobs.
 //
@@ -139,6 +140,8 @@ struct ScaleRow {
   int64_t lines_lost = 0;
   double worst_gap_s = 0;  // between two edits of a running job's comment
   double p95_gap_s = 0;
+  double worst_unpaced_gap_s = 0;    // between edits with no other write of the issue between
+  double worst_beyond_pacing_s = 0;  // an edit's lateness past what interval and pacing allow
   double wall_s = 0;
   int64_t lines_stored = 0;     // all jobs' lines in their stored logs
   double machine_busy_pct = 0;  // all cores, over the run
@@ -215,27 +218,59 @@ ScaleRow RunScale(int jobs, int lines) {
   // Per line that arrived: when the machine cannot print them all in time, fewer
   // lines carry the same per-second work (edits, polls).
   row.cpu_us_per_line = cpu * 1e6 / static_cast<double>(std::max<int64_t>(1, row.lines_stored));
-  // The comment edits of each job while it ran, at the loopback GitHub.
-  std::map<std::string, std::vector<int64_t>> edits;  // job marker -> times
+  // The comment edits of each job while it ran, and every other write to its issue,
+  // at the loopback GitHub. GitHub paces writes per installation (one a second; one
+  // installation per job here), so the label writes that follow the Running edit push
+  // the next edit back: each gap is also measured beyond the earliest moment the
+  // interval and that pacing allow, which is what labelrun itself adds.
+  std::map<std::string, std::string> issue_of_job;  // job id -> "/issues/N/"
+  for (const json& j : list["jobs"]) {
+    issue_of_job[j["id"].get<std::string>()] =
+        "/issues/" + std::to_string(j["issue"].get<int64_t>()) + "/";
+  }
+  std::map<std::string, std::vector<int64_t>> edits;         // job id -> times
+  std::map<std::string, std::vector<int64_t>> other_writes;  // "/issues/N/" -> times
   for (const testing::FakeRequest& r : github.Requests()) {
-    if (r.target.find("/comments") == std::string::npos) continue;
-    if (r.body.find("**Running**") == std::string::npos) continue;
+    if (r.method == "GET" || r.target.starts_with("/app/")) continue;
     const size_t at = r.body.find("labelrun:job=");
-    if (at == std::string::npos) continue;
-    edits[r.body.substr(at, 24)].push_back(r.at_unix_ms);
+    if (r.target.find("/comments") != std::string::npos && at != std::string::npos &&
+        r.body.find("**Running**") != std::string::npos) {
+      edits[r.body.substr(at + 13, 11)].push_back(r.at_unix_ms);
+      continue;
+    }
+    const size_t issue = r.target.find("/issues/");
+    if (issue == std::string::npos) continue;
+    const size_t end = r.target.find('/', issue + 8);
+    if (end != std::string::npos)
+      other_writes[r.target.substr(issue, end + 1 - issue)].push_back(r.at_unix_ms);
   }
   if (edits.size() != static_cast<size_t>(jobs)) row.ok = false;
   std::vector<double> gaps;
+  std::vector<double> beyond;  // past max(previous edit + interval, last write between + 1 s)
   for (auto& [job, times] : edits) {
     std::sort(times.begin(), times.end());
     if (times.size() < 2) row.ok = false;
-    for (size_t i = 1; i < times.size(); ++i) gaps.push_back((times[i] - times[i - 1]) / 1000.0);
+    const std::vector<int64_t>& others = other_writes[issue_of_job[job]];
+    for (size_t i = 1; i < times.size(); ++i) {
+      gaps.push_back((times[i] - times[i - 1]) / 1000.0);
+      int64_t earliest = times[i - 1] + kUpdateIntervalS * 1000;
+      bool paced = false;
+      for (int64_t t : others) {
+        if (t > times[i - 1] && t < times[i]) {
+          earliest = std::max(earliest, t + 1000);
+          paced = true;
+        }
+      }
+      beyond.push_back((times[i] - earliest) / 1000.0);
+      if (!paced) row.worst_unpaced_gap_s = std::max(row.worst_unpaced_gap_s, gaps.back());
+    }
   }
   std::sort(gaps.begin(), gaps.end());
   if (!gaps.empty()) {
     row.worst_gap_s = gaps.back();
     row.p95_gap_s = gaps[gaps.size() * 95 / 100];
   }
+  if (!beyond.empty()) row.worst_beyond_pacing_s = *std::max_element(beyond.begin(), beyond.end());
   return row;
 }
 
@@ -354,12 +389,25 @@ int Main(int argc, char** argv) {
     ok &= ratio <= 1.5;
   }
   double worst = 0;
-  for (const ScaleRow& r : rows) worst = std::max(worst, r.worst_gap_s);
-  // An edit is due update_interval after the last; the reporter looks every 250 ms.
+  double worst_unpaced = 0;
+  double worst_beyond = 0;
+  for (const ScaleRow& r : rows) {
+    worst = std::max(worst, r.worst_gap_s);
+    worst_unpaced = std::max(worst_unpaced, r.worst_unpaced_gap_s);
+    worst_beyond = std::max(worst_beyond, r.worst_beyond_pacing_s);
+  }
+  // An edit is due update_interval after the last. GitHub's pacing (one write per
+  // installation per second) is GitHub's: the two label writes that follow a job's
+  // Running edit put its next edit 3 s after it.
   const double gap_target = kUpdateIntervalS + 1.0;
-  std::printf("%-52s %6.1f s    target <= %.1f s %s\n", "longest gap between a running job's edits",
-              worst, gap_target, worst <= gap_target ? "ok" : "MISSED");
-  ok &= worst <= gap_target;
+  std::printf("%-52s %6.1f s    (GitHub's pacing included)\n",
+              "longest gap between a running job's edits", worst);
+  std::printf("%-52s %6.1f s    target <= %.1f s %s\n", "  the same, no label write between",
+              worst_unpaced, gap_target, worst_unpaced <= gap_target ? "ok" : "MISSED");
+  std::printf("%-52s %6.1f s    target <= 1.0 s %s\n",
+              "  an edit's lateness past the interval and pacing", worst_beyond,
+              worst_beyond <= 1.0 ? "ok" : "MISSED");
+  ok &= worst_unpaced <= gap_target && worst_beyond <= 1.0;
 
   StoreFigures s = RunStore(10000);
   std::printf("\n10,000 finished jobs in the store%s\n",

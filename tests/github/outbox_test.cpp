@@ -188,6 +188,21 @@ TEST(GithubOutboxStore, EnqueueAllIsEnqueueOfEachInOneCommit) {
   ASSERT_TRUE(blocker->Exec("ROLLBACK"));
   EXPECT_EQ(store->All()->size(), 4u);
   EXPECT_TRUE(store->EnqueueAll({}, 4));
+
+  // Progress edits committed to be flushed with the next commit are stored and
+  // merged alike, and the commits after them work as before.
+  Result<std::vector<int64_t>> progress =
+      store->EnqueueAll({Comment("43", "succeeded, 100%")}, 5, OutboxStore::Flush::kWithNext);
+  ASSERT_TRUE(progress) << progress.error().message();
+  EXPECT_EQ((*progress)[0], (*ids)[2]);
+  EXPECT_GT(*store->Enqueue(Labels(WriteKind::kRemoveLabel, "status:in-progress"), 6), (*ids)[3]);
+  EXPECT_EQ(store->All()->size(), 5u);
+  // Committed to the database file, not held in this process: another connection
+  // (as labelrun after a crash) reads them.
+  auto other = OpenStore(dir);
+  const std::vector<OutboxWrite> seen = *other->All();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[2].payload, "succeeded, 100%");
 }
 
 TEST(GithubOutboxStore, CancelDropsOnlyWritesNotYetSent) {

@@ -73,8 +73,11 @@ class OutboxWorker {
   // Thread-safe; never waits on the network.
   Result<int64_t> Enqueue(const store::OutboxWrite& write);
   // Enqueue of each write, in order, in one commit (all or none): their ids in the
-  // same order. Thread-safe; never waits on the network.
-  Result<std::vector<int64_t>> EnqueueAll(const std::vector<store::OutboxWrite>& writes);
+  // same order. `flush`: see OutboxStore::EnqueueAll (kWithNext for progress edits
+  // only). Thread-safe; never waits on the network.
+  Result<std::vector<int64_t>> EnqueueAll(
+      const std::vector<store::OutboxWrite>& writes,
+      store::OutboxStore::Flush flush = store::OutboxStore::Flush::kNow);
   // Drops a write not yet tried (see OutboxStore::Cancel): true when it will
   // never reach GitHub. Thread-safe; never waits on the network.
   Result<bool> Cancel(int64_t id);
@@ -108,8 +111,11 @@ class OutboxWorker {
     // When the earliest head not yet due will be; nullopt: none waiting.
     std::optional<std::chrono::system_clock::time_point> next;
   };
-  // REQUIRES: mu_ held. The heads of installations with no write in flight.
-  Result<Plan> PlanLocked(std::chrono::system_clock::time_point now,
+  // REQUIRES: mu_ held. Of `heads` (OutboxStore::Heads, read before mu_ was taken),
+  // those of installations with no write in flight. A head read before its
+  // installation's last send finished is no longer pending: its Reserve says so.
+  Result<Plan> PlanLocked(Result<std::vector<store::OutboxWrite>> heads,
+                          std::chrono::system_clock::time_point now,
                           std::chrono::milliseconds ahead = std::chrono::milliseconds(0));
   // Reserves one head write, waits until `due` (if set), then sends and marks
   // it; returns whether it was attempted. The reservation's commit comes before

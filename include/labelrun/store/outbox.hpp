@@ -77,8 +77,13 @@ class OutboxStore {
   // row's id. Older pending edits of the job are never touched.
   Result<int64_t> Enqueue(const OutboxWrite& write, int64_t now_ms);
   // Enqueue of each write, in order, in one commit (all or none): their ids in
-  // the same order. One disk flush for a batch of edits decided together.
-  Result<std::vector<int64_t>> EnqueueAll(const std::vector<OutboxWrite>& writes, int64_t now_ms);
+  // the same order. Flush::kWithNext, for progress edits only (each carries the
+  // job's whole report and is replaced by the next): the commit is not flushed by
+  // itself but by the next flushed commit on the database, so a power loss before
+  // it loses the edits, never a write queued after them.
+  enum class Flush { kNow, kWithNext };
+  Result<std::vector<int64_t>> EnqueueAll(const std::vector<OutboxWrite>& writes, int64_t now_ms,
+                                          Flush flush = Flush::kNow);
   // Drops a write never tried, so that it is never sent. False once tried (an
   // attempt may have reached GitHub), being sent, sent, failed, or unknown.
   Result<bool> Cancel(int64_t id);
@@ -102,6 +107,13 @@ class OutboxStore {
   Result<bool> Reserve(int64_t id);
   std::optional<OutboxWrite> Begin(int64_t id);
   Status Release(int64_t id);
+  // MarkDone and MarkCommentDone commit without a disk flush of their own, as
+  // does Reserve of an edit of a comment (check run) GitHub already has: the next
+  // flushed commit on the database carries them. A power loss before it leaves the
+  // database as a crash just before them would, which Open already handles: an
+  // edit is sent again (twice is harmless), and a create, whose reservation is
+  // always flushed, first looks for its marker. So a job's progress edits wait for
+  // no flush in the worker; only their Enqueue flushes.
   Status MarkDone(int64_t id, int64_t now_ms);
   // MarkDone for a job's report comment, and SetCommentId for its job, in one
   // commit.
