@@ -93,19 +93,80 @@ CurlOptions CurlOptionsFrom(const Settings& settings) {
   return o;
 }
 
+// DNS answers and TLS sessions, shared by the transport's handles across threads
+// (libcurl locks each kind of data through these callbacks). Connections are not
+// shared this way (libcurl does not support that across threads): each stays in
+// the handle that opened it.
+struct CurlTransport::Shared {
+  Shared() : share(curl_share_init()) {
+    if (share == nullptr) return;
+    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, &Shared::Lock);
+    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, &Shared::Unlock);
+    curl_share_setopt(share, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  }
+  ~Shared() {
+    if (share != nullptr) curl_share_cleanup(share);
+  }
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+    static_cast<Shared*>(self)->locks[data % kLocks].lock();
+  }
+  static void Unlock(CURL*, curl_lock_data data, void* self) {
+    static_cast<Shared*>(self)->locks[data % kLocks].unlock();
+  }
+
+  static constexpr int kLocks = CURL_LOCK_DATA_LAST;
+  CURLSH* share;
+  std::mutex locks[kLocks];
+};
+
 CurlTransport::CurlTransport(CurlOptions options) : options_(std::move(options)) {
   GlobalInitOnce();
+  shared_ = std::make_unique<Shared>();
+}
+
+CurlTransport::~CurlTransport() {
+  // Handles first: they refer to the share.
+  for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+void* CurlTransport::TakeHandle() {
+  {
+    std::lock_guard lock(idle_mu_);
+    if (!idle_.empty()) {
+      void* handle = idle_.back();
+      idle_.pop_back();
+      return handle;
+    }
+  }
+  return curl_easy_init();
+}
+
+void CurlTransport::ReturnHandle(void* handle) {
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_.size() < kMaxIdle) {
+      idle_.push_back(handle);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
 }
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
-  CURL* curl = curl_easy_init();
+  CURL* curl = static_cast<CURL*>(TakeHandle());
   if (curl == nullptr) return Unexpected(ErrorCode::kInternal, "curl_easy_init failed");
+  // A pooled handle comes back with no options set (curl_easy_reset), but with the
+  // connections it keeps open.
+  if (shared_->share != nullptr) curl_easy_setopt(curl, CURLOPT_SHARE, shared_->share);
   HttpResponse res;
   Sink sink{curl, &res, nullptr, request.max_file_bytes, false};
   if (!request.body_file.empty()) {
     sink.file = std::fopen(request.body_file.c_str(), "wb");
     if (sink.file == nullptr) {
-      curl_easy_cleanup(curl);
+      curl_easy_reset(curl);
+      ReturnHandle(curl);
       return Unexpected(ErrorCode::kInternal, "cannot write " + request.body_file.string());
     }
   }
@@ -146,7 +207,10 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
   curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
+  // The handle outlives this request: none of its options may point into this
+  // frame once it is back in the pool. Its open connections stay.
+  curl_easy_reset(curl);
+  ReturnHandle(curl);
   if (sink.file != nullptr && std::fclose(sink.file) != 0 && rc == CURLE_OK) {
     return Unexpected(ErrorCode::kInternal, "cannot write " + request.body_file.string());
   }

@@ -571,8 +571,9 @@ TEST_F(SlurmServeTest, AJobPendingAtARestartWaitsWithItsReasonThenRunsOnce) {
             0)
       << out;
   const std::string blocker(out.substr(0, out.find('\n')));
-  // Its timeout (8 s) is shorter than its wait: it counts from its start only.
-  LabelrunProcess server(dir_, Options("sh train.sh", ", gpus: 1, timeout: 8s"));
+  // Its timeout (12 s) is shorter than its wait (over 14 s): it counts from its start
+  // only. The 3 s job has the rest for its container to start on a busy machine.
+  LabelrunProcess server(dir_, Options("sh train.sh", ", gpus: 1, timeout: 12s"));
   ASSERT_TRUE(server.WaitReady()) << server.Log();
   ASSERT_EQ(server.Deliver("issues", "s-12", Delivery(12, "labeled")).status, 202);
   json waiting = WaitForJob(server, 12, [](const json& j) {
@@ -585,7 +586,7 @@ TEST_F(SlurmServeTest, AJobPendingAtARestartWaitsWithItsReasonThenRunsOnce) {
   server.Restart();
   ASSERT_TRUE(server.WaitReady()) << server.Log();
   // Found again still waiting: shown so, with Slurm's reason, past its timeout.
-  const auto until = std::chrono::steady_clock::now() + 10s;
+  const auto until = std::chrono::steady_clock::now() + 14s;
   while (std::chrono::steady_clock::now() < until) {
     json j = Api(server, "/api/jobs/" + id);
     ASSERT_EQ(j["state"], "starting") << j.dump(2) << server.Log();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,15 +69,31 @@ struct CurlOptions {
 // Timeouts and CA bundle from the `github.*` settings; User-Agent labelrun/<version>.
 CurlOptions CurlOptionsFrom(const Settings& settings);
 
-// libcurl, one easy handle per request, TLS peer and host verification on,
-// redirects followed (GitHub answers 301/307 for renamed repositories).
+// libcurl, TLS peer and host verification on, redirects followed (GitHub answers
+// 301/307 for renamed repositories). Connections are kept open and reused
+// (HTTP keep-alive): each request takes an idle easy handle, with the connections
+// it keeps, from a pool (one handle per request in flight; at most kMaxIdle kept),
+// and all handles share DNS answers and TLS sessions. So a write to GitHub needs
+// no new TCP and TLS handshake while a connection to it is open.
 class CurlTransport final : public Transport {
  public:
+  static constexpr size_t kMaxIdle = 16;
+
   explicit CurlTransport(CurlOptions options);
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
   Result<HttpResponse> Send(const HttpRequest& request) override;
 
  private:
+  struct Shared;  // the CURLSH and its locks
+  void* TakeHandle();
+  void ReturnHandle(void* handle);
+
   CurlOptions options_;
+  std::unique_ptr<Shared> shared_;
+  std::mutex idle_mu_;
+  std::vector<void*> idle_;  // CURL*, each used by one request at a time
 };
 
 }  // namespace labelrun::github
