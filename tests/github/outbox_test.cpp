@@ -386,13 +386,8 @@ TEST(GithubOutbox, LaterReportsEditTheSameComment) {
   EXPECT_EQ(comments[0].body, "<!-- labelrun:job=42 -->\ndone");
 }
 
-// Whatever part of labelrun writes a comment, its body passes the redactor on the way in:
-// it is neither stored nor sent in clear. Label names are written as they are.
-TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
-  GithubEnv env;
-  TempDir dir;
-  auto store = OpenStore(dir);
-  OutboxStats stats;
+// Options whose redactor masks "hunter2-secret" in comment bodies.
+OutboxOptions MaskingHunter2() {
   OutboxOptions options;
   options.redact_comment = [](std::string_view body) {
     std::string out(body);
@@ -401,6 +396,17 @@ TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
     }
     return out;
   };
+  return options;
+}
+
+// Whatever part of labelrun writes a comment, its body passes the redactor on the way in:
+// it is neither stored nor sent in clear. Label names are written as they are.
+TEST(GithubOutbox, CommentBodiesPassTheRedactorAsTheyAreQueued) {
+  GithubEnv env;
+  TempDir dir;
+  auto store = OpenStore(dir);
+  OutboxStats stats;
+  OutboxOptions options = MaskingHunter2();
   OutboxWorker worker(*store, env.client, env.clock, stats, options);
   ASSERT_TRUE(worker.Enqueue(Comment("explain", "HF_TOKEN=hunter2-secret in the rule")));
   ASSERT_TRUE(worker.Enqueue(Labels(WriteKind::kAddLabels, "hunter2-secret")));
@@ -421,14 +427,7 @@ TEST(GithubOutbox, ABatchPassesTheRedactorAsEachWriteWould) {
   TempDir dir;
   auto store = OpenStore(dir);
   OutboxStats stats;
-  OutboxOptions options;
-  options.redact_comment = [](std::string_view body) {
-    std::string out(body);
-    for (size_t at; (at = out.find("hunter2-secret")) != std::string::npos;) {
-      out.replace(at, 14, "***");
-    }
-    return out;
-  };
+  OutboxOptions options = MaskingHunter2();
   OutboxWorker worker(*store, env.client, env.clock, stats, options);
   ASSERT_TRUE(
       worker.EnqueueAll({Comment("j1", "log: hunter2-secret"), Comment("j2", "fine", /*issue=*/2),
@@ -467,14 +466,7 @@ TEST(GithubOutbox, ACheckRunIsCreatedOnceThenUpdatedRedactedAndWithinLimits) {
   TempDir dir;
   auto store = OpenStore(dir);
   OutboxStats stats;
-  OutboxOptions options;
-  options.redact_comment = [](std::string_view body) {
-    std::string out(body);
-    for (size_t at; (at = out.find("hunter2-secret")) != std::string::npos;) {
-      out.replace(at, 14, "***");
-    }
-    return out;
-  };
+  OutboxOptions options = MaskingHunter2();
   OutboxWorker worker(*store, env.client, env.clock, stats, options);
   ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "queued", "", false)));
   ASSERT_TRUE(worker.Enqueue(CheckRun("j1", "in_progress", "a", false)));
