@@ -261,7 +261,10 @@ TEST_F(JobReporterTimelineTest, APassWaitingOnTheDatabaseHoldsUpNeitherLogLinesN
   ASSERT_TRUE(blocker->Exec("BEGIN IMMEDIATE"));  // the database is busy from here
   env_.clock.Advance(milliseconds(1500));
   reporter_->OnLogLine("j1", runtime::LogStream::kStdout, "first-line epoch 1 loss=0.5");
-  std::this_thread::sleep_for(milliseconds(500));  // the pass renders, then waits to commit
+  // The pass renders, then waits to commit. 1.5 s leaves a loaded (sanitizer) run
+  // time to get there; the lock is let go about 2 s in, well within the 5 s busy
+  // timeout. The bodies checked below show whether the pass rendered in time.
+  std::this_thread::sleep_for(milliseconds(1500));
 
   const auto before = std::chrono::steady_clock::now();
   reporter_->OnLogLine("j1", runtime::LogStream::kStdout, "second-line epoch 2 loss=0.4");

@@ -232,10 +232,12 @@ ScaleRow RunScale(int jobs, int lines) {
   std::map<std::string, std::vector<int64_t>> other_writes;  // "/issues/N/" -> times
   for (const testing::FakeRequest& r : github.Requests()) {
     if (r.method == "GET" || r.target.starts_with("/app/")) continue;
+    // The job's marker, "<!-- labelrun:job=ID -->", names the comment's job.
     const size_t at = r.body.find("labelrun:job=");
-    if (r.target.find("/comments") != std::string::npos && at != std::string::npos &&
+    const size_t id_end = at == std::string::npos ? at : r.body.find(' ', at);
+    if (r.target.find("/comments") != std::string::npos && id_end != std::string::npos &&
         r.body.find("**Running**") != std::string::npos) {
-      edits[r.body.substr(at + 13, 11)].push_back(r.at_unix_ms);
+      edits[r.body.substr(at + 13, id_end - at - 13)].push_back(r.at_unix_ms);
       continue;
     }
     const size_t issue = r.target.find("/issues/");
