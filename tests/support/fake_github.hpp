@@ -225,7 +225,9 @@ class FakeGithub {
   std::condition_variable accepted_cv_;
   std::deque<int> accepted_;
   std::vector<std::thread> workers_;
-  std::mutex route_mu_;  // one request is routed at a time
+  // One request is routed at a time. The readers take it too, so a test never sees a
+  // route's effect (a check run completed) before the request that made it is logged.
+  mutable std::mutex route_mu_;
 
   mutable std::mutex mu_;
   std::deque<std::pair<FakeFault, int64_t>> faults_;

@@ -442,7 +442,7 @@ void FakeGithub::SetPullRequest(const std::string& repo, FakePullRequest pr) {
 }
 
 std::vector<FakeCheckRun> FakeGithub::CheckRuns(const std::string& repo) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   std::vector<FakeCheckRun> out;
   for (const auto& [id, text] : check_runs_) {
     json run = json::parse(text);
@@ -537,36 +537,36 @@ int64_t FakeGithub::AddComment(const std::string& repo, int64_t issue, const std
 }
 
 std::vector<FakeComment> FakeGithub::Comments(const std::string& repo, int64_t issue) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   auto it = comments_.find(repo + "#" + std::to_string(issue));
   return it == comments_.end() ? std::vector<FakeComment>{} : it->second;
 }
 
 std::vector<std::string> FakeGithub::IssueLabels(const std::string& repo, int64_t issue) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   auto it = issue_labels_.find(repo + "#" + std::to_string(issue));
   return it == issue_labels_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::vector<FakeLabel> FakeGithub::RepoLabels(const std::string& repo) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   auto it = repo_labels_.find(repo);
   return it == repo_labels_.end() ? std::vector<FakeLabel>{} : it->second;
 }
 
 std::vector<std::string> FakeGithub::Reactions(int64_t comment_id) const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   auto it = reactions_.find(comment_id);
   return it == reactions_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::vector<FakeRequest> FakeGithub::Requests() const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   return requests_;
 }
 
 int64_t FakeGithub::tokens_issued() const {
-  std::lock_guard lock(mu_);
+  std::scoped_lock lock(route_mu_, mu_);
   return tokens_issued_;
 }
 
