@@ -13,7 +13,17 @@
 // answering could answer here with this disk. FILE is allocated up front and
 // written as a ring, so a sync flushes data, not the file's size or extents.
 //
-//   cc -O2 -o floor_server floor_server.c && ./floor_server PORT [FILE]
+// BYTES, when given, is how much is written per request instead of the request
+// itself: its first BYTES bytes, or the request and zeros up to BYTES. With the
+// bytes a server wrote to its disk per delivery in the same run, the durable
+// floor writes as much as that server did, so the two compare like with like.
+//
+// MODE is "sync" (the fdatasync in the reading thread) or "overlap" (each
+// fdatasync, and the 202s it covers, on a second thread while the first reads
+// and writes the next requests).
+//
+//   cc -O2 -pthread -o floor_server floor_server.c
+//   ./floor_server PORT [FILE [sync|overlap] [BYTES]]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -77,13 +87,31 @@ enum { kStoreBytes = 256 << 20 };
 static int store_fd = -1;
 static off_t store_at;
 
-static void store(const char* data, size_t len) {
+static long store_bytes = -1;  // per request; -1: the request itself
+
+static void write_at_end(const char* data, size_t len) {
   if (store_at + (off_t)len > kStoreBytes) store_at = 0;
   if (pwrite(store_fd, data, len, store_at) != (ssize_t)len) {
     perror("floor_server: pwrite");
     exit(1);
   }
   store_at += (off_t)len;
+}
+
+static void store(const char* data, size_t len) {
+  if (store_bytes < 0) {
+    write_at_end(data, len);
+    return;
+  }
+  static char padding[kBufSize];  // zeros
+  size_t want = (size_t)store_bytes;
+  size_t head = len < want ? len : want;
+  if (head > 0) write_at_end(data, head);
+  for (size_t left = want - head; left > 0;) {
+    size_t n = left < sizeof padding ? left : sizeof padding;
+    write_at_end(padding, n);
+    left -= n;
+  }
 }
 static struct owed {
   int fd;
@@ -159,8 +187,12 @@ static void commit_owed(void) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "overlap") != 0)) {
-    fprintf(stderr, "usage: %s PORT [FILE [overlap]]\n", argv[0]);
+  char* end = NULL;
+  if (argc < 2 || argc > 5 ||
+      (argc >= 4 && strcmp(argv[3], "sync") != 0 && strcmp(argv[3], "overlap") != 0) ||
+      (argc == 5 && ((store_bytes = strtol(argv[4], &end, 10)) < 0 || *end != '\0' ||
+                     store_bytes > kStoreBytes / 2))) {
+    fprintf(stderr, "usage: %s PORT [FILE [sync|overlap] [BYTES]]\n", argv[0]);
     return 2;
   }
   if (argc >= 3) {
@@ -170,7 +202,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (argc == 4) {
+  if (argc >= 4 && strcmp(argv[3], "overlap") == 0) {
     overlap = 1;
     pthread_t t;
     if (pthread_create(&t, NULL, syncer, NULL) != 0) {
