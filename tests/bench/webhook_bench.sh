@@ -358,7 +358,7 @@ if [[ "$SKIP_FLOOR" != 1 ]]; then
   # (whole pages, index and checkpoints included), so that the two put the same
   # load on the disk; the whole request when that was not measured (tmpfs).
   if (( lr_wpr > 0 )); then
-    floor_bytes=("$lr_wpr") floor_writes="$lr_wpr bytes per request, as labelrun wrote"
+    floor_bytes=("$lr_wpr") floor_writes="$lr_wpr bytes per request (what labelrun wrote)"
   else
     floor_bytes=() floor_writes="each request whole"
   fi
