@@ -113,6 +113,7 @@ static void store(const char* data, size_t len) {
     left -= n;
   }
 }
+
 static struct owed {
   int fd;
   unsigned count;
