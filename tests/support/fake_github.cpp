@@ -198,8 +198,10 @@ void FakeGithub::HandleConnection(int fd) {
     }
   }
 
-  std::unique_lock route_lock(route_mu_);
+  // Stamped before the routing lock, which a test reading the log may hold for a
+  // while: the time is when the request was read, not when its turn came.
   const int64_t received_ms = clock_.NowUnixMillis();
+  std::unique_lock route_lock(route_mu_);
   Response res = Route(req);
   {
     std::lock_guard lock(mu_);
