@@ -1,13 +1,16 @@
 // SlurmRuntime: what Slurm prints, read (tables), and the runtime against the
 // private test cluster: a job's output followed with redraws, resumed without a
-// repeat, its exit code from accounting, a pending job's reason and cancel, its
-// outputs under the cap with its symlinks left out.
+// repeat, its exit code from accounting (waited for when accounting lags), a
+// pending job's reason and cancel, its outputs under the cap with its symlinks
+// left out.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
+#include "labelrun/core/strings.hpp"
 #include "labelrun/runtime/archive.hpp"
 #include "labelrun/runtime/slurm.hpp"
 #include "support/process.hpp"
@@ -195,6 +198,64 @@ TEST_F(SlurmRuntimeTest, OutputIsFollowedWithRedrawsAndResumedWithoutRepeats) {
   }
   ASSERT_TRUE(rt_->Remove(*id));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "shared" / *id));
+}
+
+// Accounting may list an ended job a moment after slurmctld does, and until then
+// slurmctld's exit code can read 0. The job is shown still ending meanwhile
+// (running, "completing", no exit code yet), and ends with accounting's exit code.
+// `sacct` is replaced on PATH by a script that lists nothing while a marker file
+// exists, which makes the lag as long as the test needs.
+TEST_F(SlurmRuntimeTest, AnEndedJobWaitsForAccountingForItsExitCode) {
+  std::string real_sacct;
+  ASSERT_EQ(RunCommand({"/bin/sh", "-c", "command -v sacct"}, &real_sacct), 0);
+  real_sacct = std::string(Trim(real_sacct));
+  const std::filesystem::path bin = dir_.path() / "bin";
+  const std::filesystem::path lagging = dir_.path() / "accounting-lags";
+  std::filesystem::create_directories(bin);
+  dir_.Write("bin/sacct", "#!/bin/sh\n[ -e '" + lagging.string() + "' ] && exit 0\nexec '" +
+                              real_sacct + "' \"$@\"\n");
+  std::filesystem::permissions(bin / "sacct", std::filesystem::perms::owner_all);
+  dir_.Write("accounting-lags", "");
+  struct RestorePath {  // however the test ends, the tests after it see the real sacct
+    std::string path = std::getenv("PATH");
+    ~RestorePath() { setenv("PATH", path.c_str(), 1); }
+  } restore;
+  setenv("PATH", (bin.string() + ":" + restore.path).c_str(), 1);
+
+  auto id = rt_->Create(Spec("jlag1", "exit 3"));
+  ASSERT_TRUE(id) << id.error().message();
+  ASSERT_TRUE(rt_->Start(*id));
+  // Ended for slurmctld, not yet in accounting: still ending, never ended with
+  // slurmctld's exit code, for as long as slurmctld keeps the job (MinJobAge).
+  std::optional<ContainerState> ending;
+  std::optional<ContainerState> ended_early;
+  WaitUntil(
+      [&] {
+        auto s = rt_->Inspect(*id);
+        if (s && s->status == "completing") ending = *s;
+        if (s && !s->running) ended_early = *s;
+        return ending || ended_early;
+      },
+      60s);
+  const auto until = std::chrono::steady_clock::now() + 4s;
+  while (std::chrono::steady_clock::now() < until && !ended_early) {
+    auto s = rt_->Inspect(*id);
+    if (s && !s->running) ended_early = *s;
+    std::this_thread::sleep_for(100ms);
+  }
+  std::filesystem::remove(lagging);
+  ContainerState ended = WaitEnded(*id);
+
+  ASSERT_FALSE(ended_early.has_value())
+      << "ended before accounting listed it: " << ended_early->status << " exit "
+      << ended_early->exit_code;
+  ASSERT_TRUE(ending.has_value()) << "never seen ending";
+  EXPECT_TRUE(ending->running);
+  EXPECT_TRUE(ending->error.empty()) << ending->error;
+  EXPECT_FALSE(ended.running);
+  EXPECT_EQ(ended.status, "failed");
+  EXPECT_EQ(ended.exit_code, 3);
+  ASSERT_TRUE(rt_->Remove(*id));
 }
 
 TEST_F(SlurmRuntimeTest, APendingJobSaysWhyAndStopsWithoutRunning) {

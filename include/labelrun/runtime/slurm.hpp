@@ -168,6 +168,9 @@ class SlurmRuntime final : public Runtime {
   std::map<std::string, std::string> slurm_ids_;  // guarded by mu_
   // Created, not yet submitted: the sbatch argv.
   std::map<std::string, std::vector<std::string>> submissions_;  // guarded by mu_
+  // Jobs slurmctld says have ended that accounting does not list as ended yet,
+  // since when (see Inspect). Guarded by mu_.
+  std::map<std::string, std::chrono::steady_clock::time_point> unaccounted_;
 };
 
 }  // namespace labelrun::runtime

@@ -16,6 +16,11 @@
 namespace labelrun::runtime {
 namespace {
 
+// How long an ended job may wait for accounting to list it (see Inspect).
+constexpr std::chrono::seconds kAccountingLag{15};
+// The status of a job on its way out: Slurm's COMPLETING, or ended but not yet
+// in accounting. It runs no more, and scancel has nothing to stop.
+constexpr std::string_view kCompleting = "completing";
 constexpr std::string_view kSacctFormat = "JobIDRaw,JobName,State,ExitCode,Comment,NodeList";
 
 std::string Lower(std::string s) {
@@ -352,11 +357,37 @@ Result<ContainerState> SlurmRuntime::Inspect(const std::string& id) {
   // Ended: accounting has the final word (it may lag slurmctld by a moment).
   Result<std::optional<SlurmJob>> accounted = Sacct(*sid);
   if (accounted && *accounted && IsFinalSlurmState((*accounted)->state)) {
+    {
+      std::lock_guard lock(mu_);
+      unaccounted_.erase(*sid);
+    }
     SlurmJob job = std::move(**accounted);
     if (*live && job.gpus.empty()) job.gpus = (*live)->gpus;
     return StateOf(id, job);
   }
-  if (*live) return StateOf(id, **live);
+  if (*live) {
+    // slurmctld's exit code of an ended job may still read 0 (a job that exited 3
+    // showed FAILED with 0): the job is still ending until accounting lists it,
+    // for at most kAccountingLag, after which slurmctld's word is taken.
+    const auto now = std::chrono::steady_clock::now();
+    bool waiting = false;
+    {
+      std::lock_guard lock(mu_);
+      waiting = now - unaccounted_.try_emplace(*sid, now).first->second < kAccountingLag;
+    }
+    ContainerState s = StateOf(id, **live);
+    if (waiting) {
+      s.running = true;
+      s.status = std::string(kCompleting);
+      s.exit_code = 0;
+      s.error.clear();
+    }
+    return s;
+  }
+  {
+    std::lock_guard lock(mu_);  // gone from slurmctld too: nothing to wait for
+    unaccounted_.erase(*sid);
+  }
   if (!accounted) return accounted.error();
   return Unexpected(ErrorCode::kNotFound,
                     "Slurm knows no job " + *sid + " (labelrun job " + id + ")");
@@ -368,6 +399,14 @@ Result<bool> SlurmRuntime::Stop(const std::string& id, std::chrono::seconds grac
   Result<ContainerState> state = Inspect(id);
   if (!state) return state.error();
   if (!state->running) return false;
+  if (state->status == kCompleting) {  // ending by itself: wait for its end
+    const auto give_up = std::chrono::steady_clock::now() + grace + kAccountingLag;
+    while (state && state->running && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      state = Inspect(id);
+    }
+    return false;
+  }
   if (state->pending) {
     Result<std::string> cancelled = Slurm({"scancel", *sid}, "scancel");
     if (!cancelled) return cancelled.error();
@@ -392,7 +431,7 @@ Status SlurmRuntime::Remove(const std::string& id) {
   if (!ValidJobId(id)) return Unexpected(ErrorCode::kInvalidArgument, "bad job id '" + id + "'");
   if (Result<std::string> sid = SlurmId(id)) {
     Result<ContainerState> state = Inspect(id);
-    if (state && state->running) {
+    if (state && state->running && state->status != kCompleting) {
       if (Result<std::string> c = Slurm({"scancel", *sid}, "scancel"); !c) return c.error();
     }
   }
