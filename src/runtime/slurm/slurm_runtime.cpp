@@ -434,6 +434,8 @@ Status SlurmRuntime::Remove(const std::string& id) {
     if (state && state->running && state->status != kCompleting) {
       if (Result<std::string> c = Slurm({"scancel", *sid}, "scancel"); !c) return c.error();
     }
+    std::lock_guard lock(mu_);
+    unaccounted_.erase(*sid);
   }
   std::error_code ec;
   std::filesystem::remove_all(JobDir(id), ec);
